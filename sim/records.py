@@ -1,0 +1,101 @@
+"""Immutable records of one replication.
+
+A run returns records, not printed text: every KPI, table and plot is computed from
+these, so a new plot never needs a new simulation hook. Records are frozen dataclasses
+holding read-only numpy arrays, built once at the end of a run (DESIGN.md §5 rule 4).
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+import numpy as np
+
+STATES: tuple[str, ...] = ("working", "blocked", "starved", "failed", "off_shift")
+
+
+def frozen_array(values: object, dtype: str) -> np.ndarray:
+    """A read-only numpy copy, so records cannot be changed after a run."""
+    arr = np.array(values, dtype=dtype)
+    arr.setflags(write=False)
+    return arr
+
+
+@dataclass(frozen=True)
+class StationRecord:
+    """Time per state (seconds after warm-up, summed over servers) and counts."""
+
+    name: str
+    servers: int
+    state_seconds: dict[str, float]
+    jobs: int
+    failures: int
+
+    def fractions(self) -> dict[str, float]:
+        total = sum(self.state_seconds.values())
+        return {s: (v / total if total > 0 else 0.0) for s, v in self.state_seconds.items()}
+
+
+@dataclass(frozen=True)
+class BufferRecord:
+    """Time-average level after warm-up, and the full level trace when asked for."""
+
+    name: str
+    capacity: float
+    mean_level: float
+    max_level: int
+    trace_t: np.ndarray | None = None
+    trace_level: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Completions:
+    """One row per part that reached a sink during the whole run (warm-up included)."""
+
+    part: np.ndarray
+    order: np.ndarray
+    type: np.ndarray
+    sink: np.ndarray
+    t_release: np.ndarray
+    t_done: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.t_done)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything one replication produced."""
+
+    scenario: str
+    replication: int
+    seed: int
+    start: datetime.date
+    warmup: float
+    horizon: float
+    types: tuple[str, ...]
+    type_product: tuple[str, ...]
+    sinks: tuple[str, ...]
+    sink_scrap: tuple[bool, ...]
+    completions: Completions
+    stations: tuple[StationRecord, ...]
+    buffers: tuple[BufferRecord, ...]
+    released: int
+    lost: int
+    wip_mean: float
+    wip_end: int
+    events: int
+    wall_seconds: float
+    counters: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def observed_seconds(self) -> float:
+        """Length of the statistics window [warmup, horizon]."""
+        return self.horizon - self.warmup
+
+    def done_mask(self) -> np.ndarray:
+        """Completions after warm-up into non-scrap sinks."""
+        c = self.completions
+        good = ~np.array(self.sink_scrap, dtype=bool)[c.sink] if len(c) else np.zeros(0, bool)
+        return good & (c.t_done >= self.warmup)
