@@ -111,9 +111,10 @@ def mm1k(lam: float, mu: float, K: int) -> QueueMetrics:
     Source: Gross et al., *Fundamentals of Queueing Theory*, §2.5.
     """
     p = mm1k_probabilities(lam, mu, K)
-    L = float(np.dot(np.arange(K + 1), p))
-    throughput = lam * (1 - p[K])
-    Lq = L - (1 - p[0])
+    n = np.arange(K + 1)
+    L = float(np.dot(n, p))
+    Lq = float(np.dot(np.maximum(n - 1, 0), p))
+    throughput = lam * (1 - float(p[K]))
     return QueueMetrics(throughput, 1 - float(p[0]), L, Lq, L / throughput,
                         Lq / throughput, float(p[K]))
 
