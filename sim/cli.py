@@ -1,0 +1,263 @@
+"""The command line: `python run_sim.py <verb> ...` (also the `douai-sim` console script).
+
+Why: planners run scenarios from a shell or CI and must get either results or one clear
+line saying what is wrong, never a traceback and never a half-written results folder
+(DESIGN.md §8). So every verb loads and validates everything first, runs, and only then
+writes; scenario errors exit with status 2, unexpected ones with 3 (`--debug` re-raises),
+Ctrl-C with 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import sim
+from sim.errors import ScenarioError
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+class UsageError(Exception):
+    """A request that cannot be honoured (unknown case name...): exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with its four verbs."""
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show tracebacks of unexpected errors")
+    parser = argparse.ArgumentParser(
+        prog="douai-sim", parents=[debug],
+        description="Discrete-event production-line simulator driven by scenario YAML files.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {sim.__version__}")
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    run = verbs.add_parser("run", parents=[debug], help="run a scenario's replications")
+    run.add_argument("file", type=Path, help="scenario YAML file")
+    run.add_argument("--replications", "-n", type=int, help="number of replications")
+    run.add_argument("--seed", type=int, help="root seed (default: run.seed)")
+    run.add_argument("--out", type=Path, default=Path("results"),
+                     help="base directory of results (default: results/)")
+    run.add_argument("--name", help="results folder name (default: scenario name)")
+    _add_set(run)
+    run.add_argument("--workers", "-w", type=int, help="processes (default: one per CPU)")
+    run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    run.add_argument("--quiet", "-q", action="store_true",
+                     help="no progress bar, print only the results path")
+
+    check = verbs.add_parser("check", parents=[debug],
+                             help="load, validate and build a scenario without running it")
+    check.add_argument("file", type=Path, help="scenario YAML file")
+    _add_set(check)
+
+    schema = verbs.add_parser("schema", parents=[debug],
+                              help="print the JSON Schema of the scenario format")
+    schema.add_argument("--out", type=Path, help="write the schema to this file")
+
+    validate = verbs.add_parser("validate", parents=[debug],
+                                help="check the engine against analytic results")
+    validate.add_argument("cases", nargs="*", metavar="CASE", help="case names (default: all)")
+    validate.add_argument("--replications", "-n", type=int, help="replications per case")
+    validate.add_argument("--workers", "-w", type=int, help="processes")
+    return parser
+
+
+def _add_set(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="PATH=VALUE", help="override one field, e.g. run.duration='2 d'")
+
+
+def _positive(value: int | None, flag: str) -> None:
+    if value is not None and value < 1:
+        raise UsageError(f"{flag} must be >= 1 (got {value})")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Load, run all replications, then write the results folder and print the summary."""
+    from sim.experiment import default_workers, run_manifest, run_replications
+    from sim.kpi import run_kpis
+    from sim.loader import load_scenario, resolved_dict
+    from sim.output import write_results
+    from sim.stats import summarise
+
+    _positive(args.replications, "--replications")
+    _positive(args.workers, "--workers")
+    overrides = list(args.overrides)
+    if args.replications is not None:
+        overrides.append(f"run.replications={args.replications}")
+    if args.seed is not None:
+        overrides.append(f"run.seed={args.seed}")
+    scenario = load_scenario(args.file, overrides)
+    _build_model(scenario)
+    n = scenario.run.replications
+    workers = args.workers or default_workers(n)
+    began = time.perf_counter()
+    results = run_replications(scenario, n, workers=workers,
+                               progress=False if args.quiet else None)
+    wall = time.perf_counter() - began
+    summary = summarise([run_kpis(r) for r in results])
+    manifest = run_manifest(scenario, [args.file], results, overrides=overrides,
+                            workers=min(workers, n), wall_seconds=wall, argv=args.argv)
+    target = args.out / (args.name or scenario.name)
+    written = write_results(target, results, resolved_dict(scenario), manifest,
+                            plots=not args.no_plots)
+    if not args.quiet:
+        print(f"{scenario.name}: {n} replication(s), seed {scenario.run.seed}, "
+              f"{wall:.1f} s wall")
+        print(format_summary(summary))
+    print(f"results: {written}")
+    return EXIT_OK
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """KPI table: name, mean, ± 95% half-width, unit."""
+    units = _kpi_units()
+    rows = [(name, _num(e.mean), "± " + _num(e.half_width), units.get(name, ""))
+            for name, e in summary.items()]
+    head = ("KPI", "mean", "± 95%", "unit")
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]
+    lines = []
+    for row in [head, *rows]:
+        lines.append(f"{row[0]:<{widths[0]}}  {row[1]:>{widths[1]}}  "
+                     f"{row[2]:<{widths[2]}}  {row[3]}".rstrip())
+    return "\n".join(lines)
+
+
+def _kpi_units() -> dict[str, str]:
+    kpi = importlib.import_module("sim.kpi")
+    units = getattr(kpi, "UNITS", None) or getattr(kpi, "KPI_UNITS", None) or {}
+    return dict(units)
+
+
+def _num(x: float) -> str:
+    """Four significant figures, plain notation for everyday magnitudes."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    if isinstance(x, float) and math.isinf(x):
+        return "inf"
+    if x != 0 and (abs(x) >= 1e7 or abs(x) < 1e-3):
+        return f"{x:.3e}"
+    return f"{x:,.4g}" if abs(x) < 1e4 else f"{x:,.0f}"
+
+
+def _build_model(scenario: Any) -> Any:
+    """Build the model once (structural checks) if the engine offers `build`."""
+    try:
+        model = importlib.import_module("sim.engine.model")
+    except ModuleNotFoundError:
+        return None
+    build = getattr(model, "build", None)
+    return build(scenario, replication=0) if build else None
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Load, validate and build without running; print a one-line description."""
+    from sim.loader import load_scenario
+
+    scenario = load_scenario(args.file, list(args.overrides))
+    built = _build_model(scenario) is not None
+    print(f"OK: {scenario.name}: {len(scenario.stations)} stations, "
+          f"{len(scenario.buffers)} buffers, {len(scenario.sources)} sources, "
+          f"{len(scenario.sinks)} sinks, horizon {_horizon(scenario)}"
+          + ("" if built else " (validated, model not built)"))
+    return EXIT_OK
+
+
+def _horizon(scenario: Any) -> str:
+    """The run length in readable units (days when it is a whole number of days)."""
+    run = scenario.run
+    seconds = getattr(run, "horizon", None)
+    if callable(seconds):
+        seconds = seconds()
+    if seconds is None:
+        seconds = getattr(run, "duration", None)
+    if seconds is None and getattr(run, "end", None) is not None:
+        seconds = ((run.end - run.start).days + 1) * 86400.0
+    if seconds is None:
+        return "?"
+    try:
+        from sim.units import format_duration
+
+        text = format_duration(float(seconds))
+    except (ImportError, AttributeError):
+        text = f"{float(seconds):g} s"
+    start = getattr(run, "start", None)
+    return f"{text} from {start}" if start is not None else text
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """Print or write the JSON Schema (indent 2)."""
+    from sim.loader import scenario_schema
+
+    text = json.dumps(scenario_schema(), indent=2) + "\n"
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        args.out.write_text(text, encoding="utf-8")
+        print(f"schema written to {args.out}")
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Run the analytic verification cases; exit 1 if any falls outside its interval."""
+    from sim import verify
+
+    _positive(args.replications, "--replications")
+    _positive(args.workers, "--workers")
+    known = getattr(verify, "case_names", None)
+    if args.cases and callable(known):
+        unknown = sorted(set(args.cases) - set(known()))
+        if unknown:
+            raise UsageError(f"unknown case(s) {', '.join(unknown)}; "
+                             f"known: {', '.join(known())}")
+    results = verify.run_cases(names=args.cases or None, replications=args.replications,
+                               workers=args.workers)
+    print(verify.format_table(results))
+    return EXIT_OK if all(_case_ok(c) for c in results) else EXIT_FAIL
+
+
+def _case_ok(case: Any) -> bool:
+    for attr in ("ok", "passed", "within"):
+        if hasattr(case, attr):
+            return bool(getattr(case, attr))
+    raise AttributeError("CaseResult has no ok/passed/within field")
+
+
+COMMANDS = {"run": cmd_run, "check": cmd_check, "schema": cmd_schema, "validate": cmd_validate}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse `argv` (default sys.argv[1:]), run the verb, return the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser().parse_args(argv)
+    args.argv = argv
+    debug = getattr(args, "debug", False)
+    try:
+        return COMMANDS[args.verb](args)
+    except ScenarioError as err:
+        print("error: " + " ".join(str(err).split()), file=sys.stderr)
+        return EXIT_USAGE
+    except UsageError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as err:
+        print(f"error: {err.filename}: {err.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted: nothing written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as err:
+        if debug:
+            raise
+        message = " ".join(str(err).split()) or "(no message)"
+        print(f"internal error: {type(err).__name__}: {message} "
+              "(rerun with --debug for the traceback)", file=sys.stderr)
+        return EXIT_INTERNAL

@@ -1,0 +1,206 @@
+"""Replications of one scenario, in parallel processes, reproducible bit for bit.
+
+Why: confidence intervals need several independent replications, and on a multi-core
+machine they should run side by side (DESIGN.md §5 rule 9: parallelise replications, not
+the model). Replication *r* draws its random numbers from the streams derived from
+(root seed, r) (DESIGN.md §6), so the same scenario and seed give the same results
+whether run serially or in parallel, in any order. This module also records *how* an
+experiment was run (the manifest written next to its results).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import os
+import platform
+import subprocess
+import sys
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+import sim
+from sim.records import RunResult
+
+PACKAGES: tuple[str, ...] = ("simpy", "numpy", "scipy", "pydantic", "PyYAML", "matplotlib")
+
+
+def with_seed(scenario: Any, seed: int | None) -> Any:
+    """The scenario with `run.seed` replaced (the same object when nothing changes)."""
+    if seed is None or seed == scenario.run.seed:
+        return scenario
+    run = scenario.run.model_copy(update={"seed": seed})
+    return scenario.model_copy(update={"run": run})
+
+
+def default_workers(replications: int) -> int:
+    """One process per replication, at most one per usable CPU."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, replications))
+
+
+def _run_one(scenario: Any, replication: int) -> RunResult:
+    """Worker entry point (top level, so that process pools can pickle it)."""
+    from sim.engine.run import run_once
+
+    return run_once(scenario, replication)
+
+
+def _show_progress(progress: bool | None) -> bool:
+    """True forces a bar, None shows one only on a terminal, False never."""
+    if progress is None:
+        return sys.stderr.isatty()
+    return progress
+
+
+def run_replications(
+    scenario: Any,
+    replications: int | None = None,
+    seed: int | None = None,
+    workers: int | None = None,
+    progress: bool | None = False,
+) -> list[RunResult]:
+    """Run replications 0..n-1 of `scenario` and return their results sorted by replication.
+
+    `replications` and `seed` default to the scenario's `run` section; `workers` defaults to
+    one process per replication up to the CPU count, and `workers=1` runs in this process.
+    `progress`: True forces a tqdm bar on stderr, None shows it only on a terminal.
+    """
+    n = scenario.run.replications if replications is None else replications
+    if n < 1:
+        raise ValueError(f"replications must be >= 1 (got {n})")
+    workers = default_workers(n) if workers is None else workers
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1 (got {workers})")
+    scenario = with_seed(scenario, seed)
+    bar = tqdm(
+        total=n,
+        disable=not _show_progress(progress),
+        file=sys.stderr,
+        desc=str(scenario.name),
+        unit="rep",
+        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.2f}/{total} rep [{elapsed}<{remaining}]",
+    )
+    with bar:
+        if workers == 1:
+            return _run_serial(scenario, n, bar)
+        return _run_parallel(scenario, n, min(workers, n), bar)
+
+
+def _run_serial(scenario: Any, n: int, bar: tqdm) -> list[RunResult]:
+    """In-process runs; the bar also moves within a replication (engine callback)."""
+    from sim.engine.run import run_once
+
+    results = []
+    for r in range(n):
+        results.append(run_once(scenario, r, _within(bar, r) if not bar.disable else None))
+        bar.update(r + 1 - bar.n)
+    return results
+
+
+def _within(bar: tqdm, r: int) -> Callable[[float], None]:
+    """An engine progress callback moving the bar to r + fraction."""
+
+    def report(fraction: float) -> None:
+        target = r + min(max(fraction, 0.0), 1.0)
+        if target > bar.n:
+            bar.update(target - bar.n)
+
+    return report
+
+
+def _run_parallel(scenario: Any, n: int, workers: int, bar: tqdm) -> list[RunResult]:
+    """One task per replication in a process pool; pending tasks are cancelled on error."""
+    results: list[RunResult] = []
+    pool = ProcessPoolExecutor(max_workers=workers)
+    try:
+        pending: set[Future[RunResult]] = {
+            pool.submit(_run_one, scenario, r) for r in range(n)
+        }
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                results.append(future.result())
+                bar.update(1)
+    except BaseException:
+        _abandon(pool)
+        raise
+    pool.shutdown(wait=True)
+    return sorted(results, key=lambda res: res.replication)
+
+
+def _abandon(pool: ProcessPoolExecutor) -> None:
+    """Cancel queued tasks and stop running workers now (on error or Ctrl-C), not at exit."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def git_revision(where: Path) -> str | None:
+    """`git describe`-like revision of the checkout holding `where` (None if not in git)."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, timeout=5
+        )
+        if out.returncode != 0:
+            return None
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=where, capture_output=True, text=True, timeout=5,
+        )
+        return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of Python, this package and the libraries that shape results."""
+    versions = {"python": platform.python_version(), "douai-sim": sim.__version__}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "missing"
+    return versions
+
+
+def run_manifest(
+    scenario: Any,
+    files: list[str | Path],
+    results: list[RunResult],
+    *,
+    overrides: list[str] | None = None,
+    workers: int | None = None,
+    wall_seconds: float | None = None,
+    argv: list[str] | None = None,
+) -> dict[str, Any]:
+    """How an experiment was run: scenario files and hashes, seeds, versions, git, wall time."""
+    return {
+        "scenario": scenario.name,
+        "files": [{"path": str(f), "sha256": file_sha256(f)} for f in files],
+        "overrides": list(overrides or []),
+        "root_seed": scenario.run.seed,
+        "replications": len(results),
+        "seeds": [{"replication": r.replication, "seed": r.seed} for r in results],
+        "workers": workers,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "wall_seconds": wall_seconds,
+        "run_wall_seconds": [r.wall_seconds for r in results],
+        "events": sum(r.events for r in results),
+        "versions": package_versions(),
+        "git": git_revision(Path(__file__).resolve().parent),
+        "argv": list(argv) if argv is not None else None,
+    }
