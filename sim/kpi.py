@@ -1,0 +1,213 @@
+"""Headline KPIs and tidy tables of one run, computed from its records alone.
+
+Everything a user reads (summary.json, CSVs, plots) goes through here, so there is one
+definition of "completed", "lead time" or "station blocked fraction". KPIs cover the
+statistics window [warmup, horizon]; tables keep the whole run (with times, so a reader
+can filter). Tables are plain dicts of equal-length numpy columns, built vectorised.
+
+Definitions (over the window, length ``W = horizon - warmup`` seconds):
+
+- ``completed``: parts reaching a non-scrap sink at ``t_done >= warmup``;
+  ``completed.<product>`` the same per product (summed over its types);
+  ``scrapped``: parts reaching a scrap sink at ``t_done >= warmup``.
+- ``throughput_per_hour = completed / (W / 3600)``.
+- ``lead_time_*_h``: ``t_done - t_release`` of the good completions after warm-up, in hours
+  (the full sojourn, even when the part was released before warm-up); ``nan`` if none.
+- ``little_gap = |L - lambda * Wbar| / L`` with ``L = wip_mean`` (time-average parts in the
+  system), ``lambda = (completed + scrapped) / W`` (departures per second) and ``Wbar`` the
+  mean sojourn ``t_done - t_release`` of those same departures (good and scrap). Little's
+  law holds exactly only over a window that starts and ends empty; here parts in the system
+  at warm-up and at the horizon make it approximate (the gap shrinks like 1/W). ``nan``
+  when ``L == 0``. Parts that leave by other ways than a sink are not departures here.
+- ``station.<name>.<state>``: share of the station's post-warm-up server-seconds in each
+  state of ``STATES`` (0 for states the station never entered).
+- ``buffer.<name>.mean_level``: time-average level over the window.
+- ``counter.<key>``: the engine's extra counters (e.g. ``ramp_dropped``, ``rework``).
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import numpy as np
+
+from sim.records import STATES, RunResult
+
+DAY_S = 86400.0
+HOUR_S = 3600.0
+
+Table = dict[str, np.ndarray]
+
+
+def products(r: RunResult) -> tuple[str, ...]:
+    """Product names in order of first appearance among the types."""
+    return tuple(dict.fromkeys(r.type_product))
+
+
+def _type_product_index(r: RunResult) -> np.ndarray:
+    """Index into ``products(r)`` of each type."""
+    names = products(r)
+    return np.array([names.index(p) for p in r.type_product], dtype=np.int64)
+
+
+def _scrap_mask(r: RunResult) -> np.ndarray:
+    """Completions after warm-up into scrap sinks."""
+    c = r.completions
+    if not len(c):
+        return np.zeros(0, bool)
+    return np.array(r.sink_scrap, dtype=bool)[c.sink] & (c.t_done >= r.warmup)
+
+
+def run_kpis(r: RunResult) -> dict[str, float]:
+    """Flat dict of the headline scalar KPIs of one run (definitions in the module doc)."""
+    c = r.completions
+    window = r.observed_seconds
+    good = r.done_mask()
+    scrap = _scrap_mask(r)
+    completed = int(good.sum())
+    scrapped = int(scrap.sum())
+    sojourn = c.t_done - c.t_release
+    lead_h = sojourn[good] / HOUR_S
+
+    k: dict[str, float] = {
+        "throughput_per_hour": completed / (window / HOUR_S) if window > 0 else float("nan"),
+        "completed": float(completed),
+    }
+    per_product = np.bincount(
+        _type_product_index(r)[c.type[good]], minlength=len(products(r))
+    ) if len(c) else np.zeros(len(products(r)), np.int64)
+    for name, n in zip(products(r), per_product):
+        k[f"completed.{name}"] = float(n)
+    k["scrapped"] = float(scrapped)
+    k["released"] = float(r.released)
+    k["lost"] = float(r.lost)
+    k["wip_mean"] = float(r.wip_mean)
+    if completed:
+        mean, p50, p95 = float(lead_h.mean()), *np.percentile(lead_h, [50.0, 95.0]).tolist()
+    else:
+        mean = p50 = p95 = float("nan")
+    k["lead_time_mean_h"] = mean
+    k["lead_time_p50_h"] = float(p50)
+    k["lead_time_p95_h"] = float(p95)
+    k["little_gap"] = _little_gap(r.wip_mean, sojourn[good | scrap], window)
+    for st in r.stations:
+        frac = st.fractions()
+        for state in STATES:
+            k[f"station.{st.name}.{state}"] = float(frac.get(state, 0.0))
+    for b in r.buffers:
+        k[f"buffer.{b.name}.mean_level"] = float(b.mean_level)
+    for key, n in r.counters.items():
+        k[f"counter.{key}"] = float(n)
+    return k
+
+
+def _little_gap(wip_mean: float, sojourn_s: np.ndarray, window: float) -> float:
+    """Relative gap |L - lambda W| / L of Little's law over the window."""
+    if wip_mean <= 0 or window <= 0:
+        return float("nan")
+    lam_w = float(sojourn_s.sum()) / window
+    return abs(wip_mean - lam_w) / wip_mean
+
+
+def dates_of(start: datetime.date, t_s: np.ndarray) -> np.ndarray:
+    """Calendar day (datetime64[D]) of each simulation time in seconds."""
+    days = np.floor(np.asarray(t_s, dtype=np.float64) / DAY_S).astype(np.int64)
+    return np.datetime64(start, "D") + days.astype("timedelta64[D]")
+
+
+def horizon_days(r: RunResult) -> int:
+    """Number of calendar days touched by [0, horizon) (at least 1)."""
+    return max(1, int(np.ceil(r.horizon / DAY_S)))
+
+
+def completions_table(r: RunResult) -> Table:
+    """One row per part that reached a sink (whole run, warm-up included; scrap included)."""
+    c = r.completions
+    types = np.array(r.types, dtype=str)
+    prods = np.array(r.type_product, dtype=str)
+    sinks = np.array(r.sinks, dtype=str)
+    scrap = np.array(r.sink_scrap, dtype=bool)
+    return {
+        "part": np.asarray(c.part, dtype=np.int64),
+        "order": np.asarray(c.order, dtype=np.int64),
+        "type": types[c.type] if len(c) else np.zeros(0, str),
+        "product": prods[c.type] if len(c) else np.zeros(0, str),
+        "sink": sinks[c.sink] if len(c) else np.zeros(0, str),
+        "scrap": scrap[c.sink] if len(c) else np.zeros(0, bool),
+        "t_release_s": np.asarray(c.t_release, dtype=np.float64),
+        "t_done_s": np.asarray(c.t_done, dtype=np.float64),
+        "lead_time_h": (c.t_done - c.t_release) / HOUR_S,
+        "date_done": dates_of(r.start, c.t_done),
+    }
+
+
+def daily_counts(r: RunResult) -> np.ndarray:
+    """Good completions per (day, product) over the whole run: int64 array [days, products]."""
+    c = r.completions
+    n_days, n_prod = horizon_days(r), len(products(r))
+    good = ~np.array(r.sink_scrap, dtype=bool)[c.sink] if len(c) else np.zeros(0, bool)
+    day = np.floor(c.t_done[good] / DAY_S).astype(np.int64)
+    day = np.clip(day, 0, n_days - 1)
+    prod = _type_product_index(r)[c.type[good]] if len(c) else np.zeros(0, np.int64)
+    flat = np.bincount(day * n_prod + prod, minlength=n_days * n_prod)
+    return flat.reshape(n_days, n_prod)
+
+
+def day_dates(r: RunResult) -> np.ndarray:
+    """The dates (datetime64[D]) of the run's days, in order."""
+    return np.datetime64(r.start, "D") + np.arange(horizon_days(r)).astype("timedelta64[D]")
+
+
+def daily_table(r: RunResult) -> Table:
+    """Good completions per date x product, every day of the horizon (zero rows included).
+
+    Covers the whole run, warm-up days included; a completion exactly at the horizon is
+    counted on the last day. Rows are ordered by date, then product.
+    """
+    counts = daily_counts(r)
+    n_days, n_prod = counts.shape
+    return {
+        "date": np.repeat(day_dates(r), n_prod),
+        "product": np.tile(np.array(products(r), dtype=str), n_days),
+        "completed": counts.ravel().astype(np.int64),
+    }
+
+
+def station_table(r: RunResult) -> Table:
+    """Post-warm-up seconds and fraction per station x state (every state, zeros included)."""
+    names, states, seconds, fractions = [], [], [], []
+    for st in r.stations:
+        frac = st.fractions()
+        for state in STATES:
+            names.append(st.name)
+            states.append(state)
+            seconds.append(float(st.state_seconds.get(state, 0.0)))
+            fractions.append(float(frac.get(state, 0.0)))
+    return {
+        "station": np.array(names, dtype=str),
+        "state": np.array(states, dtype=str),
+        "seconds": np.array(seconds, dtype=np.float64),
+        "fraction": np.array(fractions, dtype=np.float64),
+    }
+
+
+def buffer_table(r: RunResult) -> Table:
+    """Capacity (inf when unlimited), mean and max level per buffer."""
+    return {
+        "buffer": np.array([b.name for b in r.buffers], dtype=str),
+        "capacity": np.array([b.capacity for b in r.buffers], dtype=np.float64),
+        "mean_level": np.array([b.mean_level for b in r.buffers], dtype=np.float64),
+        "max_level": np.array([b.max_level for b in r.buffers], dtype=np.int64),
+    }
+
+
+def trace_table(r: RunResult) -> Table:
+    """Level changes of the traced buffers: buffer, t_s, level (whole run)."""
+    traced = [b for b in r.buffers if b.trace_t is not None and b.trace_level is not None]
+    if not traced:
+        return {"buffer": np.zeros(0, str), "t_s": np.zeros(0), "level": np.zeros(0, np.int64)}
+    return {
+        "buffer": np.concatenate([np.full(len(b.trace_t), b.name) for b in traced]),
+        "t_s": np.concatenate([np.asarray(b.trace_t, np.float64) for b in traced]),
+        "level": np.concatenate([np.asarray(b.trace_level, np.int64) for b in traced]),
+    }

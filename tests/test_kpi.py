@@ -1,0 +1,159 @@
+"""KPIs and tables of hand-made runs against values computed on paper."""
+
+from __future__ import annotations
+
+import datetime
+import math
+
+import numpy as np
+import pytest
+from factories import DAY, HOUR, buffer, make_result, random_result, station
+
+from sim.kpi import (
+    buffer_table,
+    completions_table,
+    daily_table,
+    run_kpis,
+    station_table,
+    trace_table,
+)
+from sim.records import STATES
+
+H = HOUR
+# (type, sink, t_release, t_done); types 0 = A/std, 1 = B/x, 2 = B/y; sink 1 = scrap.
+ROWS = [
+    (0, 0, 10 * H, 20 * H),  # good A, done before warm-up: excluded from KPIs
+    (0, 0, 20 * H, 26 * H),  # good A, lead 6 h
+    (1, 0, 30 * H, 32 * H),  # good B, lead 2 h
+    (2, 0, 40 * H, 44 * H),  # good B, lead 4 h
+    (2, 1, 41 * H, 50 * H),  # scrap B after warm-up, sojourn 9 h
+    (0, 1, 5 * H, 10 * H),   # scrap before warm-up: excluded
+    (1, 0, 60 * H, 72 * H),  # good B exactly at the horizon, lead 12 h
+]
+
+
+@pytest.fixture
+def run():
+    return make_result(
+        ROWS, warmup=24 * H, horizon=72 * H, released=9, lost=2, wip_mean=2.0,
+        stations=[station("s1", working=30.0, blocked=10.0), station("s2", failed=5.0)],
+        buffers=[buffer("b1", capacity=4, mean_level=1.25), buffer("b2", math.inf, 0.5)],
+        counters={"ramp_dropped": 3},
+    )
+
+
+def test_counts_filter_warmup_and_scrap(run):
+    k = run_kpis(run)
+    assert k["completed"] == 4
+    assert k["completed.A"] == 1
+    assert k["completed.B"] == 3
+    assert k["scrapped"] == 1
+    assert k["released"] == 9
+    assert k["lost"] == 2
+    assert k["counter.ramp_dropped"] == 3
+
+
+def test_throughput_over_window(run):
+    assert run_kpis(run)["throughput_per_hour"] == pytest.approx(4 / 48)
+
+
+def test_lead_times(run):
+    k = run_kpis(run)
+    assert k["lead_time_mean_h"] == pytest.approx(6.0)  # (6 + 2 + 4 + 12) / 4
+    assert k["lead_time_p50_h"] == pytest.approx(5.0)  # between 4 and 6
+    assert k["lead_time_p95_h"] == pytest.approx(6 + 0.85 * 6)  # linear, rank 2.85
+
+
+def test_little_gap(run):
+    # lambda * W = (6 + 2 + 4 + 9 + 12) h / 48 h; L = 2
+    assert run_kpis(run)["little_gap"] == pytest.approx(abs(2.0 - 33 / 48) / 2.0)
+
+
+def test_station_and_buffer_kpis(run):
+    k = run_kpis(run)
+    assert k["station.s1.working"] == pytest.approx(0.75)
+    assert k["station.s1.blocked"] == pytest.approx(0.25)
+    assert k["station.s1.failed"] == 0.0
+    assert k["station.s2.failed"] == 1.0
+    assert sum(k[f"station.s1.{s}"] for s in STATES) == pytest.approx(1.0)
+    assert k["buffer.b1.mean_level"] == 1.25
+    assert k["buffer.b2.mean_level"] == 0.5
+
+
+def test_empty_run_gives_zeros_and_nan():
+    k = run_kpis(make_result([], wip_mean=0.0))
+    assert k["completed"] == 0 and k["completed.A"] == 0 and k["completed.B"] == 0
+    assert k["scrapped"] == 0
+    assert math.isnan(k["lead_time_mean_h"]) and math.isnan(k["lead_time_p95_h"])
+    assert math.isnan(k["little_gap"])
+
+
+def test_little_gap_small_for_steady_flow():
+    # One part every hour, each staying exactly 3 h: L = 3, lambda = 1/h, W = 3 h.
+    t = np.arange(0, 1000) * H
+    rows = [(0, 0, float(a), float(a + 3 * H)) for a in t]
+    r = make_result(rows, warmup=10 * H, horizon=1000 * H + 3 * H, wip_mean=3.0)
+    k = run_kpis(r)
+    assert k["little_gap"] < 0.01
+
+
+def test_daily_table_zero_filled_and_sums(run):
+    d = daily_table(run)
+    assert d["date"].dtype == np.dtype("datetime64[D]")
+    assert len(d["date"]) == 3 * 2  # 3 days x 2 products, zero rows included
+    assert d["date"][0] == np.datetime64("2024-01-01")
+    assert d["date"][-1] == np.datetime64("2024-01-03")
+    got = {(str(a), b): int(c) for a, b, c in zip(d["date"], d["product"], d["completed"])}
+    assert got == {
+        ("2024-01-01", "A"): 1, ("2024-01-01", "B"): 0,
+        ("2024-01-02", "A"): 1, ("2024-01-02", "B"): 2,
+        ("2024-01-03", "A"): 0, ("2024-01-03", "B"): 1,  # the horizon instant counts on day 3
+    }
+    good_whole_run = sum(1 for r in ROWS if r[1] == 0)
+    assert d["completed"].sum() == good_whole_run
+
+
+def test_daily_table_partial_last_day_and_big_run():
+    r = random_result(n=5000, days=10)
+    d = daily_table(r)
+    good = ~np.array(r.sink_scrap)[r.completions.sink]
+    assert d["completed"].sum() == good.sum()
+    assert len(np.unique(d["date"])) == 10
+    r2 = make_result([(0, 0, 0.0, 2.5 * DAY)], horizon=2.5 * DAY)
+    d2 = daily_table(r2)
+    assert len(d2["date"]) == 3 * 2 and d2["completed"].sum() == 1
+
+
+def test_completions_table_columns(run):
+    t = completions_table(run)
+    n = len(ROWS)
+    assert all(len(v) == n for v in t.values())
+    assert list(t["product"]) == ["A", "A", "B", "B", "B", "A", "B"]
+    assert list(t["type"][:3]) == ["A/std", "A/std", "B/x"]
+    assert list(t["sink"][4:6]) == ["scrap", "scrap"]
+    assert list(t["scrap"]) == [r[1] == 1 for r in ROWS]
+    assert t["lead_time_h"][1] == pytest.approx(6.0)
+    assert str(t["date_done"][1]) == "2024-01-02"
+
+
+def test_date_done_crosses_leap_day():
+    r = make_result([(0, 0, 0.0, 1.5 * DAY)], start=datetime.date(2024, 2, 28))
+    assert str(completions_table(r)["date_done"][0]) == "2024-02-29"
+
+
+def test_station_table_all_states(run):
+    t = station_table(run)
+    assert len(t["station"]) == 2 * len(STATES)
+    s1 = t["station"] == "s1"
+    assert t["seconds"][s1].sum() == pytest.approx(40.0)
+    assert t["fraction"][s1].sum() == pytest.approx(1.0)
+    assert dict(zip(t["state"][s1], t["fraction"][s1]))["blocked"] == pytest.approx(0.25)
+
+
+def test_buffer_and_trace_tables():
+    r = make_result(buffers=[buffer("b1", 3, 1.0, 2, ([0.0, 5.0], [1, 2])), buffer("b2")])
+    b = buffer_table(r)
+    assert list(b["buffer"]) == ["b1", "b2"] and list(b["capacity"]) == [3.0, 5.0]
+    tr = trace_table(r)
+    assert list(tr["buffer"]) == ["b1", "b1"] and list(tr["level"]) == [1, 2]
+    assert len(trace_table(make_result())["t_s"]) == 0
