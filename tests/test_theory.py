@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -244,3 +246,25 @@ def test_evaluate_dispatches_and_rejects() -> None:
     assert evaluate({"case": "hillier_boling", "n": 2}) == pytest.approx(2 / 3)
     with pytest.raises(ValueError, match="unknown theory case"):
         evaluate({"case": "nope"})
+
+
+VERIFY = sorted((Path(__file__).resolve().parents[1] / "scenarios" / "verify").glob("*.yaml"))
+
+
+def test_verify_scenarios_exist() -> None:
+    assert len(VERIFY) >= 9
+
+
+@pytest.mark.parametrize("path", VERIFY, ids=lambda p: p.stem)
+def test_verify_scenario_theory_evaluates(path: Path) -> None:
+    meta = yaml.safe_load(path.read_text())["meta"]["theory"]
+    result = evaluate(meta)
+    value = result if isinstance(result, (int, float)) else result.throughput
+    assert value > 0
+
+
+@pytest.mark.parametrize("path", VERIFY, ids=lambda p: p.stem)
+def test_verify_scenario_loads(path: Path) -> None:
+    loader = pytest.importorskip("sim.loader")
+    scenario = loader.load_scenario(path)
+    assert scenario.run.replications == 10
