@@ -225,24 +225,24 @@ def _expm1_ratio(a: float, b: float) -> float:
     return math.expm1(a) / math.expm1(b)
 
 
-_WORKING, _BLOCKED, _STARVED = 0, 1, 2
+WORKING, BLOCKED, STARVED = 0, 1, 2   # station codes in the states of `line_chain`
 
 
 def _pull(s: list[int], q: list[int], i: int) -> None:
     """Station i has just become empty: take a part from upstream, cascading unblocking."""
     if i == 0:
-        s[0] = _WORKING                           # saturated first station
+        s[0] = WORKING                           # saturated first station
     elif q[i - 1] > 0:
         q[i - 1] -= 1
-        s[i] = _WORKING
-        if s[i - 1] == _BLOCKED:                  # the held part drops into the freed slot
+        s[i] = WORKING
+        if s[i - 1] == BLOCKED:                  # the held part drops into the freed slot
             q[i - 1] += 1
             _pull(s, q, i - 1)
-    elif s[i - 1] == _BLOCKED:                    # zero buffer: direct hand-over
-        s[i] = _WORKING
+    elif s[i - 1] == BLOCKED:                    # zero buffer: direct hand-over
+        s[i] = WORKING
         _pull(s, q, i - 1)
     else:
-        s[i] = _STARVED
+        s[i] = STARVED
 
 
 def _complete(s: list[int], q: list[int], caps: Sequence[int], i: int) -> None:
@@ -250,14 +250,14 @@ def _complete(s: list[int], q: list[int], caps: Sequence[int], i: int) -> None:
     last = len(s) - 1
     if i == last:
         _pull(s, q, i)
-    elif s[i + 1] == _STARVED:                    # starved neighbour takes it directly
-        s[i + 1] = _WORKING
+    elif s[i + 1] == STARVED:                    # starved neighbour takes it directly
+        s[i + 1] = WORKING
         _pull(s, q, i)
     elif q[i] < caps[i]:
         q[i] += 1
         _pull(s, q, i)
     else:
-        s[i] = _BLOCKED
+        s[i] = BLOCKED
 
 
 def line_chain(rates: Sequence[float], buffers: Sequence[int]
@@ -273,7 +273,7 @@ def line_chain(rates: Sequence[float], buffers: Sequence[int]
     if any(r <= 0 for r in rates) or any(b < 0 or math.isinf(b) for b in buffers):
         raise ValueError("rates must be > 0 and buffers finite integers >= 0")
     caps = [int(b) for b in buffers]
-    start = tuple([_WORKING] + [_STARVED] * (n - 1) + [0] * (n - 1))
+    start = tuple([WORKING] + [STARVED] * (n - 1) + [0] * (n - 1))
     index = {start: 0}
     states = [start]
     rows: list[int] = []
@@ -283,7 +283,7 @@ def line_chain(rates: Sequence[float], buffers: Sequence[int]
     while k < len(states):
         state = states[k]
         for i in range(n):
-            if state[i] != _WORKING:
+            if state[i] != WORKING:
                 continue
             s, q = list(state[:n]), list(state[n:])
             _complete(s, q, caps, i)
@@ -310,7 +310,7 @@ def exponential_line_throughput(rates: Sequence[float], buffers: Sequence[int]) 
     """
     states, pi = line_chain(rates, buffers)
     last = len(rates) - 1
-    working = np.array([st[last] == _WORKING for st in states])
+    working = np.array([st[last] == WORKING for st in states])
     return float(rates[last] * pi[working].sum())
 
 

@@ -145,10 +145,10 @@ def line_metrics_from_general_chain(mu1: float, mu2: float, B: int) -> theory.Li
     states, pi = theory.line_chain([mu1, mu2], [B])
     s1, s2, q = (np.array(col) for col in zip(*states))
     return theory.LineMetrics(
-        throughput=mu2 * float(pi[s2 == theory._WORKING].sum()),
+        throughput=mu2 * float(pi[s2 == theory.WORKING].sum()),
         mean_buffer=float(np.dot(q, pi)),
-        p_starved2=float(pi[s2 == theory._STARVED].sum()),
-        p_blocked1=float(pi[s1 == theory._BLOCKED].sum()),
+        p_starved2=float(pi[s2 == theory.STARVED].sum()),
+        p_blocked1=float(pi[s1 == theory.BLOCKED].sum()),
     )
 
 
