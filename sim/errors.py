@@ -1,0 +1,26 @@
+"""The one error a scenario author sees.
+
+A bad scenario must produce a single line that names the file, the field path inside it and
+what was expected, e.g. `scenarios/x.yaml: stations.s1.cycle: expected a duration ...`, so
+the CLI can print it and exit without a traceback.
+"""
+
+from __future__ import annotations
+
+
+class ScenarioError(Exception):
+    """A problem in a scenario file: where (file, dotted field path) and what."""
+
+    def __init__(self, file: str, path: str, message: str) -> None:
+        self.file = str(file)
+        self.path = path
+        self.message = message
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        if self.path:
+            return f"{self.file}: {self.path}: {self.message}"
+        return f"{self.file}: {self.message}"
+
+    def __reduce__(self) -> tuple[type, tuple[str, str, str]]:
+        return (type(self), (self.file, self.path, self.message))

@@ -1,0 +1,115 @@
+"""Durations and clock times as people write them, and back.
+
+Scenario files say `"60 s"`, `"7.5 h"` or `"05:30"` so that no reader ever has to guess a
+unit; inside the program every time is a float in seconds. A bare number is refused on
+purpose: `cycle: 60` could mean seconds or minutes, and a silent guess is the costliest
+kind of modelling error. `format_duration` writes a float back in the largest unit that
+reads naturally, and always so that `parse_duration` gives back exactly the same float.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+UNITS: dict[str, float] = {
+    "ms": 0.001,
+    "s": 1.0,
+    "sec": 1.0,
+    "min": 60.0,
+    "h": 3600.0,
+    "d": 86400.0,
+    "w": 604800.0,
+}
+"""Accepted unit names and their length in seconds."""
+
+_NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+DURATION_PATTERN = rf"^\s*{_NUMBER}\s*(?:{'|'.join(UNITS)})\s*$"
+"""Regular expression a duration string matches (also used in the JSON Schema)."""
+
+_DURATION = re.compile(rf"^\s*({_NUMBER})\s*([A-Za-z]*)\s*$")
+_CLOCK = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
+_EXAMPLE = "e.g. '60 s'"
+_FORMAT_ORDER = ("w", "d", "h", "min", "s", "ms")
+
+
+def _got(x: object) -> str:
+    """Show an input the way a YAML author would recognise it."""
+    if x is None:
+        return "null"
+    if isinstance(x, bool):
+        return "true" if x else "false"
+    if isinstance(x, str):
+        return repr(x)
+    return str(x)
+
+
+def parse_duration(x: object) -> float:
+    """Parse a duration string with a unit ("60 s", "10 min", "250 ms") into seconds."""
+    if isinstance(x, bool) or not isinstance(x, str):
+        raise ValueError(f"expected a duration with a unit, {_EXAMPLE} (got {_got(x)})")
+    m = _DURATION.match(x)
+    if m is None:
+        raise ValueError(f"expected a duration like '60 s' or '7.5 h' (got {_got(x)})")
+    number, unit = m.group(1), m.group(2)
+    if not unit:
+        raise ValueError(f"expected a duration with a unit, {_EXAMPLE} (got {_got(x)})")
+    if unit not in UNITS:
+        names = ", ".join(UNITS)
+        raise ValueError(f"unknown time unit '{unit}' in {_got(x)}; expected one of: {names}")
+    value = float(number)
+    if not math.isfinite(value):
+        raise ValueError(f"duration must be finite (got {_got(x)})")
+    if unit == "ms":
+        return value / 1000.0
+    return value * UNITS[unit]
+
+
+def _short(v: float) -> str:
+    """A plain decimal text for v with at most three decimals."""
+    return f"{v:.3f}".rstrip("0").rstrip(".")
+
+
+def format_duration(seconds: float) -> str:
+    """Write seconds as a duration string that parses back to exactly the same float."""
+    seconds = float(seconds)
+    if not math.isfinite(seconds):
+        raise ValueError(f"cannot format a non-finite duration ({seconds})")
+    if seconds == 0.0:
+        return "0 s"
+    for unit in _FORMAT_ORDER:
+        factor = 1000.0 if unit == "ms" else 1.0 / UNITS[unit]
+        v = seconds * factor
+        if abs(v) < 1.0:
+            continue
+        text = _short(v)
+        if len(text) <= 10:
+            candidate = f"{text} {unit}"
+            if parse_duration(candidate) == seconds:
+                return candidate
+    return f"{seconds!r} s"
+
+
+def parse_clock(x: object) -> float:
+    """Parse a clock time "HH:MM" (00:00 to 24:00) into seconds after midnight."""
+    if isinstance(x, int) and not isinstance(x, bool) and 0 <= x < 1440:
+        hint = f"{x // 60:02d}:{x % 60:02d}"
+        raise ValueError(
+            f"expected a clock time \"HH:MM\" in quotes (got {x}; YAML reads an unquoted "
+            f"{hint} as a number, write \"{hint}\")"
+        )
+    if not isinstance(x, str):
+        raise ValueError(f"expected a clock time \"HH:MM\" (got {_got(x)})")
+    m = _CLOCK.match(x)
+    if m is None:
+        raise ValueError(f"expected a clock time \"HH:MM\" (got {_got(x)})")
+    hours, minutes = int(m.group(1)), int(m.group(2))
+    if minutes > 59 or hours > 24 or (hours == 24 and minutes > 0):
+        raise ValueError(f"clock time out of range 00:00..24:00 (got {_got(x)})")
+    return float(hours * 3600 + minutes * 60)
+
+
+def format_clock(seconds: float) -> str:
+    """Write seconds after midnight (a whole number of minutes) as "HH:MM"."""
+    minutes = int(round(seconds / 60.0))
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
