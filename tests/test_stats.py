@@ -1,0 +1,89 @@
+"""Confidence intervals: hand-computed values, edge cases and coverage by simulation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from sim.stats import Estimate, ci95, paired_diff, summarise
+
+
+def test_two_values_use_t_with_one_dof():
+    e = ci95([0.0, 2.0])
+    # mean 1, sd sqrt(2), t(0.975, 1) = 12.706 (tables): half = 12.706 * sqrt(2) / sqrt(2)
+    assert e.mean == 1.0 and e.n == 2
+    assert e.sd == pytest.approx(math.sqrt(2.0))
+    assert e.half_width == pytest.approx(12.7062, abs=1e-4)
+    assert (e.low, e.high) == pytest.approx((1.0 - 12.7062, 1.0 + 12.7062), abs=1e-4)
+
+
+def test_five_values_against_table():
+    e = ci95([1, 2, 3, 4, 5])
+    # sd = sqrt(2.5); t(0.975, 4) = 2.7764 (tables)
+    assert e.mean == 3.0
+    assert e.half_width == pytest.approx(2.7764 * math.sqrt(2.5) / math.sqrt(5), rel=1e-4)
+
+
+def test_constant_values_have_zero_width():
+    e = ci95([4.0] * 6)
+    assert e.half_width == 0.0 and e.low == e.high == 4.0
+
+
+def test_one_value_has_no_width():
+    e = ci95([7.5])
+    assert e.mean == 7.5 and e.n == 1
+    assert math.isnan(e.half_width) and math.isnan(e.sd)
+    assert math.isnan(e.low) and math.isnan(e.high)
+
+
+def test_no_values_and_nan_values():
+    assert ci95([]).n == 0 and math.isnan(ci95([]).mean)
+    assert math.isnan(ci95([1.0, float("nan"), 2.0]).mean)
+
+
+def test_estimate_is_frozen():
+    e = ci95([1.0, 2.0])
+    with pytest.raises(AttributeError):
+        e.mean = 3.0  # type: ignore[misc]
+    assert isinstance(e, Estimate)
+    assert set(e.as_dict()) == {"mean", "half_width", "low", "high", "sd", "n"}
+
+
+def test_coverage_by_simulation():
+    # 2000 intervals from n = 10 normal samples. The number covering the true mean is
+    # Binomial(2000, 0.95): sd = sqrt(0.95 * 0.05 / 2000) = 0.0049, so +- 0.015 is about
+    # 3 sd (a correct interval fails this with probability ~0.2%; the seed is fixed anyway).
+    # A z interval (1.96 instead of t(0.975, 9) = 2.262) would cover only ~92%: outside.
+    rng = np.random.default_rng(20240101)
+    mu = 3.0
+    samples = rng.normal(mu, 2.0, size=(2000, 10))
+    covered = [(e.low <= mu <= e.high) for e in map(ci95, samples)]
+    assert abs(np.mean(covered) - 0.95) <= 0.015
+
+
+def test_summarise_across_replications():
+    runs = [{"a": 1.0, "b": 10.0}, {"a": 3.0, "b": 10.0, "c": 5.0}]
+    s = summarise(runs)
+    assert list(s) == ["a", "b", "c"]
+    assert s["a"].mean == 2.0 and s["a"].n == 2
+    assert s["b"].half_width == 0.0
+    assert s["c"].n == 1 and s["c"].mean == 5.0
+
+
+def test_paired_diff_uses_differences():
+    rng = np.random.default_rng(3)
+    common = rng.normal(100.0, 10.0, 20)  # shared noise (common random numbers)
+    a = common + 1.0 + rng.normal(0.0, 0.1, 20)
+    b = common
+    d = paired_diff(a, b)
+    assert d.n == 20
+    assert d.low <= 1.0 <= d.high
+    assert d.half_width < 0.1 * ci95(a).half_width  # the shared noise cancels
+    assert paired_diff([3.0, 5.0], [1.0, 2.0]).mean == pytest.approx(2.5)
+
+
+def test_paired_diff_needs_equal_lengths():
+    with pytest.raises(ValueError):
+        paired_diff([1.0, 2.0], [1.0])
