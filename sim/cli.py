@@ -20,6 +20,7 @@ from typing import Any
 
 import sim
 from sim.errors import ScenarioError
+from sim.records import STATES
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -118,23 +119,64 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def format_summary(summary: dict[str, Any]) -> str:
-    """KPI table: name, mean, ± 95% half-width, unit."""
-    units = _kpi_units()
-    rows = [(name, _num(e.mean), "± " + _num(e.half_width), units.get(name, ""))
-            for name, e in summary.items()]
-    head = ("KPI", "mean", "± 95%", "unit")
-    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]
+    """Headline KPI table (mean, ± 95% half-width, unit) and one state row per station.
+
+    Buffer levels and the per-station KPIs in full are in summary.json.
+    """
+    head = [(name, e) for name, e in summary.items() if not name.startswith(DETAIL)]
+    rows = [("KPI", "mean", "± 95%", "unit")]
+    rows += [(name, _num(e.mean), "± " + _num(e.half_width), kpi_unit(name)) for name, e in head]
+    text = _columns(rows, right={1})
+    stations = _station_rows(summary)
+    if stations:
+        text += "\n\n" + _columns(stations, right=set(range(1, len(STATES) + 1)))
+    return text
+
+
+DETAIL = ("station.", "buffer.")
+
+
+def _station_rows(summary: dict[str, Any]) -> list[tuple[str, ...]]:
+    """Station x state table of mean percentages (empty when no station KPIs)."""
+    names = dict.fromkeys(k.split(".")[1] for k in summary if k.startswith("station."))
+    if not names:
+        return []
+    rows = [("station (% of time)", *STATES)]
+    for name in names:
+        cells = []
+        for state in STATES:
+            est = summary.get(f"station.{name}.{state}")
+            cells.append("" if est is None else f"{100 * est.mean:.1f}")
+        rows.append((name, *cells))
+    return rows
+
+
+def _columns(rows: list[tuple[str, ...]], right: set[int]) -> str:
+    """Rows as aligned text columns (numbers right-aligned)."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = []
-    for row in [head, *rows]:
-        lines.append(f"{row[0]:<{widths[0]}}  {row[1]:>{widths[1]}}  "
-                     f"{row[2]:<{widths[2]}}  {row[3]}".rstrip())
+    for row in rows:
+        cells = [c.rjust(w) if i in right else c.ljust(w)
+                 for i, (c, w) in enumerate(zip(row, widths))]
+        lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
 
 
-def _kpi_units() -> dict[str, str]:
-    kpi = importlib.import_module("sim.kpi")
-    units = getattr(kpi, "UNITS", None) or getattr(kpi, "KPI_UNITS", None) or {}
-    return dict(units)
+def kpi_unit(name: str) -> str:
+    """Unit of a KPI, from the naming conventions of sim.kpi."""
+    if name.endswith("_per_hour"):
+        return "1/h"
+    if name.endswith("_h"):
+        return "h"
+    if name.startswith("station."):
+        return "fraction"
+    if name == "little_gap":
+        return "ratio"
+    if name.startswith(("completed", "scrapped", "released", "lost", "counter.")):
+        return "parts"
+    if name == "wip_mean" or name.endswith("mean_level"):
+        return "parts"
+    return ""
 
 
 def _num(x: float) -> str:

@@ -1,0 +1,250 @@
+"""The command line: one-line errors with status 2 and nothing written, verbs, no overwrite."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+import sim
+from sim import cli
+from sim.cli import format_summary, kpi_unit, main
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "scenarios" / "examples" / "two_stations.yaml"
+
+TINY = """\
+name: tiny
+run: {duration: 1 d, replications: 2, seed: 3}
+sources: {src: {kind: saturated}}
+stations:
+  s1: {cycle: {dist: exponential, mean: 60 s}}
+  s2: {cycle: {dist: exponential, mean: 50 s}}
+buffers:
+  b0: {from: src, to: s1}
+  b1: {from: s1, to: s2, capacity: 3}
+  b2: {from: s2, to: yard}
+sinks: {yard: {}}
+"""
+
+# (name, scenario text, a field path the one-line message must name; "" for YAML syntax)
+BAD = [
+    ("broken_yaml", TINY.replace("s1: {cycle", "s1: [{cycle"), ""),
+    ("unknown_key", TINY.replace("s2: {cycle", "s2: {cylce"), "stations.s2"),
+    ("negative_time", TINY.replace("mean: 60 s", "mean: -60 s"), "stations.s1.cycle"),
+    ("bare_number", TINY.replace("mean: 60 s", "mean: 60"), "stations.s1.cycle"),
+    ("unknown_node", TINY.replace("to: yard", "to: nowhere"), "buffers.b2"),
+]
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(text)
+    return path
+
+
+def one_error_line(err: str, path: Path, field: str) -> None:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"error: {path}"), err
+    assert field in lines[0]
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("name,text,field", BAD, ids=[b[0] for b in BAD])
+def test_bad_scenario_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, name, text,
+                                                            field) -> None:
+    path = write(tmp_path, name, text)
+    out = tmp_path / "out"
+    status = main(["run", str(path), "--out", str(out), "--workers", "1", "--quiet"])
+    assert status == 2
+    one_error_line(capsys.readouterr().err, path, field)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("override,field", [
+    ("run.replications=0", "run.replications"),
+    ("stations.s1.cycle=60", "stations.s1.cycle"),
+    ("stations.nope.cycle=60 s", "stations.nope"),
+])
+def test_bad_override_is_a_scenario_error(tmp_path, capsys, override, field) -> None:
+    path = write(tmp_path, "tiny", TINY)
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--set", override, "--out", str(out), "--quiet"]) == 2
+    one_error_line(capsys.readouterr().err, path, field)
+    assert not out.exists()
+
+
+def test_missing_file_is_exit_2(tmp_path, capsys) -> None:
+    missing = tmp_path / "missing.yaml"
+    assert main(["check", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "missing.yaml" in err
+
+
+def test_subprocess_bad_file_exit_2_single_line_no_traceback(tmp_path) -> None:
+    path = write(tmp_path, "negative", BAD[2][1])
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "run_sim.py"), "run", str(path), "--out", str(out)],
+        capture_output=True, text=True, cwd=ROOT, timeout=120,
+    )
+    assert proc.returncode == 2
+    one_error_line(proc.stderr, path, "stations.s1.cycle")
+    assert not out.exists()
+
+
+def test_argument_errors_are_argparse_exit_2(capsys) -> None:
+    for argv in (["run"], ["frobnicate"], ["run", "x.yaml", "--replications", "many"], []):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 2
+
+
+def test_version(capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert sim.__version__ in capsys.readouterr().out
+
+
+def test_schema_prints_valid_json_and_writes_the_same(tmp_path, capsys) -> None:
+    assert main(["schema"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert isinstance(printed, dict) and printed
+    target = tmp_path / "schema.json"
+    assert main(["schema", "--out", str(target)]) == 0
+    assert json.loads(target.read_text()) == printed
+
+
+def test_check_example(capsys) -> None:
+    if not EXAMPLE.exists():
+        pytest.skip("scenarios/examples/two_stations.yaml not written yet")
+    assert main(["check", str(EXAMPLE)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("OK: ") and "stations" in out and "buffers" in out
+
+
+def test_check_counts_stations_and_buffers(tmp_path, capsys) -> None:
+    path = write(tmp_path, "tiny", TINY)
+    assert main(["check", str(path)]) == 0
+    assert capsys.readouterr().out.startswith("OK: tiny: 2 stations, 3 buffers")
+
+
+def run_tiny(tmp_path: Path, *extra: str) -> int:
+    path = write(tmp_path, "tiny", TINY)
+    return main(["run", str(path), "--set", "run.duration=2 d", "--out",
+                 str(tmp_path / "out"), "--workers", "1", "--no-plots", *extra])
+
+
+def test_run_writes_a_folder_with_summary_and_prints_the_table(tmp_path, capsys) -> None:
+    assert run_tiny(tmp_path) == 0
+    out = capsys.readouterr().out
+    folder = tmp_path / "out" / "tiny"
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary
+    assert "throughput_per_hour" in out and "± 95%" in out
+    assert f"results: {folder}" in out
+
+
+def test_run_never_overwrites_and_honours_name(tmp_path, capsys) -> None:
+    assert run_tiny(tmp_path, "--quiet") == 0
+    first = (tmp_path / "out" / "tiny" / "summary.json").read_bytes()
+    assert run_tiny(tmp_path, "--quiet") == 0
+    assert (tmp_path / "out" / "tiny-2" / "summary.json").exists()
+    assert (tmp_path / "out" / "tiny" / "summary.json").read_bytes() == first
+    assert run_tiny(tmp_path, "--quiet", "--name", "mine") == 0
+    assert (tmp_path / "out" / "mine" / "summary.json").exists()
+    assert capsys.readouterr().out.strip().splitlines()[-1] == (
+        f"results: {tmp_path / 'out' / 'mine'}")
+
+
+def test_run_seed_and_replications_reach_the_resolved_scenario(tmp_path, capsys,
+                                                              monkeypatch) -> None:
+    seen = {}
+
+    def fake_write(target, results, resolved, manifest, plots=True):
+        seen.update(resolved=resolved, manifest=manifest, n=len(results), plots=plots)
+        return target
+
+    monkeypatch.setattr("sim.output.write_results", fake_write)
+    assert run_tiny(tmp_path, "--seed", "11", "--replications", "3", "--quiet") == 0
+    assert seen["n"] == 3 and seen["plots"] is False
+    assert seen["resolved"]["run"]["seed"] == 11
+    assert seen["resolved"]["run"]["replications"] == 3
+    assert seen["manifest"]["root_seed"] == 11
+    assert [s["replication"] for s in seen["manifest"]["seeds"]] == [0, 1, 2]
+
+
+@pytest.mark.parametrize("exc,status,message", [
+    (RuntimeError("engine\nexploded"), 3, "internal error: RuntimeError: engine exploded"),
+    (KeyboardInterrupt(), 130, "interrupted"),
+])
+def test_failures_in_the_engine_write_nothing(tmp_path, capsys, monkeypatch, exc, status,
+                                              message) -> None:
+    def boom(*args, **kwargs):
+        raise exc
+
+    monkeypatch.setattr("sim.experiment.run_replications", boom)
+    assert run_tiny(tmp_path) == status
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_debug_reraises(tmp_path, monkeypatch) -> None:
+    def boom(*args, **kwargs):
+        raise RuntimeError("engine exploded")
+
+    monkeypatch.setattr("sim.experiment.run_replications", boom)
+    path = write(tmp_path, "tiny", TINY)
+    for argv in (["--debug", "run", str(path)], ["run", str(path), "--debug"]):
+        with pytest.raises(RuntimeError):
+            main([*argv, "--out", str(tmp_path / "out")])
+
+
+@pytest.mark.parametrize("oks,status", [((True, True), 0), ((True, False), 1)])
+def test_validate_exit_status_follows_the_cases(monkeypatch, capsys, oks, status) -> None:
+    calls = {}
+
+    def run_cases(names=None, replications=None, workers=None):
+        calls.update(names=names, replications=replications, workers=workers)
+        return [SimpleNamespace(name=f"c{i}", ok=ok) for i, ok in enumerate(oks)]
+
+    fake = SimpleNamespace(run_cases=run_cases, format_table=lambda rs: "TABLE",
+                           case_names=lambda: ["c0", "c1"])
+    monkeypatch.setattr(sim, "verify", fake, raising=False)
+    monkeypatch.setitem(sys.modules, "sim.verify", fake)
+    assert main(["validate", "c0", "--replications", "4", "--workers", "2"]) == status
+    assert capsys.readouterr().out.strip() == "TABLE"
+    assert calls == {"names": ["c0"], "replications": 4, "workers": 2}
+    assert main(["validate", "nope"]) == 2
+    assert "nope" in capsys.readouterr().err
+
+
+def test_summary_table_has_units_half_widths_and_station_states() -> None:
+    est = lambda m, h: SimpleNamespace(mean=m, half_width=h, low=m - h, high=m + h, n=5)  # noqa
+    table = format_summary({
+        "throughput_per_hour": est(52.5, 0.25),
+        "lead_time_mean_h": est(1.5, 0.1),
+        "station.s1.working": est(0.9, 0.01),
+        "station.s1.blocked": est(0.1, 0.01),
+        "buffer.b1.mean_level": est(2.0, 0.1),
+    })
+    lines = table.splitlines()
+    assert lines[0].split() == ["KPI", "mean", "±", "95%", "unit"]
+    assert lines[1].split() == ["throughput_per_hour", "52.5", "±", "0.25", "1/h"]
+    assert lines[2].split() == ["lead_time_mean_h", "1.5", "±", "0.1", "h"]
+    assert "buffer.b1" not in table
+    assert lines[-1].split()[:3] == ["s1", "90.0", "10.0"]
+
+
+def test_units_follow_kpi_names() -> None:
+    assert kpi_unit("completed.R5") == "parts"
+    assert kpi_unit("station.s1.working") == "fraction"
+    assert kpi_unit("counter.rework") == "parts"
+    assert cli.EXIT_USAGE == 2
