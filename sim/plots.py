@@ -1,0 +1,295 @@
+"""PNG figures of a run's replications, drawn from records only.
+
+Planners look at pictures first, so each figure must stand on its own: a title saying what
+and over how many replications, axis labels with units, a legend, readable dates. Every
+quantity shown is also in a CSV table (sim.kpi builds both), so a figure never holds data
+that cannot be checked.
+
+Headless by construction: figures are ``matplotlib.figure.Figure`` objects rendered by the
+Agg canvas; pyplot is never imported, so no display, no global figure registry (no leaks
+in long sweeps) and no change to the backend of a program that imports this module.
+Each ``plot_*(results, path)`` works on its own so scenario-specific plots can reuse them.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import matplotlib.dates as mdates
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from sim.kpi import DAY_S, HOUR_S, daily_counts, products
+from sim.records import STATES, BufferRecord, RunResult
+
+DPI = 110
+MAX_TRACE_POINTS = 5000
+STATE_COLOURS: dict[str, str] = {
+    "working": "#2ca02c",
+    "blocked": "#ff7f0e",
+    "starved": "#e6c229",
+    "failed": "#d62728",
+    "off_shift": "#d3d3d3",
+}
+
+
+def _figure(width: float, height: float, rows: int = 1) -> tuple[Figure, list[Axes]]:
+    """A figure on the Agg canvas with `rows` stacked axes."""
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig, list(np.atleast_1d(fig.subplots(rows, 1)))
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    path = Path(path)
+    fig.savefig(path, dpi=DPI)
+    return path
+
+
+def _date_axis(ax: Axes) -> None:
+    """Readable dates on the x axis, whatever the span."""
+    locator = mdates.AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
+def datenum(start: datetime.date, t_s: np.ndarray | float) -> np.ndarray:
+    """Matplotlib date numbers of simulation times (seconds from `start` at 00:00)."""
+    origin = mdates.date2num(datetime.datetime.combine(start, datetime.time()))
+    return origin + np.asarray(t_s, dtype=np.float64) / DAY_S
+
+
+def _empty(ax: Axes, message: str) -> None:
+    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, fontsize=12)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _colours(n: int) -> list[tuple[float, ...]]:
+    cmap = colormaps["tab10" if n <= 10 else "tab20"]
+    return [cmap(i % cmap.N) for i in range(n)]
+
+
+def _warmup_line(ax: Axes, r: RunResult) -> None:
+    if r.warmup > 0:
+        ax.axvline(float(datenum(r.start, r.warmup)), color="0.3", ls=":", lw=1.2,
+                   label="end of warm-up")
+
+
+def _reps(results: Sequence[RunResult]) -> str:
+    n = len(results)
+    return f"{n} replication{'s' if n != 1 else ''}"
+
+
+def _daily_stack(results: Sequence[RunResult]) -> np.ndarray:
+    """Good completions per day and product, stacked over replications: [reps, days, prods]."""
+    counts = [daily_counts(r) for r in results]
+    days = min(c.shape[0] for c in counts)
+    return np.stack([c[:days] for c in counts]).astype(np.float64)
+
+
+def plot_throughput(results: Sequence[RunResult], path: Path) -> Path:
+    """Good completions per day by product (stacked, replication mean) and 7-day average."""
+    fig, (ax,) = _figure(11, 5)
+    r0 = results[0]
+    mean = _daily_stack(results).mean(axis=0)
+    x = datenum(r0.start, np.arange(mean.shape[0]) * DAY_S)
+    bottom = np.zeros(mean.shape[0])
+    for j, (name, colour) in enumerate(zip(products(r0), _colours(mean.shape[1]))):
+        ax.bar(x, mean[:, j], width=0.9, bottom=bottom, align="edge", color=colour,
+               label=name, linewidth=0)
+        bottom += mean[:, j]
+    if len(bottom) >= 7:
+        ma = np.convolve(bottom, np.ones(7) / 7.0, mode="valid")
+        ax.plot(x[6:] + 0.5, ma, color="black", lw=1.8, label="total, 7-day moving average")
+    _warmup_line(ax, r0)
+    _date_axis(ax)
+    ax.set_title(f"{r0.scenario}: good completions per day by product (mean of {_reps(results)})")
+    ax.set_xlabel("date")
+    ax.set_ylabel("parts per day")
+    ax.legend(loc="upper left", fontsize=9, ncols=2)
+    ax.grid(axis="y", alpha=0.3)
+    return _save(fig, path)
+
+
+def plot_cumulative(results: Sequence[RunResult], path: Path) -> Path:
+    """Cumulative good completions at each day's end: mean and min-max band."""
+    fig, (ax,) = _figure(11, 5)
+    r0 = results[0]
+    totals = _daily_stack(results).sum(axis=2)
+    cum = np.concatenate([np.zeros((totals.shape[0], 1)), np.cumsum(totals, axis=1)], axis=1)
+    x = datenum(r0.start, np.arange(cum.shape[1]) * DAY_S)
+    ax.fill_between(x, cum.min(axis=0), cum.max(axis=0), color="tab:blue", alpha=0.25,
+                    label="min-max across replications")
+    ax.plot(x, cum.mean(axis=0), color="tab:blue", lw=2, label="mean")
+    _warmup_line(ax, r0)
+    _date_axis(ax)
+    ax.set_title(f"{r0.scenario}: cumulative good completions ({_reps(results)})")
+    ax.set_xlabel("date")
+    ax.set_ylabel("parts (cumulative)")
+    ax.legend(loc="upper left")
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def plot_station_states(results: Sequence[RunResult], path: Path) -> Path:
+    """Horizontal stacked bars of the state shares of each station (replication mean)."""
+    names = [s.name for s in results[0].stations]
+    fig, (ax,) = _figure(11, 1.8 + 0.38 * max(len(names), 1))
+    if not names:
+        _empty(ax, "no stations")
+        ax.set_title(f"{results[0].scenario}: station states")
+        return _save(fig, path)
+    share = np.zeros((len(names), len(STATES)))
+    for r in results:
+        by_name = {s.name: s.fractions() for s in r.stations}
+        for i, name in enumerate(names):
+            f = by_name.get(name, {})
+            share[i] += [f.get(state, 0.0) for state in STATES]
+    share *= 100.0 / len(results)
+    y = np.arange(len(names))
+    left = np.zeros(len(names))
+    for j, state in enumerate(STATES):
+        ax.barh(y, share[:, j], left=left, color=STATE_COLOURS[state], label=state.replace("_", " "),
+                edgecolor="white", linewidth=0.5)
+        left += share[:, j]
+    ax.set_yticks(y, names)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("share of time after warm-up (%)")
+    ax.set_title(f"{results[0].scenario}: station states (mean of {_reps(results)})")
+    fig.legend(loc="outside lower center", ncols=len(STATES), fontsize=9, frameon=False)
+    ax.grid(axis="x", alpha=0.3)
+    return _save(fig, path)
+
+
+def downsample_steps(
+    t: np.ndarray, level: np.ndarray, max_points: int = MAX_TRACE_POINTS
+) -> tuple[np.ndarray, np.ndarray]:
+    """At most `max_points` points keeping each time bin's min and max (the visual envelope)."""
+    t = np.asarray(t, dtype=np.float64)
+    level = np.asarray(level, dtype=np.float64)
+    if len(t) <= max_points:
+        return t, level
+    edges = np.linspace(t[0], t[-1], max_points // 2, endpoint=False)
+    starts = np.unique(np.searchsorted(t, edges, side="left"))
+    lo = np.minimum.reduceat(level, starts)
+    hi = np.maximum.reduceat(level, starts)
+    return np.repeat(t[starts], 2), np.column_stack([lo, hi]).ravel()
+
+
+def plot_buffers(results: Sequence[RunResult], path: Path) -> Path:
+    """Mean level per buffer (bars, min-max across replications) with capacity and max
+    marks; below, level over time of the traced buffers of replication 0."""
+    r0 = results[0]
+    names = [b.name for b in r0.buffers]
+    traced = [b for b in r0.buffers if b.trace_t is not None and len(b.trace_t)]
+    fig, axes = _figure(11, 1.8 + 0.38 * max(len(names), 1) + (3.5 if traced else 0),
+                        rows=2 if traced else 1)
+    ax = axes[0]
+    ax.set_title(f"{r0.scenario}: buffer levels after warm-up ({_reps(results)})")
+    if not names:
+        _empty(ax, "no buffers")
+        return _save(fig, path)
+    means = np.array([[_buffer(r, n).mean_level for n in names] for r in results])
+    peaks = np.array([[_buffer(r, n).max_level for n in names] for r in results]).max(axis=0)
+    caps = np.array([b.capacity for b in r0.buffers], dtype=np.float64)
+    y = np.arange(len(names))
+    m = means.mean(axis=0)
+    err = np.vstack([m - means.min(axis=0), means.max(axis=0) - m])
+    ax.barh(y, m, xerr=err if len(results) > 1 else None, color="tab:blue", alpha=0.8,
+            capsize=3, label="mean level")
+    ax.scatter(peaks, y, marker="x", color="black", zorder=3, label="max level")
+    finite = np.isfinite(caps)
+    ax.scatter(caps[finite], y[finite], marker="|", s=400, linewidths=2.5, color="tab:red",
+               zorder=3, label="capacity")
+    for i in np.flatnonzero(~finite):
+        ax.annotate("unlimited", (max(peaks[i], m[i]), y[i]), xytext=(8, -4),
+                    textcoords="offset points", fontsize=8, color="tab:red")
+    ax.set_yticks(y, names)
+    ax.invert_yaxis()
+    ax.set_xlabel("parts in buffer")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
+    ax.grid(axis="x", alpha=0.3)
+    if traced:
+        _plot_traces(axes[1], r0, traced)
+    return _save(fig, path)
+
+
+def _buffer(r: RunResult, name: str) -> BufferRecord:
+    return next(b for b in r.buffers if b.name == name)
+
+
+def _plot_traces(ax: Axes, r: RunResult, traced: list[BufferRecord]) -> None:
+    """Level over time of traced buffers (replication 0), downsampled for display."""
+    for b, colour in zip(traced, _colours(len(traced))):
+        t = np.append(np.asarray(b.trace_t, np.float64), r.horizon)
+        lv = np.append(np.asarray(b.trace_level), b.trace_level[-1])
+        ts, ls = downsample_steps(t, lv)
+        ax.plot(datenum(r.start, ts), ls, color=colour, lw=0.8, drawstyle="steps-post",
+                label=b.name)
+        if np.isfinite(b.capacity):
+            ax.axhline(b.capacity, color=colour, ls="--", lw=1, label=f"{b.name} capacity")
+    _warmup_line(ax, r)
+    _date_axis(ax)
+    ax.set_title(f"level over time, replication {r.replication}")
+    ax.set_xlabel("date")
+    ax.set_ylabel("parts in buffer")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
+    ax.grid(alpha=0.3)
+
+
+def lead_times_h(results: Sequence[RunResult]) -> np.ndarray:
+    """Lead times (h) of the good completions after warm-up, all replications."""
+    parts = []
+    for r in results:
+        c, mask = r.completions, r.done_mask()
+        parts.append((c.t_done[mask] - c.t_release[mask]) / HOUR_S)
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def plot_lead_time(results: Sequence[RunResult], path: Path) -> Path:
+    """Histogram of lead times with mean, median and 95th percentile lines."""
+    fig, (ax,) = _figure(10, 5)
+    lead = lead_times_h(results)
+    ax.set_title(f"{results[0].scenario}: lead time of good completions after warm-up "
+                 f"({_reps(results)}, {len(lead):,} parts)")
+    if not len(lead):
+        _empty(ax, "no completions after warm-up")
+        return _save(fig, path)
+    edges = np.histogram_bin_edges(lead, bins="auto")
+    ax.hist(lead, bins=edges if len(edges) <= 101 else 100, color="tab:blue", alpha=0.75,
+            label="parts")
+    p50, p95 = np.percentile(lead, [50.0, 95.0])
+    for value, name, style in ((lead.mean(), "mean", "-"), (p50, "median", "--"),
+                               (p95, "95th percentile", ":")):
+        ax.axvline(value, color="black", ls=style, lw=1.6, label=f"{name} {value:.2f} h")
+    ax.set_xlabel("lead time, release to sink (h)")
+    ax.set_ylabel("parts (all replications)")
+    ax.legend(loc="upper right")
+    ax.grid(axis="y", alpha=0.3)
+    return _save(fig, path)
+
+
+def standard_plots() -> dict[str, Callable[[Sequence[RunResult], Path], Path]]:
+    """File name -> plot function of every standard figure (looked up at call time)."""
+    return {
+        "throughput.png": plot_throughput,
+        "cumulative.png": plot_cumulative,
+        "station_states.png": plot_station_states,
+        "buffers.png": plot_buffers,
+        "lead_time.png": plot_lead_time,
+    }
+
+
+def write_plots(out_dir: Path, results: Sequence[RunResult]) -> list[Path]:
+    """Write every standard figure into `out_dir`; returns the paths written."""
+    if not results:
+        raise ValueError("write_plots needs at least one replication")
+    out_dir = Path(out_dir)
+    return [plot(results, out_dir / name) for name, plot in standard_plots().items()]

@@ -1,0 +1,76 @@
+"""Figures are valid, non-blank PNGs; edge cases still draw; traces are downsampled."""
+
+from __future__ import annotations
+
+import datetime
+
+import matplotlib.dates as mdates
+import matplotlib.image as mpimg
+import numpy as np
+import pytest
+from factories import DAY, make_result, random_result
+
+from sim import plots
+from sim.plots import datenum, downsample_steps, write_plots
+
+NAMES = ["throughput.png", "cumulative.png", "station_states.png", "buffers.png",
+         "lead_time.png"]
+
+
+def assert_png(path) -> None:
+    """A readable PNG, a real picture (not tiny) and not blank."""
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    img = mpimg.imread(path)
+    assert img.ndim == 3 and img.shape[2] in (3, 4)
+    assert img.shape[0] >= 200 and img.shape[1] >= 400
+    assert float(img[..., :3].std()) > 0.0
+
+
+def test_write_plots_makes_every_png(tmp_path):
+    results = [random_result(r, n=1500, days=14) for r in range(3)]
+    paths = write_plots(tmp_path, results)
+    assert [p.name for p in paths] == NAMES
+    for p in paths:
+        assert_png(p)
+
+
+def test_edge_cases_still_draw(tmp_path):
+    bare = make_result([], horizon=2 * DAY)  # no completions, stations or buffers
+    paths = write_plots(tmp_path, [bare])
+    for p in paths:
+        assert_png(p)
+
+
+def test_each_plot_function_alone(tmp_path):
+    results = [random_result(0, n=500, days=3, trace=False)]
+    for name, fn in plots.standard_plots().items():
+        path = fn(results, tmp_path / f"alone-{name}")
+        assert_png(path)
+
+
+def test_write_plots_needs_results(tmp_path):
+    with pytest.raises(ValueError):
+        write_plots(tmp_path, [])
+
+
+def test_downsample_keeps_envelope():
+    rng = np.random.default_rng(1)
+    t = np.sort(rng.uniform(0, 1e6, 200_000))
+    lv = rng.integers(0, 50, t.size)
+    lv[123_456] = 99
+    ts, ls = downsample_steps(t, lv)
+    assert len(ts) == len(ls) <= 5000
+    assert ls.max() == 99 and ls.min() == lv.min()
+    assert np.all(np.diff(ts) >= 0) and ts[0] == t[0]
+
+
+def test_downsample_leaves_short_traces():
+    t, lv = np.array([0.0, 1.0, 2.0]), np.array([1, 2, 1])
+    ts, ls = downsample_steps(t, lv)
+    assert list(ts) == [0.0, 1.0, 2.0] and list(ls) == [1, 2, 1]
+
+
+def test_datenum_maps_seconds_to_dates():
+    x = datenum(datetime.date(2024, 3, 1), np.array([0.0, 1.5 * DAY]))
+    got = mdates.num2date(x[1]).replace(tzinfo=None)
+    assert got == datetime.datetime(2024, 3, 2, 12, 0)
