@@ -1,0 +1,221 @@
+"""The validated, frozen scenario: the one description of a run that everything reads.
+
+A YAML file is parsed once (`sim/loader.py`) into these pydantic models; nothing
+downstream reads raw YAML. Durations are floats in seconds, clock times seconds after
+midnight, dates `datetime.date`. The models for calendars, distributions and the flow
+graph live in `sim/spec/` and are re-exported here, so `from sim.scenario import X` is the
+only import other modules need. Checks that need the whole graph run once, on `Scenario`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field, model_validator
+
+from sim.spec.base import (
+    AttrValue,
+    Clock,
+    Duration,
+    NonNegDuration,
+    Probability,
+    Spec,
+    attr_key,
+    fail,
+)
+from sim.spec.calendars import (
+    DAY_NAMES,
+    BreakSpec,
+    CalendarChange,
+    CalendarSpec,
+    ShiftSpec,
+    Shutdown,
+)
+from sim.spec.checks import check_scenario
+from sim.spec.dists import (
+    ByCycle,
+    CycleSpec,
+    Deterministic,
+    DistSpec,
+    Empirical,
+    Erlang,
+    Exponential,
+    Gamma,
+    Lognormal,
+    Normal,
+    Triangular,
+    Uniform,
+    Weibull,
+)
+from sim.spec.flow import (
+    BufferSpec,
+    FailureSpec,
+    LearningCurve,
+    MaxConsecutive,
+    PacedSpec,
+    PlanPeriod,
+    PlanSpec,
+    Ramp,
+    RouteRule,
+    Sequencing,
+    SinkSpec,
+    SourceSpec,
+    StationSpec,
+)
+from sim.units import format_duration
+
+__all__ = [
+    "DAY_NAMES", "AttrValue", "BreakSpec", "BufferSpec", "ByCycle", "CalendarChange",
+    "CalendarSpec", "Clock", "CycleSpec", "Deterministic", "DistSpec", "Duration", "Empirical",
+    "Erlang", "Exponential", "FailureSpec", "Gamma", "LearningCurve", "Lognormal",
+    "MaxConsecutive", "NonNegDuration", "Normal", "PacedSpec", "PlanPeriod", "PlanSpec",
+    "Probability", "ProductSpec", "Ramp", "RouteRule", "RunSpec", "Scenario", "Sequencing",
+    "ShiftSpec", "Shutdown", "SinkSpec", "SourceSpec", "StationSpec", "Triangular", "Uniform",
+    "VariantSpec", "Weibull", "attr_key",
+]
+
+DAY = 86400.0
+STD_VARIANT = "std"
+RESERVED_ATTRS = ("product", "variant")
+
+
+class RunSpec(Spec):
+    """Run length, warm-up, replications and seed."""
+
+    start: dt.date = dt.date(2024, 1, 1)
+    end: dt.date | None = None
+    duration: Duration | None = None
+    warmup: NonNegDuration = 0.0
+    replications: Annotated[int, Field(ge=1)] = 1
+    seed: Annotated[int, Field(ge=0)] = 1
+    calendar: str | None = None
+    note: str = ""
+
+    @property
+    def horizon(self) -> float:
+        """Length of the run in seconds (`end` is the last simulated day, inclusive)."""
+        if self.end is not None:
+            return ((self.end - self.start).days + 1) * DAY
+        assert self.duration is not None
+        return self.duration
+
+    @property
+    def last_day(self) -> dt.date:
+        """The last calendar day the run touches."""
+        return self.start + dt.timedelta(days=math.ceil(self.horizon / DAY) - 1)
+
+    @model_validator(mode="after")
+    def _length(self) -> RunSpec:
+        if self.end is None and self.duration is None:
+            raise fail("give the run length as 'end' (a date) or 'duration'")
+        if self.end is not None and self.duration is not None:
+            raise fail("give 'end' or 'duration', not both", "duration")
+        if self.end is not None and self.end < self.start:
+            raise fail(
+                f"dates out of order: end {self.end} is before start {self.start}", "end"
+            )
+        if self.warmup >= self.horizon:
+            raise fail(
+                f"warm-up ({format_duration(self.warmup)}) must be shorter than the run "
+                f"({format_duration(self.horizon)})",
+                "warmup",
+            )
+        return self
+
+
+def _reserved(attrs: dict[str, Any], path: str) -> None:
+    for name in RESERVED_ATTRS:
+        if name in attrs:
+            raise fail(f"attribute name {name!r} is reserved", f"{path}.{name}")
+
+
+def _none_is_empty(data: Any) -> Any:
+    return {} if data is None else data
+
+
+class VariantSpec(Spec):
+    """A variant of a product: its share of the product's volume and attribute overrides."""
+
+    share: Annotated[float, Field(gt=0.0, le=1.0)]
+    attrs: dict[str, AttrValue] = {}
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _attrs(self) -> VariantSpec:
+        _reserved(self.attrs, "attrs")
+        return self
+
+
+class ProductSpec(Spec):
+    """A product: attributes (platform, brand, ...) and optional variants."""
+
+    attrs: dict[str, AttrValue] = {}
+    variants: dict[str, VariantSpec] = {}
+    note: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty(cls, data: Any) -> Any:
+        return _none_is_empty(data)
+
+    @model_validator(mode="after")
+    def _shares(self) -> ProductSpec:
+        _reserved(self.attrs, "attrs")
+        total = sum(v.share for v in self.variants.values())
+        if self.variants and abs(total - 1.0) > 1e-6:
+            raise fail(f"variant shares must sum to 1 (got {total:g})", "variants")
+        return self
+
+
+def _meta(x: Any) -> Any:
+    """Free-form metadata made JSON-friendly: string keys, dates as ISO strings."""
+    if isinstance(x, dict):
+        return {str(k): _meta(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_meta(v) for v in x]
+    if isinstance(x, (dt.date, dt.datetime)):
+        return x.isoformat()
+    return x
+
+
+class Scenario(Spec):
+    """A whole scenario: run settings, products, calendars and the flow graph."""
+
+    name: str
+    description: str = ""
+    run: RunSpec
+    products: dict[str, ProductSpec] = Field(default_factory=lambda: {"part": ProductSpec()})
+    calendars: dict[str, CalendarSpec] = {}
+    sources: dict[str, SourceSpec]
+    stations: dict[str, StationSpec]
+    buffers: dict[str, BufferSpec]
+    sinks: dict[str, SinkSpec]
+    meta: Annotated[dict[str, Any], BeforeValidator(_meta)] = {}
+
+    @model_validator(mode="after")
+    def _graph(self) -> Scenario:
+        check_scenario(self)
+        return self
+
+    def types(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """(product, variant, attributes incl. 'product' and 'variant') per product type."""
+        out = []
+        for pname, product in self.products.items():
+            variants = product.variants or {STD_VARIANT: None}
+            for vname, variant in variants.items():
+                attrs: dict[str, Any] = dict(product.attrs)
+                if variant is not None:
+                    attrs.update(variant.attrs)
+                attrs.update(product=pname, variant=vname)
+                out.append((pname, vname, attrs))
+        return out
+
+    def inputs(self, node: str) -> list[str]:
+        """Names of the buffers whose `to` is this node, in declaration order."""
+        return [b for b, spec in self.buffers.items() if spec.to == node]
+
+    def outputs(self, node: str) -> list[str]:
+        """Names of the buffers that list this node in `from`, in declaration order."""
+        return [b for b, spec in self.buffers.items() if node in spec.from_]

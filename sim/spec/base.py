@@ -1,0 +1,149 @@
+"""Building blocks shared by every scenario model.
+
+All scenario models are frozen and refuse unknown keys, so a typo is an error rather than a
+silently ignored line. Field types here turn the author's notation (durations with units,
+"HH:MM" clock times, numbers used as names) into plain floats and strings once, at load
+time, and know how to write themselves back (JSON mode) for the resolved scenario.
+
+Validators raise `fail(message, path)`: a pydantic error carrying the message verbatim and
+an optional field path relative to the model being validated, which the loader appends to
+pydantic's location to name the exact field in the user's YAML.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+)
+from pydantic_core import PydanticCustomError
+
+from sim.units import DURATION_PATTERN, format_clock, format_duration, parse_clock, parse_duration
+from sim.units import show_value
+
+NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]*$"
+NAME_RE = re.compile(NAME_PATTERN)
+DURATION_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "pattern": DURATION_PATTERN,
+    "description": "a duration with a unit: ms, s, sec, min, h, d, w (e.g. '60 s', '7.5 h')",
+    "examples": ["60 s", "10 min", "7.5 h"],
+}
+CLOCK_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "pattern": r"^\s*\d{1,2}:\d{2}\s*$",
+    "description": "a clock time of day 'HH:MM' (quote it in YAML)",
+}
+
+
+class Spec(BaseModel):
+    """Base of all scenario models: immutable, unknown keys forbidden."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+def fail(message: str, path: str = "") -> PydanticCustomError:
+    """A validation error with a readable message and a path below the current model."""
+    return PydanticCustomError("scenario", "{message}", {"message": message, "path": path})
+
+
+def join(*parts: object) -> str:
+    """Join field path parts with dots, skipping empty ones."""
+    return ".".join(str(p) for p in parts if p != "")
+
+
+def shown(x: object) -> str:
+    """An input value shown as a YAML author would write it."""
+    return show_value(x)
+
+
+def attr_key(value: object) -> str:
+    """Canonical text of an attribute value, so that 4, 4.0 and "4" all compare equal."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _duration(x: object, *, positive: bool) -> float:
+    try:
+        seconds = parse_duration(x)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    if positive and seconds <= 0:
+        raise fail(f"duration must be > 0 (got {shown(x)})")
+    if seconds < 0:
+        raise fail(f"duration must be >= 0 (got {shown(x)})")
+    return seconds
+
+
+def _positive(x: object) -> float:
+    return _duration(x, positive=True)
+
+
+def _non_negative(x: object) -> float:
+    return _duration(x, positive=False)
+
+
+def _clock(x: object) -> float:
+    try:
+        return parse_clock(x)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+
+
+def _text(x: object) -> object:
+    """Numbers used as values or keys (YAML `4`) become their canonical text."""
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
+        return attr_key(float(x))
+    return x
+
+
+def _attr_value(x: object) -> object:
+    if isinstance(x, bool) or not isinstance(x, (str, int, float)):
+        raise fail(f"expected a string or a number (got {shown(x)})")
+    return x
+
+
+_DURATION_OUT = PlainSerializer(format_duration, return_type=str, when_used="json")
+
+Duration = Annotated[
+    float, BeforeValidator(_positive), _DURATION_OUT, WithJsonSchema(DURATION_SCHEMA)
+]
+"""A duration > 0, written with a unit, held in seconds."""
+
+NonNegDuration = Annotated[
+    float, BeforeValidator(_non_negative), _DURATION_OUT, WithJsonSchema(DURATION_SCHEMA)
+]
+"""A duration >= 0 (warm-up), written with a unit, held in seconds."""
+
+Clock = Annotated[
+    float,
+    BeforeValidator(_clock),
+    PlainSerializer(format_clock, return_type=str, when_used="json"),
+    WithJsonSchema(CLOCK_SCHEMA),
+]
+"""A clock time of day "HH:MM", held in seconds after midnight."""
+
+Text = Annotated[
+    str, BeforeValidator(_text), WithJsonSchema({"type": ["string", "number"]})
+]
+"""A string that may be written as a number in YAML (attribute values, keys)."""
+
+AttrValue = Annotated[str | float, BeforeValidator(_attr_value)]
+"""A product attribute value: a string or a number."""
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+"""A probability in [0, 1]."""
+
+
+def finite(x: float) -> bool:
+    """True when x is a finite float."""
+    return math.isfinite(x)

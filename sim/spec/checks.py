@@ -1,0 +1,237 @@
+"""Whole-scenario checks: the flow graph is connected sensibly and every name refers to
+something that exists.
+
+These run once, after every section has validated on its own, and stop at the first
+problem with a message naming the exact field (`buffers.b1.from`), so that a scenario that
+loads is one the engine can build without further defensive code.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sim.spec.base import NAME_RE, attr_key, fail, join, shown
+from sim.spec.dists import ByCycle
+from sim.spec.flow import LearningCurve, RouteRule, SourceSpec, StationSpec
+
+if TYPE_CHECKING:
+    from sim.scenario import Scenario
+
+FLOW_SECTIONS = ("sources", "stations", "buffers", "sinks")
+
+
+def _listing(names: Any) -> str:
+    names = list(names)
+    return ", ".join(names) if names else "(none)"
+
+
+def _unknown(kind: str, name: object, known: Any, path: str) -> None:
+    raise fail(f"unknown {kind} {shown(name)}; expected one of: {_listing(known)}", path)
+
+
+class _Context:
+    """Facts derived once from the scenario: product types and attribute domains."""
+
+    def __init__(self, s: Scenario) -> None:
+        self.s = s
+        self.types = s.types()
+        self.domain: dict[str, set[str]] = {}
+        for _, _, attrs in self.types:
+            for key, value in attrs.items():
+                self.domain.setdefault(key, set()).add(attr_key(value))
+
+    def type_name(self, attrs: dict[str, Any]) -> str:
+        return f"{attrs['product']}/{attrs['variant']}"
+
+    def check_attr(self, attr: str, path: str) -> None:
+        if attr not in self.domain:
+            _unknown("attribute", attr, sorted(self.domain), path)
+
+    def check_value(self, attr: str, value: str, path: str) -> None:
+        self.check_attr(attr, path)
+        if value not in self.domain[attr]:
+            raise fail(
+                f"no product type has {attr} = {shown(value)}; "
+                f"values are: {_listing(sorted(self.domain[attr]))}",
+                path,
+            )
+
+    def numeric(self, attr: str, path: str, *, every: bool) -> None:
+        self.check_attr(attr, path)
+        for _, _, attrs in self.types:
+            value = attrs.get(attr)
+            if value is None and not every:
+                continue
+            if isinstance(value, str) or value is None:
+                got = "no value" if value is None else shown(value)
+                raise fail(
+                    f"attribute {shown(attr)} must be a number for every product type "
+                    f"({self.type_name(attrs)} has {got})",
+                    path,
+                )
+
+
+def check_scenario(s: Scenario) -> None:
+    """Raise a path-naming validation error at the first structural problem."""
+    if not s.products:
+        raise fail("at least one product is needed", "products")
+    _check_names(s)
+    ctx = _Context(s)
+    _check_calendars(s)
+    _check_buffers(s)
+    for name, source in s.sources.items():
+        _check_source(ctx, name, source)
+    for name, station in s.stations.items():
+        _check_station(ctx, name, station)
+
+
+def _check_names(s: Scenario) -> None:
+    for section in ("products", "calendars", *FLOW_SECTIONS):
+        for name in getattr(s, section):
+            if not NAME_RE.match(name):
+                raise fail(
+                    f"bad name {shown(name)}: a name starts with a letter and has only "
+                    "letters, digits, '_', '.' and '-'",
+                    f"{section}.{name}",
+                )
+    seen: dict[str, str] = {}
+    for section in FLOW_SECTIONS:
+        for name in getattr(s, section):
+            if name in seen:
+                raise fail(
+                    f"name {shown(name)} is already used in {seen[name]}; sources, stations, "
+                    "buffers and sinks share one namespace",
+                    f"{section}.{name}",
+                )
+            seen[name] = section
+
+
+def _check_calendars(s: Scenario) -> None:
+    refs = [("run.calendar", s.run.calendar)]
+    refs += [(f"sources.{n}.calendar", x.calendar) for n, x in s.sources.items()]
+    refs += [(f"stations.{n}.calendar", x.calendar) for n, x in s.stations.items()]
+    for path, name in refs:
+        if name is not None and name not in s.calendars:
+            _unknown("calendar", name, s.calendars, path)
+
+
+def _check_buffers(s: Scenario) -> None:
+    upstream = [*s.sources, *s.stations]
+    downstream = [*s.stations, *s.sinks]
+    for name, buf in s.buffers.items():
+        for node in buf.from_:
+            if node not in upstream:
+                _unknown("source or station", node, upstream, f"buffers.{name}.from")
+        if buf.to not in downstream:
+            _unknown("station or sink", buf.to, downstream, f"buffers.{name}.to")
+
+
+def _check_products(ctx: _Context, names: Any, path: str) -> None:
+    for i, product in enumerate(names):
+        if product not in ctx.s.products:
+            key = i if isinstance(names, (list, tuple)) else product
+            _unknown("product", product, ctx.s.products, join(path, key))
+
+
+def _check_source(ctx: _Context, name: str, src: SourceSpec) -> None:
+    s, path = ctx.s, f"sources.{name}"
+    outputs = s.outputs(name)
+    if not outputs:
+        raise fail(f"source {shown(name)} feeds no buffer (no buffer lists it in 'from')", path)
+    for buf in src.leads:
+        if buf not in outputs:
+            _unknown("output buffer", buf, outputs, f"{path}.leads.{buf}")
+    _check_products(ctx, src.mix or {}, f"{path}.mix")
+    _check_products(ctx, src.sequence or (), f"{path}.sequence")
+    if src.plan is None:
+        return
+    first, last = s.run.start, s.run.last_day
+    for i, period in enumerate(src.plan.periods):
+        for key, day in (("from", period.from_), ("to", period.to)):
+            if not first <= day <= last:
+                raise fail(
+                    f"plan date {day} is outside the run horizon {first} .. {last}",
+                    f"{path}.plan.periods.{i}.{key}",
+                )
+        _check_products(ctx, period.quantities, f"{path}.plan.periods.{i}.quantities")
+    _check_products(ctx, src.plan.ramps, f"{path}.plan.ramps")
+    limit = src.plan.sequencing.max_consecutive
+    if limit is not None:
+        mpath = f"{path}.plan.sequencing.max_consecutive"
+        ctx.check_attr(limit.attr, f"{mpath}.attr")
+        ctx.check_value(limit.attr, limit.value, f"{mpath}.value")
+
+
+def _check_station(ctx: _Context, name: str, st: StationSpec) -> None:
+    s, path = ctx.s, f"stations.{name}"
+    inputs, outputs = s.inputs(name), s.outputs(name)
+    if not inputs:
+        raise fail(f"station {shown(name)} has no input buffer (no buffer has 'to: {name}')",
+                   path)
+    if not outputs:
+        raise fail(f"station {shown(name)} has no output buffer (no buffer lists it in 'from')",
+                   path)
+    if st.carrier is not None and st.carrier not in inputs:
+        _unknown("input buffer", st.carrier, inputs, f"{path}.carrier")
+    for buf, amount in st.consume.items():
+        if buf not in inputs:
+            _unknown("input buffer", buf, inputs, f"{path}.consume.{buf}")
+        if isinstance(amount, str):
+            ctx.numeric(amount, f"{path}.consume.{buf}", every=False)
+    if isinstance(st.cycle, ByCycle):
+        _check_cycle(ctx, st.cycle, f"{path}.cycle")
+    if len(outputs) > 1 and not st.route:
+        raise fail(
+            f"station {shown(name)} has {len(outputs)} output buffers "
+            f"({_listing(outputs)}) and needs 'route' rules",
+            f"{path}.route",
+        )
+    _check_route(ctx, st.route, outputs, f"{path}.route")
+
+
+def _check_cycle(ctx: _Context, cycle: ByCycle, path: str) -> None:
+    ctx.check_attr(cycle.by, f"{path}.by")
+    for key in cycle.values:
+        ctx.check_value(cycle.by, key, f"{path}.values.{key}")
+    for _, _, attrs in ctx.types:
+        if cycle.spec_for(attrs) is None:
+            value = attrs.get(cycle.by)
+            got = "has no value" if value is None else f"= {shown(attr_key(value))}"
+            raise fail(
+                f"no cycle time for product type {ctx.type_name(attrs)} "
+                f"({cycle.by} {got}); add it to 'values' or give a 'default'",
+                path,
+            )
+    if cycle.scale_by is not None:
+        ctx.numeric(cycle.scale_by, f"{path}.scale_by", every=True)
+
+
+def _matches(rule: RouteRule, attrs: dict[str, Any]) -> bool:
+    return all(k in attrs and attr_key(attrs[k]) == v for k, v in rule.when.items())
+
+
+def _check_route(ctx: _Context, route: tuple[RouteRule, ...], outputs: list[str],
+                 path: str) -> None:
+    for i, rule in enumerate(route):
+        if rule.to not in outputs:
+            _unknown("output buffer", rule.to, outputs, f"{path}.{i}.to")
+        for key, value in rule.when.items():
+            ctx.check_value(key, value, f"{path}.{i}.when.{key}")
+    if not route:
+        return
+    for _, _, attrs in ctx.types:
+        kept = [r for r in route if _matches(r, attrs)]
+        label = ctx.type_name(attrs)
+        if not kept:
+            raise fail(f"product type {label} matches no route rule", path)
+        total = sum(r.p for r in kept if isinstance(r.p, float))
+        if total > 1.0 + 1e-9:
+            raise fail(f"route probabilities for {label} sum to {total:g} > 1", path)
+        if any(r.p is None for r in kept):
+            continue
+        if any(isinstance(r.p, LearningCurve) for r in kept):
+            raise fail(f"route rules for {label} use a learning curve and need a "
+                       "final rule without 'p' to take the rest", path)
+        if total < 1.0 - 1e-9:
+            raise fail(f"route probabilities for {label} sum to {total:g}, not 1; "
+                       "give the last rule no 'p' to take the rest", path)

@@ -1,0 +1,322 @@
+"""Random-time specifications (`DistSpec`) and per-product cycle times (`CycleSpec`).
+
+A time anywhere in a scenario is either a plain duration string (deterministic) or a
+mapping whose `dist` names one of a fixed family, with every time parameter a duration.
+Parameters are checked here (a uniform with low >= high is an authoring error, not a
+sampling problem), and each model knows its mean, which the theory checks and the reports
+use. Sampling itself lives in `sim/distributions.py`; these are only descriptions.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    BeforeValidator,
+    Discriminator,
+    Field,
+    GetJsonSchemaHandler,
+    Tag,
+    model_validator,
+)
+from pydantic_core import CoreSchema
+
+from sim.spec.base import (
+    DURATION_SCHEMA,
+    Duration,
+    NonNegDuration,
+    Spec,
+    Text,
+    attr_key,
+    fail,
+    shown,
+)
+from sim.units import format_duration, parse_duration
+
+PositiveFloat = Annotated[float, Field(gt=0.0)]
+
+
+class Deterministic(Spec):
+    """Always the same time."""
+
+    dist: Literal["deterministic"] = "deterministic"
+    value: Duration
+    note: str = ""
+
+    @property
+    def mean_value(self) -> float:
+        """Mean in seconds."""
+        return self.value
+
+
+class Exponential(Spec):
+    """Exponential time with the given mean."""
+
+    dist: Literal["exponential"] = "exponential"
+    mean: Duration
+    note: str = ""
+
+    @property
+    def mean_value(self) -> float:
+        """Mean in seconds."""
+        return self.mean
+
+
+class Uniform(Spec):
+    """Uniform time on [low, high]."""
+
+    dist: Literal["uniform"] = "uniform"
+    low: NonNegDuration
+    high: Duration
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _order(self) -> Uniform:
+        if not self.low < self.high:
+            raise fail("uniform needs low < high", "high")
+        return self
+
+    @property
+    def mean_value(self) -> float:
+        """Mean in seconds."""
+        return (self.low + self.high) / 2.0
+
+
+class Triangular(Spec):
+    """Triangular time on [low, high] with the given mode."""
+
+    dist: Literal["triangular"] = "triangular"
+    low: NonNegDuration
+    mode: NonNegDuration
+    high: Duration
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _order(self) -> Triangular:
+        if not (self.low <= self.mode <= self.high and self.low < self.high):
+            raise fail("triangular needs low <= mode <= high and low < high", "mode")
+        return self
+
+    @property
+    def mean_value(self) -> float:
+        """Mean in seconds."""
+        return (self.low + self.mode + self.high) / 3.0
+
+
+class Normal(Spec):
+    """Normal time; draws below zero are clipped to zero."""
+
+    dist: Literal["normal"] = "normal"
+    mean: Duration
+    sd: NonNegDuration
+    note: str = ""
+
+    @property
+    def mean_value(self) -> float:
+        """Mean in seconds of the clipped variable max(X, 0)."""
+        if self.sd == 0.0:
+            return self.mean
+        z = self.mean / self.sd
+        cdf = 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
+        pdf = math.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+        return self.mean * cdf + self.sd * pdf
+
+
+class Lognormal(Spec):
+    """Lognormal time given by its mean and its cv (or sd); both are stored."""
+
+    dist: Literal["lognormal"] = "lognormal"
+    mean: Duration
+    cv: PositiveFloat
+    sd: Duration
+    note: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cv_or_sd(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        has_cv, has_sd = data.get("cv") is not None, data.get("sd") is not None
+        if not (has_cv or has_sd):
+            raise fail("lognormal needs 'cv' or 'sd'")
+        if has_cv and has_sd:
+            return data
+        try:
+            mean = parse_duration(data.get("mean"))
+            sd = parse_duration(data["sd"]) if has_sd else None
+        except ValueError:
+            return data
+        cv = data.get("cv")
+        if mean <= 0:
+            return data
+        if sd is not None and sd > 0:
+            return {**data, "cv": sd / mean}
+        if isinstance(cv, (int, float)) and not isinstance(cv, bool) and cv > 0:
+            return {**data, "sd": format_duration(float(cv) * mean)}
+        return data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Lognormal:
+        if not math.isclose(self.cv * self.mean, self.sd, rel_tol=1e-9):
+            raise fail(f"lognormal 'cv' ({self.cv}) and 'sd' disagree; give only one", "sd")
+        return self
+
+    @property
+    def mean_value(self) -> float:
+        """Mean in seconds."""
+        return self.mean
+
+
+class Gamma(Spec):
+    """Gamma time given by its mean and coefficient of variation."""
+
+    dist: Literal["gamma"] = "gamma"
+    mean: Duration
+    cv: PositiveFloat
+    note: str = ""
+
+    @property
+    def mean_value(self) -> float:
+        """Mean in seconds."""
+        return self.mean
+
+
+class Erlang(Spec):
+    """Erlang-k time (sum of k exponential phases) with the given mean."""
+
+    dist: Literal["erlang"] = "erlang"
+    mean: Duration
+    k: Annotated[int, Field(ge=1)]
+    note: str = ""
+
+    @property
+    def mean_value(self) -> float:
+        """Mean in seconds."""
+        return self.mean
+
+
+class Weibull(Spec):
+    """Weibull time given by its mean and shape."""
+
+    dist: Literal["weibull"] = "weibull"
+    mean: Duration
+    shape: PositiveFloat
+    note: str = ""
+
+    @property
+    def mean_value(self) -> float:
+        """Mean in seconds."""
+        return self.mean
+
+
+class Empirical(Spec):
+    """A time drawn from listed values, equally likely or with weights."""
+
+    dist: Literal["empirical"] = "empirical"
+    values: Annotated[tuple[Duration, ...], Field(min_length=1)]
+    weights: tuple[Annotated[float, Field(ge=0.0)], ...] | None = None
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _weights(self) -> Empirical:
+        if self.weights is not None:
+            if len(self.weights) != len(self.values):
+                raise fail(
+                    f"empirical has {len(self.values)} values but {len(self.weights)} weights",
+                    "weights",
+                )
+            if sum(self.weights) <= 0:
+                raise fail("empirical weights must not all be zero", "weights")
+        return self
+
+    @property
+    def mean_value(self) -> float:
+        """Mean in seconds."""
+        if self.weights is None:
+            return sum(self.values) / len(self.values)
+        return sum(v * w for v, w in zip(self.values, self.weights)) / sum(self.weights)
+
+
+DIST_MODELS: dict[str, type[Spec]] = {
+    "deterministic": Deterministic,
+    "exponential": Exponential,
+    "uniform": Uniform,
+    "triangular": Triangular,
+    "normal": Normal,
+    "lognormal": Lognormal,
+    "gamma": Gamma,
+    "erlang": Erlang,
+    "weibull": Weibull,
+    "empirical": Empirical,
+}
+
+
+def _dist_input(x: Any) -> Any:
+    """Accept a duration string (deterministic) or a mapping with a known `dist`."""
+    if isinstance(x, tuple(DIST_MODELS.values())):
+        return x
+    if isinstance(x, str):
+        return {"dist": "deterministic", "value": x}
+    names = ", ".join(DIST_MODELS)
+    if isinstance(x, dict):
+        if "dist" not in x:
+            raise fail(f"missing 'dist'; expected one of: {names}")
+        if x["dist"] not in DIST_MODELS:
+            raise fail(f"unknown distribution {shown(x['dist'])}; expected one of: {names}")
+        return x
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
+        try:
+            parse_duration(x)
+        except ValueError as exc:
+            raise fail(str(exc)) from None
+    raise fail(f"expected a duration like '60 s' or a mapping with 'dist' (got {shown(x)})")
+
+
+class _OrDurationString:
+    """JSON Schema: a distribution may also be written as a plain duration string."""
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> dict[str, Any]:
+        return {"anyOf": [DURATION_SCHEMA, handler(core_schema)]}
+
+
+DistSpec = Annotated[
+    Union[Deterministic, Exponential, Uniform, Triangular, Normal, Lognormal, Gamma, Erlang,
+          Weibull, Empirical],
+    Field(discriminator="dist"),
+    BeforeValidator(_dist_input),
+    _OrDurationString(),
+]
+"""A random time: a duration string (deterministic) or a mapping discriminated by `dist`."""
+
+
+class ByCycle(Spec):
+    """Cycle time chosen by product, variant or attribute value, optionally scaled."""
+
+    by: str
+    values: dict[Text, DistSpec] = {}
+    default: DistSpec | None = None
+    scale_by: str | None = None
+    note: str = ""
+
+    def spec_for(self, attrs: dict[str, Any]) -> DistSpec | None:
+        """The distribution for a part with these attributes (None if unresolved)."""
+        value = attrs.get(self.by)
+        if value is not None and attr_key(value) in self.values:
+            return self.values[attr_key(value)]
+        return self.default
+
+
+def _cycle_tag(x: Any) -> str:
+    if isinstance(x, ByCycle) or (isinstance(x, dict) and "by" in x):
+        return "by-table"
+    return "dist-spec"
+
+
+CycleSpec = Annotated[
+    Union[Annotated[DistSpec, Tag("dist-spec")], Annotated[ByCycle, Tag("by-table")]],
+    Discriminator(_cycle_tag),
+]
+"""A station's cycle time: one DistSpec for every part, or a `ByCycle` table."""

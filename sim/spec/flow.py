@@ -1,0 +1,299 @@
+"""The flow graph as written in a scenario: sources, stations, buffers and sinks.
+
+Each model checks what it can see by itself (a source of kind `arrivals` has an
+interarrival time, a station has a cycle or is paced, a capacity is a whole number or
+`inf`); whatever needs the whole graph (names that must exist, inputs and outputs) is
+checked once on the Scenario in `sim/spec/checks.py`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    BeforeValidator,
+    Discriminator,
+    Field,
+    PlainSerializer,
+    Tag,
+    WithJsonSchema,
+    model_validator,
+)
+
+from sim.spec.base import Duration, Probability, Spec, Text, fail, shown
+from sim.spec.dists import CycleSpec, DistSpec
+from sim.units import parse_duration
+
+PositiveInt = Annotated[int, Field(ge=1)]
+
+
+class MaxConsecutive(Spec):
+    """At most `n` releases in a row whose attribute `attr` equals `value`."""
+
+    attr: str
+    value: Text
+    n: PositiveInt
+    note: str = ""
+
+
+class Sequencing(Spec):
+    """How a period's quantities are turned into a release order."""
+
+    rule: Literal["spread", "batch", "random"] = "spread"
+    max_consecutive: MaxConsecutive | None = None
+    note: str = ""
+
+
+class Ramp(Spec):
+    """S-curve ramp-up of a product's planned releases from `initial` share to 100%."""
+
+    start: dt.date
+    duration: Duration
+    initial: Probability = 0.0
+    note: str = ""
+
+
+class PlanPeriod(Spec):
+    """Quantities per product to release over the days from..to (inclusive)."""
+
+    from_: dt.date = Field(alias="from")
+    to: dt.date
+    quantities: dict[str, Annotated[int, Field(ge=0)]]
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _order(self) -> PlanPeriod:
+        if self.to < self.from_:
+            raise fail(f"dates out of order: to {self.to} is before from {self.from_}", "to")
+        return self
+
+
+class PlanSpec(Spec):
+    """A production plan: dated periods with quantities, a sequencing rule, ramps."""
+
+    periods: Annotated[tuple[PlanPeriod, ...], Field(min_length=1)]
+    sequencing: Sequencing = Sequencing()
+    ramps: dict[str, Ramp] = {}
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _order(self) -> PlanSpec:
+        for i, (a, b) in enumerate(zip(self.periods, self.periods[1:])):
+            if b.from_ <= a.to:
+                raise fail(
+                    f"dates out of order: period from {b.from_} starts before the previous "
+                    f"period ends ({a.to})",
+                    f"periods.{i + 1}.from",
+                )
+        return self
+
+
+class SourceSpec(Spec):
+    """Where parts come from: saturated, random arrivals, or a dated plan."""
+
+    kind: Literal["saturated", "arrivals", "plan"]
+    mix: dict[str, Annotated[float, Field(ge=0.0)]] | None = None
+    sequence: Annotated[tuple[str, ...], Field(min_length=1)] | None = None
+    interarrival: DistSpec | None = None
+    when_full: Literal["block", "lose"] = "block"
+    calendar: str | None = None
+    limit: PositiveInt | None = None
+    leads: dict[str, Duration] = {}
+    batch: PositiveInt = 1
+    plan: PlanSpec | None = None
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _kind(self) -> SourceSpec:
+        if self.mix is not None and self.sequence is not None:
+            raise fail("give 'mix' or 'sequence', not both", "sequence")
+        if self.kind == "arrivals" and self.interarrival is None:
+            raise fail("a source of kind 'arrivals' needs 'interarrival'")
+        if self.kind != "arrivals" and self.interarrival is not None:
+            raise fail(f"'interarrival' is only for kind 'arrivals' (kind is {self.kind!r})",
+                       "interarrival")
+        if self.kind == "plan" and self.plan is None:
+            raise fail("a source of kind 'plan' needs 'plan'")
+        if self.kind != "plan" and self.plan is not None:
+            raise fail(f"'plan' is only for kind 'plan' (kind is {self.kind!r})", "plan")
+        if self.kind == "plan" and (self.mix is not None or self.sequence is not None):
+            raise fail("a plan source takes its products from the plan, not 'mix'/'sequence'",
+                       "mix" if self.mix is not None else "sequence")
+        if self.mix is not None:
+            total = sum(self.mix.values())
+            if not self.mix or abs(total - 1.0) > 1e-6:
+                raise fail(f"mix shares must sum to 1 (got {total:g})", "mix")
+        return self
+
+
+def _shorthand(data: dict[str, Any], short: str, full: str) -> dict[str, Any]:
+    """Turn `mtbf: 8 h` into `uptime: {dist: exponential, mean: 8 h}` (same for mttr)."""
+    if short not in data:
+        return data
+    if full in data:
+        raise fail(f"give '{short}' or '{full}', not both", short)
+    value = data[short]
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        raise fail(str(exc), short) from None
+    if seconds <= 0:
+        raise fail(f"duration must be > 0 (got {shown(value)})", short)
+    rest = {k: v for k, v in data.items() if k != short}
+    return {**rest, full: {"dist": "exponential", "mean": value}}
+
+
+class FailureSpec(Spec):
+    """Breakdowns of a station: up-time and repair distributions."""
+
+    uptime: DistSpec
+    repair: DistSpec
+    mode: Literal["operation", "time"] = "operation"
+    repair_off_shift: bool = False
+    note: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mtbf_mttr(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = _shorthand(_shorthand(data, "mtbf", "uptime"), "mttr", "repair")
+        for full, short in (("uptime", "mtbf"), ("repair", "mttr")):
+            if full not in data:
+                raise fail(f"failures need '{short}' or '{full}'")
+        return data
+
+
+class PacedSpec(Spec):
+    """A moving line of `positions` places advancing one place per `takt`."""
+
+    positions: PositiveInt
+    takt: Duration
+    note: str = ""
+
+
+class LearningCurve(Spec):
+    """A probability moving from `initial` (at `from`) to `final` (by `from + over`)."""
+
+    initial: Probability
+    final: Probability
+    from_: dt.date = Field(alias="from")
+    over: Duration
+    shape: Literal["linear", "exponential"] = "exponential"
+    note: str = ""
+
+    def value(self, elapsed: float) -> float:
+        """The probability `elapsed` seconds after `from` (negative: before `from`)."""
+        if elapsed <= 0:
+            return self.initial
+        x = elapsed / self.over
+        if self.shape == "linear":
+            return self.final if x >= 1 else self.initial + (self.final - self.initial) * x
+        return self.final + (self.initial - self.final) * math.exp(-3.0 * x)
+
+
+def _p_tag(x: Any) -> str:
+    return "p-curve" if isinstance(x, (dict, LearningCurve)) else "p-number"
+
+
+RouteP = Annotated[
+    Union[Annotated[Probability, Tag("p-number")], Annotated[LearningCurve, Tag("p-curve")]],
+    Discriminator(_p_tag),
+]
+"""A routing probability: a number in [0, 1] or a learning curve."""
+
+
+class RouteRule(Spec):
+    """Send a part to output buffer `to`, for parts matching `when`, with probability p."""
+
+    to: str
+    p: RouteP | None = None
+    when: dict[str, Text] = {}
+    note: str = ""
+
+
+class StationSpec(Spec):
+    """A work station: a cycle time (or a paced segment), servers, failures, routing."""
+
+    cycle: CycleSpec | None = None
+    servers: PositiveInt = 1
+    paced: PacedSpec | None = None
+    failures: FailureSpec | None = None
+    calendar: str | None = None
+    carrier: str | None = None
+    match: Literal["none", "order"] = "none"
+    consume: dict[str, Union[PositiveInt, str]] = {}
+    route: tuple[RouteRule, ...] = ()
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _cycle_or_paced(self) -> StationSpec:
+        if self.cycle is None and self.paced is None:
+            raise fail("a station needs 'cycle' (or 'paced')")
+        if self.cycle is not None and self.paced is not None:
+            raise fail("give 'cycle' or 'paced', not both", "paced")
+        if self.paced is not None and self.servers != 1:
+            raise fail("a paced segment is one line: 'servers' must be 1", "servers")
+        return self
+
+
+def _names(x: Any) -> Any:
+    return (x,) if isinstance(x, str) else x
+
+
+def _capacity(x: Any) -> float:
+    """An integer >= 0 or inf ("inf", "infinity", YAML .inf)."""
+    if isinstance(x, str) and x.strip().lower() in ("inf", "infinity"):
+        return math.inf
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or math.isnan(x):
+        raise fail(f"expected a whole number of parts >= 0 or 'inf' (got {shown(x)})")
+    if x < 0:
+        raise fail(f"capacity must be >= 0 (got {shown(x)})")
+    if math.isinf(x):
+        return math.inf
+    if not float(x).is_integer():
+        raise fail(f"capacity must be a whole number of parts (got {shown(x)})")
+    return float(x)
+
+
+Capacity = Annotated[
+    float,
+    BeforeValidator(_capacity),
+    PlainSerializer(lambda c: "inf" if math.isinf(c) else int(c), when_used="json"),
+    WithJsonSchema(
+        {"anyOf": [{"type": "integer", "minimum": 0}, {"enum": ["inf", "infinity"]}]}
+    ),
+]
+"""A buffer capacity in parts, math.inf when unlimited."""
+
+
+class BufferSpec(Spec):
+    """A buffer between nodes: fed by `from`, emptied by `to`."""
+
+    from_: Annotated[
+        tuple[str, ...], BeforeValidator(_names), Field(alias="from", min_length=1)
+    ]
+    to: str
+    capacity: Capacity
+    trace: bool = False
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _unique(self) -> BufferSpec:
+        if len(set(self.from_)) != len(self.from_):
+            raise fail("a name is listed twice", "from")
+        return self
+
+
+class SinkSpec(Spec):
+    """Where parts leave the system (completed, or scrapped if `scrap`)."""
+
+    scrap: bool = False
+    note: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty(cls, data: Any) -> Any:
+        return {} if data is None else data
