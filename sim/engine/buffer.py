@@ -1,0 +1,245 @@
+"""Buffers and sinks: where parts wait, and where blocking after service lives.
+
+A buffer of capacity B holds up to B parts between its feeders and its one consumer.
+A feeder that finishes and finds it full keeps its part and *blocks*: it is queued in
+`blocked` (first come, first served) and the buffer hands its part on as soon as space
+frees. The consumer sees blocked feeders' parts as available too, which makes a buffer of
+capacity 0 a direct hand-over with no special case.
+
+Transfers are plain method calls (DESIGN.md §5 rule 3): `put` wakes the consumer, `take`
+wakes the first blocked feeder. Levels are integrated at each change for time averages.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import deque
+
+
+class Part:
+    """A part (vehicle, body, pack, module…) moving through the line."""
+
+    __slots__ = ("id", "order", "type", "t_release")
+
+    def __init__(self, pid: int, order: int, ptype: int, t_release: float) -> None:
+        self.id = pid
+        self.order = order
+        self.type = ptype
+        self.t_release = t_release
+
+
+class Buffer:
+    """A FIFO buffer with finite (or infinite) capacity and a single consumer."""
+
+    __slots__ = ("name", "cap", "items", "blocked", "consumer", "area", "last", "max_level",
+                 "trace_t", "trace_l", "stat_from")
+
+    def __init__(self, name: str, capacity: float, trace: bool) -> None:
+        self.name = name
+        self.cap = capacity
+        self.items: deque[Part] = deque()
+        self.blocked: deque = deque()
+        self.consumer = None
+        self.area = 0.0
+        self.last = 0.0
+        self.stat_from = 0.0
+        self.max_level = 0
+        self.trace_t = array("d") if trace else None
+        self.trace_l = array("i") if trace else None
+
+    def has_space(self) -> bool:
+        return len(self.items) < self.cap
+
+    def available(self) -> bool:
+        return bool(self.items) or bool(self.blocked)
+
+    def count(self) -> int:
+        return len(self.items) + len(self.blocked)
+
+    def peek(self) -> Part:
+        return self.items[0] if self.items else self.blocked[0].part
+
+    def _level(self, t: float, n: int) -> None:
+        self.area += n * (t - self.last)
+        self.last = t
+
+    def _traced(self, t: float) -> None:
+        n = len(self.items)
+        if n > self.max_level:
+            self.max_level = n
+        if self.trace_t is not None:
+            self.trace_t.append(t)
+            self.trace_l.append(n)
+
+    def put(self, part: Part, t: float) -> None:
+        """Add a part (the caller checked `has_space`) and wake the consumer."""
+        items = self.items
+        self.area += len(items) * (t - self.last)
+        self.last = t
+        items.append(part)
+        if len(items) > self.max_level or self.trace_t is not None:
+            self._traced(t)
+        self.consumer.on_input(t)
+
+    def block(self, feeder, t: float) -> None:
+        """`feeder` holds `feeder.part` for this buffer and waits for space."""
+        self.blocked.append(feeder)
+        self.consumer.on_input(t)
+
+    def take(self, t: float) -> Part:
+        """Remove the head part (the caller checked `available`)."""
+        items = self.items
+        if items:
+            self.area += len(items) * (t - self.last)
+            self.last = t
+            part = items.popleft()
+            if self.blocked:
+                feeder = self.blocked.popleft()
+                items.append(feeder.part)
+                if self.trace_t is not None:
+                    self._traced(t)
+                feeder.released(t)
+            elif self.trace_t is not None:
+                self._traced(t)
+            return part
+        feeder = self.blocked.popleft()
+        part = feeder.part
+        feeder.released(t)
+        return part
+
+    def take_order(self, order: int, t: float) -> Part | None:
+        """Remove the part built for `order`, wherever it waits; None if absent."""
+        items = self.items
+        for i, part in enumerate(items):
+            if part.order == order:
+                self.area += len(items) * (t - self.last)
+                self.last = t
+                del items[i]
+                if self.blocked:
+                    feeder = self.blocked.popleft()
+                    items.append(feeder.part)
+                    feeder.released(t)
+                if self.trace_t is not None:
+                    self._traced(t)
+                return part
+        for i, feeder in enumerate(self.blocked):
+            if feeder.part.order == order:
+                del self.blocked[i]
+                part = feeder.part
+                feeder.released(t)
+                return part
+        return None
+
+    def has_order(self, order: int) -> bool:
+        return any(p.order == order for p in self.items) or any(
+            f.part.order == order for f in self.blocked)
+
+    def flush(self, t: float) -> None:
+        self._level(t, len(self.items))
+
+    def reset(self, t: float) -> None:
+        self.flush(t)
+        self.area = 0.0
+        self.stat_from = t
+        self.max_level = len(self.items)
+
+    def mean_level(self, t: float) -> float:
+        self.flush(t)
+        span = t - self.stat_from
+        return self.area / span if span > 0 else 0.0
+
+
+class Sink:
+    """End of the line: records completions (or scrap) as flat arrays."""
+
+    __slots__ = ("name", "index", "scrap", "log", "wip")
+
+    def __init__(self, name: str, index: int, scrap: bool, log: "CompletionLog", wip) -> None:
+        self.name = name
+        self.index = index
+        self.scrap = scrap
+        self.log = log
+        self.wip = wip
+
+    def on_input(self, t: float) -> None:  # pragma: no cover - sinks take parts via SinkPort
+        pass
+
+
+class SinkPort:
+    """A buffer whose consumer is a sink: never full, parts leave the system at once."""
+
+    __slots__ = ("name", "sink", "cap", "blocked", "items", "trace_t")
+
+    def __init__(self, name: str, sink: Sink) -> None:
+        self.name = name
+        self.sink = sink
+        self.cap = float("inf")
+        self.blocked: deque = deque()
+        self.items: deque = deque()
+        self.trace_t = None
+
+    def has_space(self) -> bool:
+        return True
+
+    def put(self, part: Part, t: float) -> None:
+        sink = self.sink
+        sink.log.add(part, sink.index, t)
+        sink.wip.change(t, -1)
+
+    def flush(self, t: float) -> None:
+        pass
+
+    def reset(self, t: float) -> None:
+        pass
+
+    def mean_level(self, t: float) -> float:
+        return 0.0
+
+
+class CompletionLog:
+    """Columns of completion records, appended at each completion, frozen at the end."""
+
+    __slots__ = ("part", "order", "type", "sink", "t_release", "t_done")
+
+    def __init__(self) -> None:
+        self.part = array("q")
+        self.order = array("q")
+        self.type = array("i")
+        self.sink = array("h")
+        self.t_release = array("d")
+        self.t_done = array("d")
+
+    def add(self, part: Part, sink: int, t: float) -> None:
+        self.part.append(part.id)
+        self.order.append(part.order)
+        self.type.append(part.type)
+        self.sink.append(sink)
+        self.t_release.append(part.t_release)
+        self.t_done.append(t)
+
+
+class Wip:
+    """Parts in the system, with its time integral for the time-average WIP."""
+
+    __slots__ = ("n", "area", "last", "stat_from")
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.area = 0.0
+        self.last = 0.0
+        self.stat_from = 0.0
+
+    def change(self, t: float, d: int) -> None:
+        self.area += self.n * (t - self.last)
+        self.last = t
+        self.n += d
+
+    def reset(self, t: float) -> None:
+        self.change(t, 0)
+        self.area = 0.0
+        self.stat_from = t
+
+    def mean(self, t: float) -> float:
+        self.change(t, 0)
+        span = t - self.stat_from
+        return self.area / span if span > 0 else 0.0

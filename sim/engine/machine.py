@@ -1,0 +1,221 @@
+"""One machine's clock: work content -> calendar time, through failures and shifts.
+
+Every server of a station and every paced line owns a `Machine`. It is the heart of the
+speed rules (DESIGN.md §5, rules 2 and 7): a job's end time is computed once, at its start,
+as `start + work + the repairs and off-shift time that overlap it`. Failures are lazy:
+
+* operation-dependent: the machine holds an up-time *budget* of work; a job that would
+  cross it is cut there, the repair is added, a new budget is drawn. Idle machines never
+  fail and cost nothing.
+* time-dependent: failure instants form a timeline in on-shift time (the clock freezes off
+  shift); it is advanced only when the machine next starts work or is flushed.
+
+Repairs run in real time; with ``repair_off_shift: false`` they progress only on shift.
+Time is accounted per state at state changes (rule 4): working, blocked, starved, failed,
+off shift. Off shift overrides working, blocked and starved; a repair that continues off
+shift counts as failed.
+"""
+
+from __future__ import annotations
+
+import math
+
+from sim.calendar import Calendar
+
+WORKING, BLOCKED, STARVED, FAILED, OFF = range(5)
+INF = math.inf
+
+
+def reusable_event(env):
+    """A SimPy event that can be scheduled again and again (one per server, rule 8)."""
+    ev = env.event()
+    ev._ok = True
+    ev._value = None
+    return ev
+
+
+class FailureModel:
+    """Samplers and options of one machine's failures."""
+
+    __slots__ = ("uptime", "repair", "time_mode", "repair_off_shift")
+
+    def __init__(self, uptime, repair, time_mode: bool, repair_off_shift: bool) -> None:
+        self.uptime = uptime
+        self.repair = repair
+        self.time_mode = time_mode
+        self.repair_off_shift = repair_off_shift
+
+
+class Machine:
+    """Clock and state accounting of one server; subclasses add what it works on."""
+
+    __slots__ = ("name", "cal", "acc", "state", "since", "fails", "budget", "fm",
+                 "td_next", "simple", "jobs", "n_fail", "always_on")
+
+    def __init__(self, name: str, cal: Calendar, fm: FailureModel | None) -> None:
+        self.name = name
+        self.cal = cal
+        self.fm = fm
+        self.acc = [0.0, 0.0, 0.0, 0.0, 0.0]
+        self.state = STARVED
+        self.since = 0.0
+        self.fails: list[tuple[float, float]] = []
+        self.jobs = 0
+        self.n_fail = 0
+        self.always_on = cal.always_on
+        time_mode = fm is not None and fm.time_mode
+        self.budget = fm.uptime.draw() if fm is not None and not time_mode else INF
+        self.td_next = cal.advance_on(0.0, fm.uptime.draw()) if time_mode else INF
+        self.simple = cal.always_on and not time_mode
+
+    # -- the hot path -------------------------------------------------------------------
+
+    def begin(self, t: float, w: float) -> float:
+        """Start `w` seconds of work at `t`; return the calendar time it ends."""
+        if self.simple:
+            self.acc[self.state] += t - self.since
+            self.state = WORKING
+            self.since = t
+            b = self.budget
+            if w < b:
+                self.budget = b - w
+                return t + w
+            return self._walk_operation(t, w)
+        if self.fm is not None and self.fm.time_mode:
+            self._catch_up(t)
+        self._account(self.state, self.since, t)
+        self.state = WORKING
+        self.since = t
+        if self.fm is not None and self.fm.time_mode:
+            return self._walk_time(t, w)
+        b = self.budget
+        if w < b:
+            self.budget = b - w
+            return self.cal.advance_work(t, w)
+        return self._walk_operation(t, w)
+
+    def finish(self, t: float, state: int) -> None:
+        """The job begun last ends at `t`; the machine enters `state` (starved/blocked)."""
+        self.jobs += 1
+        if self.simple and not self.fails:
+            self.acc[WORKING] += t - self.since
+        else:
+            self._account(WORKING, self.since, t)
+        self.state = state
+        self.since = t
+
+    def idle_to(self, t: float, state: int) -> None:
+        """Switch between idle states (blocked <-> starved) at `t`."""
+        if state == self.state:
+            return
+        if self.simple:
+            self.acc[self.state] += t - self.since
+        else:
+            if self.fm is not None and self.fm.time_mode:
+                self._catch_up(t)
+            self._account(self.state, self.since, t)
+        self.state = state
+        self.since = t
+
+    # -- failures -----------------------------------------------------------------------
+
+    def _repair_end(self, f: float) -> float:
+        d = self.fm.repair.draw()
+        if self.always_on or self.fm.repair_off_shift:
+            return f + d
+        return self.cal.advance_on(f, d)
+
+    def _walk_operation(self, t: float, w: float) -> float:
+        cal, fm, fails = self.cal, self.fm, self.fails
+        x, b = t, self.budget
+        while w > b:
+            f = x + b if self.always_on else cal.advance_work(x, b)
+            w -= b
+            x = self._repair_end(f)
+            fails.append((f, x))
+            b = fm.uptime.draw()
+        self.budget = b - w
+        return x + w if self.always_on else cal.advance_work(x, w)
+
+    def _catch_up(self, t: float) -> None:
+        """Draw the time-dependent failures that begin before `t`."""
+        while self.td_next < t:
+            f = self.td_next
+            r = self._repair_end(f)
+            self.fails.append((f, r))
+            self.td_next = self.cal.advance_on(r, self.fm.uptime.draw())
+
+    def _walk_time(self, t: float, w: float) -> float:
+        cal = self.cal
+        x = t
+        if self.fails and self.fails[-1][1] > x:
+            x = self.fails[-1][1]
+        while True:
+            e = cal.advance_work(x, w)
+            nf = self.td_next
+            if e <= nf:
+                return e
+            w -= cal.work_between(x, nf)
+            r = self._repair_end(nf)
+            self.fails.append((nf, r))
+            self.td_next = cal.advance_on(r, self.fm.uptime.draw())
+            x = r
+
+    # -- accounting ---------------------------------------------------------------------
+
+    def _account(self, state: int, a: float, b: float) -> None:
+        """Add [a, b] spent in `state`, splitting out failures and off-shift time."""
+        if b <= a:
+            return
+        acc = self.acc
+        fails = self.fails
+        x = a
+        if fails:
+            keep = []
+            for f, r in fails:
+                if f >= b:
+                    keep.append((f, r))
+                    continue
+                if r <= x:
+                    continue
+                f0 = f if f > x else x
+                if f0 > x:
+                    self._split(state, x, f0)
+                if f >= a:
+                    self.n_fail += 1
+                r1 = r if r < b else b
+                if self.fm.repair_off_shift or self.always_on:
+                    acc[FAILED] += r1 - f0
+                else:
+                    on = self.cal.on_between(f0, r1)
+                    acc[FAILED] += on
+                    acc[OFF] += (r1 - f0) - on
+                x = r1
+                if r > b:
+                    keep.append((f, r))
+            self.fails = keep
+        if b > x:
+            self._split(state, x, b)
+
+    def _split(self, state: int, a: float, b: float) -> None:
+        if self.always_on:
+            self.acc[state] += b - a
+        else:
+            on = self.cal.on_between(a, b)
+            self.acc[state] += on
+            self.acc[OFF] += (b - a) - on
+
+    def flush(self, t: float) -> None:
+        """Account everything up to `t` (warm-up end, run end) without changing state."""
+        if t <= self.since:
+            return
+        if self.state != WORKING and self.fm is not None and self.fm.time_mode:
+            self._catch_up(t)
+        self._account(self.state, self.since, t)
+        self.since = t
+
+    def reset(self) -> None:
+        """Forget statistics (at the end of warm-up); the clock's state is kept."""
+        self.acc = [0.0, 0.0, 0.0, 0.0, 0.0]
+        self.jobs = 0
+        self.n_fail = 0

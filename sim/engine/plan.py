@@ -1,0 +1,94 @@
+"""A production plan turned into a release timeline: how many of each, in which order, when.
+
+Each period's quantities are sequenced by a rule and released evenly over the on-shift
+time of the period (release k of N at on-shift offset (k + 0.5)/N), so that a plan is a
+rate, not a burst. `spread` is goal chasing (Monden's heuristic, as in Toyota's mixed-model
+lines): at each slot take the product furthest behind its ideal cumulative share, subject
+to a limit on consecutive parts sharing an attribute value. Ramps thin a new product's
+releases along an S-curve: planned volume is not attainable at start of production.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sim.calendar import Calendar
+
+
+def sequence(quantities: dict[str, int], rule: str, rng: np.random.Generator,
+             group_of: dict[str, str] | None = None, max_run: int | None = None,
+             group_value: str | None = None) -> list[str]:
+    """Release order of the products of one period."""
+    names = [n for n, q in quantities.items() if q > 0]
+    if rule == "batch":
+        return [n for n in names for _ in range(quantities[n])]
+    if rule == "random":
+        seq = [n for n in names for _ in range(quantities[n])]
+        rng.shuffle(seq)
+        return seq
+    total = sum(quantities[n] for n in names)
+    done = dict.fromkeys(names, 0)
+    limited = {n: group_of is not None and max_run is not None and group_of.get(n) == group_value
+               for n in names}
+    seq: list[str] = []
+    run = 0
+    for i in range(1, total + 1):
+        open_ = [n for n in names if done[n] < quantities[n]]
+        allowed = [n for n in open_ if not (limited[n] and run >= max_run)] or open_
+        pick = max(allowed, key=lambda n: i * quantities[n] / total - done[n])
+        run = run + 1 if limited[pick] else 0
+        done[pick] += 1
+        seq.append(pick)
+    return seq
+
+
+def ramp_factor(t: float, start: float, duration: float, initial: float) -> float:
+    """Share of planned releases attainable at t: logistic from `initial` to 1."""
+    if t < start:
+        return 0.0
+    x = (t - start) / duration
+    s = 1.0 / (1.0 + math.exp(-10.0 * (x - 0.5)))
+    return initial + (1.0 - initial) * s
+
+
+def release_timeline(plan, cal: Calendar, start_date, horizon: float,
+                     type_choice, product_attr, rng_seq: np.random.Generator,
+                     rng_ramp: np.random.Generator) -> tuple[list[float], list[int], int]:
+    """Times and types of every release of a plan; also the number dropped by ramps."""
+    times: list[float] = []
+    types: list[int] = []
+    dropped = 0
+    seq_spec = plan.sequencing
+    mc = seq_spec.max_consecutive
+    group_of = None
+    if mc is not None:
+        group_of = {p: str(product_attr(p, mc.attr)) for p in _all_products(plan)}
+    ramps = {p: ((r.start - start_date).days * 86400.0, r.duration, r.initial)
+             for p, r in plan.ramps.items()}
+    for period in plan.periods:
+        a = (period.from_ - start_date).days * 86400.0
+        b = min((period.to - start_date).days * 86400.0 + 86400.0, horizon)
+        order = sequence(dict(period.quantities), seq_spec.rule, rng_seq, group_of,
+                         mc.n if mc else None, mc.value if mc else None)
+        n = len(order)
+        if n == 0:
+            continue
+        on = cal.on_between(a, b)
+        if on <= 0:
+            raise ValueError(f"plan period {period.from_}..{period.to} has no on-shift time")
+        for k, product in enumerate(order):
+            t = cal.advance_on(a, (k + 0.5) / n * on)
+            if product in ramps:
+                s, d, init = ramps[product]
+                if rng_ramp.random() >= ramp_factor(t, s, d, init):
+                    dropped += 1
+                    continue
+            times.append(t)
+            types.append(type_choice(product))
+    return times, types, dropped
+
+
+def _all_products(plan) -> set[str]:
+    return {p for period in plan.periods for p in period.quantities}

@@ -1,0 +1,148 @@
+"""Sources: where parts enter the system.
+
+A source produces a timeline of *orders* (release time, part type). Each of its output
+buffers is fed through a `Port`; a source with several outputs releases a kit: one part
+per port for every order, sharing the order number (a body and the battery pack built for
+it). A port may release earlier than the order by a `lead`.
+
+* saturated: the port always holds the next part, as a permanently blocked feeder of its
+  buffer, so the consumer never starves and no event is ever scheduled;
+* arrivals / plan: the port sleeps until the next release time (one reused event per
+  release). A release into a full buffer waits, and later releases queue behind it
+  (backlog), or is lost when `when_full: lose`.
+
+A part counts as released, and its lead time starts, when it enters its buffer.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from simpy.core import NORMAL
+
+from sim.engine.buffer import Part
+from sim.engine.machine import reusable_event
+
+
+class OrderBook:
+    """The source's lazily generated timeline of orders: times and types."""
+
+    def __init__(self, next_order: Callable[[float], tuple[float, int] | None],
+                 batch: int = 1) -> None:
+        self.next_order = next_order
+        self.batch = batch
+        self.times: list[float] = []
+        self.types: list[int] = []
+        self.done = False
+        self.last = 0.0
+
+    def get(self, k: int) -> tuple[float, int] | None:
+        """Order k (0-based), generating up to it; None when the source is exhausted."""
+        times = self.times
+        while len(times) <= k and not self.done:
+            item = self.next_order(self.last)
+            if item is None:
+                self.done = True
+                break
+            t, ptype = item
+            self.last = t
+            for _ in range(self.batch):
+                times.append(t)
+                self.types.append(ptype)
+        if k < len(times):
+            return times[k], self.types[k]
+        return None
+
+
+class Port:
+    """One output of a source: releases the source's orders into one buffer."""
+
+    def __init__(self, name: str, env, book: OrderBook, buf, lead: float, saturated: bool,
+                 lose: bool, ids, wip, counters: dict, horizon: float) -> None:
+        self.name = name
+        self.env = env
+        self.book = book
+        self.buf = buf
+        self.lead = lead
+        self.saturated = saturated
+        self.lose = lose
+        self.ids = ids
+        self.wip = wip
+        self.counters = counters
+        self.horizon = horizon
+        self.k = 0
+        self.part: Part | None = None
+        self.ev = reusable_event(env)
+        self.cb = [self._fire]
+
+    def start(self) -> None:
+        """Called once at t = 0."""
+        if self.saturated:
+            self._hold_next(0.0)
+            if self.part is not None:
+                self.buf.block(self, 0.0)
+        else:
+            self._sleep(0.0)
+
+    def _make(self, k: int, ptype: int) -> Part:
+        return Part(next(self.ids), k, ptype, 0.0)
+
+    def _hold_next(self, t: float) -> None:
+        item = self.book.get(self.k)
+        if item is None:
+            self.part = None
+            return
+        self.part = self._make(self.k, item[1])
+        self.k += 1
+
+    def _sleep(self, t: float) -> None:
+        """Schedule the next release, if any."""
+        item = self.book.get(self.k)
+        if item is None:
+            return
+        due = max(item[0] - self.lead, t)
+        if due >= self.horizon:
+            return
+        ev = self.ev
+        ev.callbacks = self.cb
+        self.env.schedule(ev, NORMAL, due - t)
+
+    def _fire(self, _ev) -> None:
+        self._release_due(self.env._now)
+
+    def _release_due(self, t: float) -> None:
+        """Release every order due by `t` until one blocks; then sleep."""
+        buf = self.buf
+        while True:
+            item = self.book.get(self.k)
+            if item is None or item[0] - self.lead > t:
+                break
+            part = self._make(self.k, item[1])
+            self.k += 1
+            if buf.has_space():
+                self._admit(part, t)
+                buf.put(part, t)
+            elif self.lose:
+                self.counters["lost"] += 1
+            else:
+                self.part = part
+                buf.block(self, t)
+                return
+        self._sleep(t)
+
+    def _admit(self, part: Part, t: float) -> None:
+        part.t_release = t
+        self.wip.change(t, 1)
+        self.counters["released"] += 1
+
+    def released(self, t: float) -> None:
+        """The buffer took the part this port held."""
+        part = self.part
+        self._admit(part, t)
+        if self.saturated:
+            self._hold_next(t)
+            if self.part is not None:
+                self.buf.blocked.append(self)
+            return
+        self.part = None
+        self._release_due(t)
