@@ -139,7 +139,7 @@ class VariantSpec(Spec):
     """A variant of a product: its share of the product's volume and attribute overrides."""
 
     share: Annotated[float, Field(gt=0.0, le=1.0)]
-    attrs: dict[str, AttrValue] = {}
+    attrs: dict[str, AttrValue] = Field(default_factory=dict)
     note: str = ""
 
     @model_validator(mode="after")
@@ -151,8 +151,8 @@ class VariantSpec(Spec):
 class ProductSpec(Spec):
     """A product: attributes (platform, brand, ...) and optional variants."""
 
-    attrs: dict[str, AttrValue] = {}
-    variants: dict[str, VariantSpec] = {}
+    attrs: dict[str, AttrValue] = Field(default_factory=dict)
+    variants: dict[str, VariantSpec] = Field(default_factory=dict)
     note: str = ""
 
     @model_validator(mode="before")
@@ -187,12 +187,12 @@ class Scenario(Spec):
     description: str = ""
     run: RunSpec
     products: dict[str, ProductSpec] = Field(default_factory=lambda: {"part": ProductSpec()})
-    calendars: dict[str, CalendarSpec] = {}
+    calendars: dict[str, CalendarSpec] = Field(default_factory=dict)
     sources: dict[str, SourceSpec]
     stations: dict[str, StationSpec]
     buffers: dict[str, BufferSpec]
     sinks: dict[str, SinkSpec]
-    meta: Annotated[dict[str, Any], BeforeValidator(_meta)] = {}
+    meta: Annotated[dict[str, Any], BeforeValidator(_meta)] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _graph(self) -> Scenario:

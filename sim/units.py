@@ -33,7 +33,7 @@ _EXAMPLE = "e.g. '60 s'"
 _FORMAT_ORDER = ("w", "d", "h", "min", "s", "ms")
 
 
-def _got(x: object) -> str:
+def show_value(x: object) -> str:
     """Show an input the way a YAML author would recognise it."""
     if x is None:
         return "null"
@@ -47,19 +47,21 @@ def _got(x: object) -> str:
 def parse_duration(x: object) -> float:
     """Parse a duration string with a unit ("60 s", "10 min", "250 ms") into seconds."""
     if isinstance(x, bool) or not isinstance(x, str):
-        raise ValueError(f"expected a duration with a unit, {_EXAMPLE} (got {_got(x)})")
+        raise ValueError(  # noqa: TRY004 - the documented contract is ValueError
+            f"expected a duration with a unit, {_EXAMPLE} (got {show_value(x)})"
+        )
     m = _DURATION.match(x)
     if m is None:
-        raise ValueError(f"expected a duration like '60 s' or '7.5 h' (got {_got(x)})")
+        raise ValueError(f"expected a duration like '60 s' or '7.5 h' (got {show_value(x)})")
     number, unit = m.group(1), m.group(2)
     if not unit:
-        raise ValueError(f"expected a duration with a unit, {_EXAMPLE} (got {_got(x)})")
+        raise ValueError(f"expected a duration with a unit, {_EXAMPLE} (got {show_value(x)})")
     if unit not in UNITS:
         names = ", ".join(UNITS)
-        raise ValueError(f"unknown time unit '{unit}' in {_got(x)}; expected one of: {names}")
+        raise ValueError(f"unknown time unit '{unit}' in {show_value(x)}; expected one of: {names}")
     value = float(number)
     if not math.isfinite(value):
-        raise ValueError(f"duration must be finite (got {_got(x)})")
+        raise ValueError(f"duration must be finite (got {show_value(x)})")
     if unit == "ms":
         return value / 1000.0
     return value * UNITS[unit]
@@ -99,17 +101,19 @@ def parse_clock(x: object) -> float:
             f"{hint} as a number, write \"{hint}\")"
         )
     if not isinstance(x, str):
-        raise ValueError(f"expected a clock time \"HH:MM\" (got {_got(x)})")
+        raise ValueError(  # noqa: TRY004 - the documented contract is ValueError
+            f"expected a clock time \"HH:MM\" (got {show_value(x)})"
+        )
     m = _CLOCK.match(x)
     if m is None:
-        raise ValueError(f"expected a clock time \"HH:MM\" (got {_got(x)})")
+        raise ValueError(f"expected a clock time \"HH:MM\" (got {show_value(x)})")
     hours, minutes = int(m.group(1)), int(m.group(2))
     if minutes > 59 or hours > 24 or (hours == 24 and minutes > 0):
-        raise ValueError(f"clock time out of range 00:00..24:00 (got {_got(x)})")
+        raise ValueError(f"clock time out of range 00:00..24:00 (got {show_value(x)})")
     return float(hours * 3600 + minutes * 60)
 
 
 def format_clock(seconds: float) -> str:
     """Write seconds after midnight (a whole number of minutes) as "HH:MM"."""
-    minutes = int(round(seconds / 60.0))
+    minutes = round(seconds / 60.0)
     return f"{minutes // 60:02d}:{minutes % 60:02d}"

@@ -26,8 +26,14 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from sim.units import DURATION_PATTERN, format_clock, format_duration, parse_clock, parse_duration
-from sim.units import show_value
+from sim.units import (
+    DURATION_PATTERN,
+    format_clock,
+    format_duration,
+    parse_clock,
+    parse_duration,
+    show_value,
+)
 
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]*$"
 NAME_RE = re.compile(NAME_PATTERN)

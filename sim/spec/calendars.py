@@ -11,6 +11,7 @@ and changes are in date order.
 from __future__ import annotations
 
 import datetime as dt
+from itertools import pairwise
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema, model_validator
@@ -51,10 +52,19 @@ def _days(x: Any) -> tuple[int, ...]:
     return tuple(sorted(days))
 
 
+def days_text(days: tuple[int, ...]) -> str | list[str]:
+    """Write weekdays compactly: "daily", a range like "mon-fri", or a list of names."""
+    if len(days) == 7:
+        return "daily"
+    if len(days) >= 3 and days == tuple(range(days[0], days[-1] + 1)):
+        return f"{DAY_NAMES[days[0]]}-{DAY_NAMES[days[-1]]}"
+    return [DAY_NAMES[i] for i in days]
+
+
 Days = Annotated[
     tuple[int, ...],
     BeforeValidator(_days),
-    PlainSerializer(lambda d: [DAY_NAMES[i] for i in d], return_type=list, when_used="json"),
+    PlainSerializer(days_text, when_used="json"),
     WithJsonSchema(
         {
             "anyOf": [
@@ -129,7 +139,7 @@ class ShiftSpec(Spec):
                 )
             spans.append((offset, offset + b.duration, i))
         spans.sort()
-        for (_, end, _), (start, _, i) in zip(spans, spans[1:]):
+        for (_, end, _), (start, _, i) in pairwise(spans):
             if start < end:
                 raise fail("breaks overlap", f"breaks.{i}")
         return self
@@ -152,7 +162,7 @@ def check_pattern(shifts: tuple[ShiftSpec, ...], path: str) -> None:
             else:
                 windows.append((a, b, s.name))
     windows.sort()
-    for (_, end, first), (start, _, second) in zip(windows, windows[1:]):
+    for (_, end, first), (start, _, second) in pairwise(windows):
         if start < end:
             day = DAY_NAMES[int(start // DAY)]
             raise fail(f"shifts {shown(first)} and {shown(second)} overlap on {day}", path)

@@ -10,7 +10,7 @@ use. Sampling itself lives in `sim/distributions.py`; these are only description
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BeforeValidator,
@@ -283,8 +283,8 @@ class _OrDurationString:
 
 
 DistSpec = Annotated[
-    Union[Deterministic, Exponential, Uniform, Triangular, Normal, Lognormal, Gamma, Erlang,
-          Weibull, Empirical],
+    Deterministic | Exponential | Uniform | Triangular | Normal | Lognormal | Gamma | Erlang
+    | Weibull | Empirical,
     Field(discriminator="dist"),
     BeforeValidator(_dist_input),
     _OrDurationString(),
@@ -296,7 +296,7 @@ class ByCycle(Spec):
     """Cycle time chosen by product, variant or attribute value, optionally scaled."""
 
     by: str
-    values: dict[Text, DistSpec] = {}
+    values: dict[Text, DistSpec] = Field(default_factory=dict)
     default: DistSpec | None = None
     scale_by: str | None = None
     note: str = ""
@@ -316,7 +316,7 @@ def _cycle_tag(x: Any) -> str:
 
 
 CycleSpec = Annotated[
-    Union[Annotated[DistSpec, Tag("dist-spec")], Annotated[ByCycle, Tag("by-table")]],
+    Annotated[DistSpec, Tag("dist-spec")] | Annotated[ByCycle, Tag("by-table")],
     Discriminator(_cycle_tag),
 ]
 """A station's cycle time: one DistSpec for every part, or a `ByCycle` table."""

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Annotated, Any, Literal, Union
+from itertools import pairwise
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BeforeValidator,
@@ -75,12 +76,12 @@ class PlanSpec(Spec):
 
     periods: Annotated[tuple[PlanPeriod, ...], Field(min_length=1)]
     sequencing: Sequencing = Sequencing()
-    ramps: dict[str, Ramp] = {}
+    ramps: dict[str, Ramp] = Field(default_factory=dict)
     note: str = ""
 
     @model_validator(mode="after")
     def _order(self) -> PlanSpec:
-        for i, (a, b) in enumerate(zip(self.periods, self.periods[1:])):
+        for i, (a, b) in enumerate(pairwise(self.periods)):
             if b.from_ <= a.to:
                 raise fail(
                     f"dates out of order: period from {b.from_} starts before the previous "
@@ -100,7 +101,7 @@ class SourceSpec(Spec):
     when_full: Literal["block", "lose"] = "block"
     calendar: str | None = None
     limit: PositiveInt | None = None
-    leads: dict[str, Duration] = {}
+    leads: dict[str, Duration] = Field(default_factory=dict)
     batch: PositiveInt = 1
     plan: PlanSpec | None = None
     note: str = ""
@@ -199,7 +200,7 @@ def _p_tag(x: Any) -> str:
 
 
 RouteP = Annotated[
-    Union[Annotated[Probability, Tag("p-number")], Annotated[LearningCurve, Tag("p-curve")]],
+    Annotated[Probability, Tag("p-number")] | Annotated[LearningCurve, Tag("p-curve")],
     Discriminator(_p_tag),
 ]
 """A routing probability: a number in [0, 1] or a learning curve."""
@@ -210,7 +211,7 @@ class RouteRule(Spec):
 
     to: str
     p: RouteP | None = None
-    when: dict[str, Text] = {}
+    when: dict[str, Text] = Field(default_factory=dict)
     note: str = ""
 
 
@@ -224,7 +225,7 @@ class StationSpec(Spec):
     calendar: str | None = None
     carrier: str | None = None
     match: Literal["none", "order"] = "none"
-    consume: dict[str, Union[PositiveInt, str]] = {}
+    consume: dict[str, PositiveInt | str] = Field(default_factory=dict)
     route: tuple[RouteRule, ...] = ()
     note: str = ""
 
@@ -241,6 +242,14 @@ class StationSpec(Spec):
 
 def _names(x: Any) -> Any:
     return (x,) if isinstance(x, str) else x
+
+
+_NAMES_SCHEMA = {
+    "anyOf": [
+        {"type": "string"},
+        {"type": "array", "items": {"type": "string"}, "minItems": 1},
+    ]
+}
 
 
 def _capacity(x: Any) -> float:
@@ -273,7 +282,10 @@ class BufferSpec(Spec):
     """A buffer between nodes: fed by `from`, emptied by `to`."""
 
     from_: Annotated[
-        tuple[str, ...], BeforeValidator(_names), Field(alias="from", min_length=1)
+        tuple[str, ...],
+        BeforeValidator(_names),
+        Field(alias="from", min_length=1),
+        WithJsonSchema(_NAMES_SCHEMA),
     ]
     to: str
     capacity: Capacity

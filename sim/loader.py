@@ -1,0 +1,229 @@
+"""Read a scenario file: YAML, `extends:` chains, `--set` overrides, one clear error.
+
+The loader is the only place that sees raw YAML. It merges a file over the base it
+`extends` (mappings key by key, lists and scalars replaced, `null` removes a key), applies
+command-line overrides, fills the name from the file stem when the file does not give one,
+and validates the result into a frozen `Scenario`. Every failure becomes a `ScenarioError`
+naming the file the offending key came from, the field path and what was expected.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from sim.errors import ScenarioError
+from sim.scenario import Scenario
+from sim.spec.export import resolved_dict, scenario_schema
+from sim.spec.messages import first_error
+from sim.units import show_value
+
+__all__ = ["load_dict", "load_scenario", "resolved_dict", "scenario_schema"]
+
+Origin = dict[tuple[Any, ...], str]
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys (two stations with one name)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            if isinstance(key, (str, int, float, bool)):
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _parse_yaml(text: str, file: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_StrictLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        raise ScenarioError(file, "", f"invalid YAML{where}: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError(file, "", f"invalid YAML: {exc}") from None
+
+
+def _read(path: Path, file: str) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(file, "", "file not found") from None
+    except OSError as exc:
+        raise ScenarioError(file, "", f"cannot read the file ({exc.strerror})") from None
+    data = _parse_yaml(text, file)
+    if not isinstance(data, dict):
+        got = "an empty file" if data is None else f"a {type(data).__name__}"
+        raise ScenarioError(file, "", f"expected a mapping of scenario sections (got {got})")
+    return data
+
+
+def _mark(data: Any, prefix: tuple[Any, ...], file: str, origin: Origin) -> None:
+    """Record that every key under `prefix` comes from `file`."""
+    origin[prefix] = file
+    if isinstance(data, dict):
+        for key, value in data.items():
+            _mark(value, (*prefix, key), file, origin)
+
+
+def _merge(base: dict[str, Any], child: dict[str, Any], prefix: tuple[Any, ...], file: str,
+           origin: Origin) -> dict[str, Any]:
+    """Deep-merge child over base: mappings merge, others replace, null removes.
+
+    A merged mapping is attributed to the child, the last file that changed it.
+    """
+    out = dict(base)
+    for key, value in child.items():
+        path = (*prefix, key)
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value, path, file, origin)
+            origin[path] = file
+        else:
+            out[key] = value
+            _mark(value, path, file, origin)
+    return out
+
+
+def _tree(path: Path, file: str, chain: list[tuple[Path, str]], top_dir: Path,
+          origin: Origin) -> dict[str, Any]:
+    """Load a file and, recursively, the files it extends; merge them."""
+    data = _read(path, file)
+    base_name = data.pop("extends", None)
+    if base_name is None:
+        _mark(data, (), file, origin)
+        return data
+    if not isinstance(base_name, str):
+        raise ScenarioError(file, "extends", f"expected a file name (got {show_value(base_name)})")
+    base_path = path.parent / base_name
+    base_file = os.path.normpath(os.path.join(os.path.dirname(file), base_name))
+    here = [*chain, (path.resolve(), file)]
+    seen = [p for p, _ in here]
+    if base_path.resolve() in seen:
+        start = seen.index(base_path.resolve())
+        names = [os.path.relpath(p, top_dir) for p in seen[start:]]
+        names.append(os.path.relpath(base_path.resolve(), top_dir))
+        raise ScenarioError(file, "extends", "cycle in extends: " + " -> ".join(names))
+    if not base_path.is_file():
+        raise ScenarioError(file, "extends", f"file not found: {base_file}")
+    base = _tree(base_path, base_file, here, top_dir, origin)
+    return _merge(base, data, (), file, origin)
+
+
+def _plain(x: Any) -> Any:
+    """A copy without shared sub-objects (YAML anchors), so overrides touch one place."""
+    if isinstance(x, dict):
+        return {k: _plain(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_plain(v) for v in x]
+    return x
+
+
+def _keys(data: Any, parts: list[str]) -> list[Any]:
+    """Keys along a dotted path: existing (possibly dotted or integer) keys, then new ones."""
+    keys: list[Any] = []
+    node, i = data, 0
+    while i < len(parts):
+        if isinstance(node, list) and parts[i].isdigit() and int(parts[i]) < len(node):
+            keys.append(int(parts[i]))
+            node, i = node[int(parts[i])], i + 1
+            continue
+        if not isinstance(node, dict):
+            break
+        for j in range(len(parts), i, -1):
+            key: Any = ".".join(parts[i:j])
+            if key not in node and key.isdigit() and int(key) in node:
+                key = int(key)
+            if key in node:
+                keys.append(key)
+                node, i = node[key], j
+                break
+        else:
+            break
+    return keys + parts[i:]
+
+
+def _override(data: dict[str, Any], text: str, file: str, origin: Origin) -> None:
+    """Apply one `--set PATH=VALUE`, in place."""
+    if "=" not in text:
+        raise ScenarioError(file, "", f"bad --set {text!r}: expected PATH=VALUE")
+    dotted, raw = (part.strip() for part in text.split("=", 1))
+    parts = dotted.split(".")
+    if not all(parts):
+        raise ScenarioError(file, dotted, f"bad --set {text!r}: empty part in the path")
+    try:
+        value = yaml.safe_load(raw) if raw else None
+    except yaml.YAMLError as exc:
+        raise ScenarioError(file, dotted, f"bad --set value {raw!r}: {exc}") from None
+    keys = _keys(data, parts)
+    parent: Any = data
+    for i, key in enumerate(keys[:-1]):
+        if isinstance(parent, dict):
+            if not isinstance(parent.get(key), (dict, list)):
+                parent[key] = {}
+            parent = parent[key]
+        elif isinstance(parent, list) and isinstance(key, int):
+            parent = parent[key]
+        else:
+            where = ".".join(str(k) for k in keys[:i]) or "the top level"
+            raise ScenarioError(file, dotted, f"cannot set {dotted!r}: {where} is not a mapping")
+    last = keys[-1]
+    if isinstance(parent, list):
+        index = int(last) if str(last).isdigit() else -1
+        if not 0 <= index < len(parent):
+            raise ScenarioError(file, dotted, f"no list item {last} ({len(parent)} items)")
+        parent[index] = value
+    elif value is None:
+        parent.pop(last, None)
+    else:
+        parent[last] = value
+    origin[tuple(keys)] = file
+
+
+def load_dict(path: str | Path, overrides: Sequence[str] = ()) -> dict[str, Any]:
+    """Merged raw data of a scenario file, after `extends` and `--set`, before validation."""
+    data, _ = _load_raw(path, overrides)
+    return data
+
+
+def _load_raw(path: str | Path, overrides: Sequence[str]) -> tuple[dict[str, Any], Origin]:
+    path = Path(path)
+    file = str(path)
+    origin: Origin = {}
+    own = _read(path, file)
+    data = _plain(_tree(path, file, [], path.resolve().parent, origin))
+    data["name"] = own["name"] if own.get("name") is not None else path.stem
+    for text in overrides:
+        _override(data, text, file, origin)
+    return data, origin
+
+
+def _blame(origin: Origin, path: tuple[Any, ...], default: str) -> str:
+    """The file that set the longest prefix of `path`."""
+    for n in range(len(path), -1, -1):
+        if path[:n] in origin:
+            return origin[path[:n]]
+    return default
+
+
+def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
+    """Load, merge, override and validate a scenario file; raise ScenarioError if bad."""
+    data, origin = _load_raw(path, overrides)
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        where, message = first_error(exc, data)
+        dotted = ".".join(str(p) for p in where)
+        raise ScenarioError(_blame(origin, where, str(path)), dotted, message) from None

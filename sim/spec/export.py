@@ -1,0 +1,91 @@
+"""Write a validated scenario back as plain data, and describe the format as JSON Schema.
+
+`resolved_dict` is what a run records as "the scenario that was actually simulated": every
+default filled in, durations as unit strings, dates as ISO strings, and guaranteed to load
+back into an equal Scenario. `scenario_schema` gives editors completion and checking of
+the *input* format, so the shorthands an author may write (a duration for a distribution,
+`mtbf`, a break `end`, `extends`) appear in it even though the models store them expanded.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sim.scenario import Scenario
+from sim.spec.base import DURATION_SCHEMA, Spec
+from sim.units import parse_duration
+
+
+def _optional_collections() -> frozenset[str]:
+    """Fields that default to an empty collection and are nowhere required."""
+    optional: set[str] = set()
+    required: set[str] = set()
+    todo = list(Spec.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        for name, field in cls.model_fields.items():
+            key = field.alias or name
+            if field.is_required():
+                required.add(key)
+            elif field.get_default(call_default_factory=True) in ({}, ()):
+                optional.add(key)
+    return frozenset(optional - required)
+
+
+_DROP_EMPTY = _optional_collections()
+
+
+def _tidy(x: Any) -> Any:
+    """Drop empty notes and collections, write deterministic times as plain durations and
+    a lognormal by its cv alone when its sd follows exactly."""
+    if isinstance(x, list):
+        return [_tidy(v) for v in x]
+    if not isinstance(x, dict):
+        return x
+    out = {
+        k: _tidy(v)
+        for k, v in x.items()
+        if not ((k == "note" and v == "") or (k in _DROP_EMPTY and v in ({}, [])))
+    }
+    if set(out) == {"dist", "value"} and out["dist"] == "deterministic":
+        return out["value"]
+    lognormal = out.get("dist") == "lognormal" and "sd" in out
+    if lognormal and parse_duration(out["mean"]) * out["cv"] == parse_duration(out["sd"]):
+        del out["sd"]
+    return out
+
+
+def resolved_dict(s: Scenario) -> dict[str, Any]:
+    """Plain JSON/YAML data for a scenario; loading it back gives an equal Scenario."""
+    data = s.model_dump(mode="json", by_alias=True, exclude_none=True, exclude={"meta"})
+    return {**_tidy(data), "meta": s.meta}
+
+
+def _patch(defs: dict[str, Any]) -> None:
+    """Add the input shorthands that model-level validators expand."""
+    failures = defs["FailureSpec"]
+    failures["properties"]["mtbf"] = {**DURATION_SCHEMA, "description": "mean up time"}
+    failures["properties"]["mttr"] = {**DURATION_SCHEMA, "description": "mean repair"}
+    failures.pop("required", None)
+    breaks = defs["BreakSpec"]
+    breaks["properties"]["end"] = {"type": "string", "description": "clock time 'HH:MM'"}
+    breaks["required"] = ["start"]
+    lognormal = defs["Lognormal"]
+    lognormal["required"] = [r for r in lognormal.get("required", []) if r not in ("cv", "sd")]
+    for name in ("SinkSpec", "ProductSpec"):
+        defs[name] = {"anyOf": [defs[name], {"type": "null"}]}
+
+
+def scenario_schema() -> dict[str, Any]:
+    """JSON Schema (draft 2020-12) of the scenario input format."""
+    schema = Scenario.model_json_schema(mode="validation", by_alias=True)
+    _patch(schema["$defs"])
+    schema["properties"]["extends"] = {
+        "type": "string",
+        "description": "a base scenario file, relative to this one, merged under this file",
+    }
+    schema["required"] = [r for r in schema.get("required", []) if r != "name"]
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Scenario"
+    return schema
