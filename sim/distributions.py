@@ -41,7 +41,7 @@ class Sampler(Protocol):
 class Constant:
     """A deterministic 'sampler': draw() returns the value, no random numbers used."""
 
-    __slots__ = ("spec", "mean", "value")
+    __slots__ = ("mean", "spec", "value")
 
     def __init__(self, spec: Any, value: float) -> None:
         self.spec = spec
@@ -59,7 +59,7 @@ class Constant:
 class BlockSampler:
     """Serves draws from a block of ``block`` numpy variates, refilled when empty."""
 
-    __slots__ = ("spec", "mean", "_fill", "_block", "_buf")
+    __slots__ = ("_block", "_buf", "_fill", "mean", "spec")
 
     def __init__(self, spec: Any, mean: float, fill: Callable[[int], np.ndarray],
                  block: int = 1024) -> None:

@@ -26,7 +26,7 @@ def name_key(name: str) -> int:
 class Streams:
     """Factory of named, independent, reproducible numpy generators for one replication."""
 
-    __slots__ = ("root_seed", "replication")
+    __slots__ = ("replication", "root_seed")
 
     def __init__(self, root_seed: int, replication: int = 0) -> None:
         if root_seed < 0 or replication < 0:
