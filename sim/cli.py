@@ -21,6 +21,7 @@ from typing import Any
 import sim
 from sim.errors import ScenarioError
 from sim.records import STATES
+from sim.units import format_duration
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -123,7 +124,8 @@ def format_summary(summary: dict[str, Any]) -> str:
 
     Buffer levels and the per-station KPIs in full are in summary.json.
     """
-    head = [(name, e) for name, e in summary.items() if not name.startswith(DETAIL)]
+    head = [(name, e) for name, e in summary.items()
+            if not name.startswith(DETAIL) and not _zero_counter(name, e)]
     rows = [("KPI", "mean", "± 95%", "unit")]
     rows += [(name, _num(e.mean), "± " + _num(e.half_width), kpi_unit(name)) for name, e in head]
     text = _columns(rows, right={1})
@@ -134,6 +136,11 @@ def format_summary(summary: dict[str, Any]) -> str:
 
 
 DETAIL = ("station.", "buffer.")
+
+
+def _zero_counter(name: str, e: Any) -> bool:
+    """An engine counter that stayed at zero in every replication (noise in the table)."""
+    return name.startswith("counter.") and e.mean == 0 and not e.half_width
 
 
 def _station_rows(summary: dict[str, Any]) -> list[tuple[str, ...]]:
@@ -205,34 +212,28 @@ def cmd_check(args: argparse.Namespace) -> int:
     from sim.loader import load_scenario
 
     scenario = load_scenario(args.file, list(args.overrides))
-    built = _build_model(scenario) is not None
-    print(f"OK: {scenario.name}: {len(scenario.stations)} stations, "
-          f"{len(scenario.buffers)} buffers, {len(scenario.sources)} sources, "
-          f"{len(scenario.sinks)} sinks, horizon {_horizon(scenario)}"
-          + ("" if built else " (validated, model not built)"))
+    model = _build_model(scenario)
+    horizon = getattr(model, "horizon", None)
+    counts = ", ".join(_plural(len(getattr(scenario, kind)), kind[:-1])
+                       for kind in ("stations", "buffers", "sources", "sinks"))
+    print(f"OK: {scenario.name}: {counts}, horizon {_horizon(scenario, horizon)}"
+          + ("" if model is not None else " (validated, model not built)"))
     return EXIT_OK
 
 
-def _horizon(scenario: Any) -> str:
-    """The run length in readable units (days when it is a whole number of days)."""
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _horizon(scenario: Any, seconds: float | None) -> str:
+    """The run length in readable units and its start date."""
     run = scenario.run
-    seconds = getattr(run, "horizon", None)
-    if callable(seconds):
-        seconds = seconds()
     if seconds is None:
         seconds = getattr(run, "duration", None)
     if seconds is None and getattr(run, "end", None) is not None:
         seconds = ((run.end - run.start).days + 1) * 86400.0
-    if seconds is None:
-        return "?"
-    try:
-        from sim.units import format_duration
-
-        text = format_duration(float(seconds))
-    except (ImportError, AttributeError):
-        text = f"{float(seconds):g} s"
-    start = getattr(run, "start", None)
-    return f"{text} from {start}" if start is not None else text
+    text = "?" if seconds is None else format_duration(float(seconds))
+    return f"{text} from {run.start}"
 
 
 def cmd_schema(args: argparse.Namespace) -> int:

@@ -81,13 +81,15 @@ def run_replications(
     if workers < 1:
         raise ValueError(f"workers must be >= 1 (got {workers})")
     scenario = with_seed(scenario, seed)
+    done = "{n:.2f}" if workers == 1 else "{n:.0f}"
     bar = tqdm(
         total=n,
         disable=not _show_progress(progress),
         file=sys.stderr,
         desc=str(scenario.name),
         unit="rep",
-        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.2f}/{total} rep [{elapsed}<{remaining}]",
+        bar_format="{desc}: {percentage:3.0f}%|{bar}| " + done + "/{total} rep "
+        "[{elapsed}<{remaining}]",
     )
     with bar:
         if workers == 1:
@@ -150,20 +152,22 @@ def file_sha256(path: str | Path) -> str:
 
 
 def git_revision(where: Path) -> str | None:
-    """`git describe`-like revision of the checkout holding `where` (None if not in git)."""
+    """Commit of the checkout holding `where`, suffixed `-dirty` if tracked files changed."""
+    head = _git(where, "rev-parse", "HEAD")
+    if head is None:
+        return None
+    status = _git(where, "status", "--porcelain", "--untracked-files=no")
+    return head + ("-dirty" if status else "")
+
+
+def _git(where: Path, *args: str) -> str | None:
+    """Output of a git command (None if git is missing or fails)."""
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, timeout=5
-        )
-        if out.returncode != 0:
-            return None
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=where, capture_output=True, text=True, timeout=5,
-        )
-        return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+        out = subprocess.run(["git", *args], cwd=where, capture_output=True, text=True,
+                             timeout=5, check=False)
     except (OSError, subprocess.SubprocessError):
         return None
+    return out.stdout.strip() if out.returncode == 0 else None
 
 
 def package_versions() -> dict[str, str]:
@@ -196,7 +200,7 @@ def run_manifest(
         "replications": len(results),
         "seeds": [{"replication": r.replication, "seed": r.seed} for r in results],
         "workers": workers,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "wall_seconds": wall_seconds,
         "run_wall_seconds": [r.wall_seconds for r in results],
         "events": sum(r.events for r in results),

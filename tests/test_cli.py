@@ -25,9 +25,9 @@ stations:
   s1: {cycle: {dist: exponential, mean: 60 s}}
   s2: {cycle: {dist: exponential, mean: 50 s}}
 buffers:
-  b0: {from: src, to: s1}
+  b0: {from: src, to: s1, capacity: 1}
   b1: {from: s1, to: s2, capacity: 3}
-  b2: {from: s2, to: yard}
+  b2: {from: s2, to: yard, capacity: inf}
 sinks: {yard: {}}
 """
 
@@ -91,7 +91,7 @@ def test_subprocess_bad_file_exit_2_single_line_no_traceback(tmp_path) -> None:
     out = tmp_path / "out"
     proc = subprocess.run(
         [sys.executable, str(ROOT / "run_sim.py"), "run", str(path), "--out", str(out)],
-        capture_output=True, text=True, cwd=ROOT, timeout=120,
+        capture_output=True, text=True, cwd=ROOT, timeout=120, check=False,
     )
     assert proc.returncode == 2
     one_error_line(proc.stderr, path, "stations.s1.cycle")
@@ -227,7 +227,9 @@ def test_validate_exit_status_follows_the_cases(monkeypatch, capsys, oks, status
 
 
 def test_summary_table_has_units_half_widths_and_station_states() -> None:
-    est = lambda m, h: SimpleNamespace(mean=m, half_width=h, low=m - h, high=m + h, n=5)  # noqa
+    def est(m: float, h: float) -> SimpleNamespace:
+        return SimpleNamespace(mean=m, half_width=h, low=m - h, high=m + h, n=5)
+
     table = format_summary({
         "throughput_per_hour": est(52.5, 0.25),
         "lead_time_mean_h": est(1.5, 0.1),

@@ -11,14 +11,14 @@ import pytest
 pytest.importorskip("sim.loader")
 pytest.importorskip("sim.engine.run")
 
-from sim.experiment import (  # noqa: E402
+from sim.experiment import (
     _run_one,
     default_workers,
     run_manifest,
     run_replications,
     with_seed,
 )
-from sim.loader import load_scenario  # noqa: E402
+from sim.loader import load_scenario
 
 TINY = """\
 name: tiny
@@ -30,9 +30,9 @@ stations:
     cycle: {dist: exponential, mean: 50 s}
     failures: {mtbf: 4 h, mttr: 10 min}
 buffers:
-  b0: {from: src, to: s1}
+  b0: {from: src, to: s1, capacity: 1}
   b1: {from: s1, to: s2, capacity: 3}
-  b2: {from: s2, to: yard}
+  b2: {from: s2, to: yard, capacity: inf}
 sinks: {yard: {}}
 """
 
