@@ -75,7 +75,7 @@ class Calendar:
     __slots__ = ("_e", "_k", "_n", "_oe", "_one", "_os", "_r", "_s", "_span_e", "_span_n",
                  "_span_s", "_we", "_ws", "always_on", "end", "start")
 
-    def __init__(self, start: dt.date, end: float, pieces: list[tuple[float, float, float]],
+    def __init__(self, start: dt.date | None, end: float, pieces: list[tuple[float, float, float]],
                  spans: list[tuple[float, float, str]]) -> None:
         """Internal: use ``build`` or ``always``. ``pieces`` are sorted (start, end, rate)."""
         self.always_on = False
@@ -109,15 +109,15 @@ class Calendar:
               margin: float = 14 * DAY) -> Calendar:
         """Compile ``spec`` (a CalendarSpec, or None for always on) over [0, horizon + margin]."""
         if spec is None:
-            return cls.always()
+            return AlwaysOn(start)
         limit = float(horizon) + float(margin)
         pieces, spans = _expand(spec, start, limit)
         return cls(start, limit, pieces, spans)
 
     @classmethod
-    def always(cls) -> Calendar:
+    def always(cls, start: dt.date | None = None) -> Calendar:
         """The trivial 24/7 calendar (fast paths, no lookups)."""
-        return AlwaysOn()
+        return AlwaysOn(start)
 
     def work_between(self, a: float, b: float) -> float:
         """Rate-weighted on-shift seconds in [a, b] (0 if b <= a)."""
@@ -249,8 +249,8 @@ class AlwaysOn(Calendar):
 
     __slots__ = ()
 
-    def __init__(self) -> None:
-        super().__init__(dt.date(1970, 1, 1), math.inf, [(0.0, math.inf, 1.0)], [])
+    def __init__(self, start: dt.date | None = None) -> None:
+        super().__init__(start, math.inf, [(0.0, math.inf, 1.0)], [])
         self.always_on = True
 
     def work_between(self, a: float, b: float) -> float:

@@ -222,3 +222,23 @@ def test_work_ending_exactly_at_a_window_end_returns_that_end() -> None:
             a = float(starts[i]) + 123.25
             assert CHANGED.advance_work(a, CHANGED.work_between(a, ends[j])) == ends[j]
             assert CHANGED.advance_on(a, CHANGED.on_between(a, ends[j])) == ends[j]
+
+
+def test_builds_from_the_validated_scenario_models() -> None:
+    scenario = pytest.importorskip("sim.scenario")
+    spec = scenario.CalendarSpec.model_validate({
+        "shifts": [
+            {"name": "morning", "days": "mon-fri", "start": "05:00", "end": "13:00",
+             "breaks": [{"start": "09:00", "duration": "20 min"}]},
+            {"name": "afternoon", "days": "mon-fri", "start": "13:00", "end": "21:00",
+             "breaks": [{"start": "17:00", "duration": "20 min"}]},
+        ],
+        "holidays": ["2024-01-10"],
+        "shutdowns": [{"from": "2024-01-18", "to": "2024-01-19"}],
+        "changes": [{"from": "2024-01-15", "shifts": [
+            {"name": "night", "days": "mon-fri", "start": "21:00", "end": "05:00", "rate": 0.5}]}],
+    })
+    cal = Calendar.build(spec, MONDAY, 28 * DAY)
+    # weeks 1-2: 9 days x 2 shifts; weeks 3-4: 8 nights of 8 h (Thu-Fri of week 3 shut)
+    assert cal.scheduled_hours(0, 28 * DAY) == pytest.approx(9 * 2 * SHIFT_H + 8 * 8)
+    assert cal.work_between(0, 28 * DAY) == pytest.approx((9 * 2 * SHIFT_H + 8 * 4) * H)

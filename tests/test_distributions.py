@@ -158,3 +158,31 @@ def test_random_sampler_needs_a_generator() -> None:
 def test_spec_is_kept() -> None:
     spec = SPECS["gamma"]
     assert make_sampler(spec, np.random.default_rng(1)).spec is spec
+
+
+YAML_SPECS = [
+    "60 s",
+    {"dist": "exponential", "mean": "1 min"},
+    {"dist": "uniform", "low": "30 s", "high": "90 s"},
+    {"dist": "triangular", "low": "30 s", "mode": "45 s", "high": "90 s"},
+    {"dist": "normal", "mean": "10 s", "sd": "30 s"},
+    {"dist": "lognormal", "mean": "60 s", "sd": "30 s"},
+    {"dist": "gamma", "mean": "60 s", "cv": 0.7},
+    {"dist": "erlang", "mean": "60 s", "k": 3},
+    {"dist": "weibull", "mean": "60 s", "shape": 1.5},
+    {"dist": "empirical", "values": ["30 s", "60 s", "120 s"], "weights": [1, 2, 1]},
+]
+
+
+@pytest.mark.parametrize("raw", YAML_SPECS, ids=str)
+def test_samples_the_validated_scenario_models(raw: object) -> None:
+    scenario = pytest.importorskip("sim.scenario")
+    from pydantic import TypeAdapter
+
+    spec = TypeAdapter(scenario.DistSpec).validate_python(raw)
+    local = NS(**{k: v for k, v in spec.model_dump().items() if k != "note"})
+    expected = local.value if local.dist == "deterministic" else reference(local)[0]
+    assert mean_of(spec) == pytest.approx(expected, rel=1e-7)
+    assert mean_of(spec) == pytest.approx(spec.mean_value, rel=1e-9)
+    sampler = make_sampler(spec, np.random.default_rng(8))
+    assert sampler.draw() >= 0.0 and sampler.spec is spec
