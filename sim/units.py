@@ -82,7 +82,7 @@ def format_duration(seconds: float) -> str:
     for unit in _FORMAT_ORDER:
         factor = 1000.0 if unit == "ms" else 1.0 / UNITS[unit]
         v = seconds * factor
-        if abs(v) < 1.0:
+        if not math.isfinite(v) or abs(v) < 1.0:
             continue
         text = _short(v)
         if len(text) <= 10:

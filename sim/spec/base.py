@@ -143,8 +143,9 @@ Text = Annotated[
 ]
 """A string that may be written as a number in YAML (attribute values, keys)."""
 
-AttrValue = Annotated[str | float, BeforeValidator(_attr_value)]
-"""A product attribute value: a string or a number."""
+AttrValue = Annotated[str | int | float, BeforeValidator(_attr_value)]
+"""A product attribute value: a string or a number (a YAML integer stays an int, so that
+str(value) reads as written; compare values with `attr_key`)."""
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 """A probability in [0, 1]."""

@@ -171,6 +171,9 @@ def _check_station(ctx: _Context, name: str, st: StationSpec) -> None:
     if not outputs:
         raise fail(f"station {shown(name)} has no output buffer (no buffer lists it in 'from')",
                    path)
+    if st.paced is not None and len(inputs) > 1:
+        raise fail(f"a paced segment takes exactly one input buffer (has {_listing(inputs)})",
+                   f"{path}.paced")
     if st.carrier is not None and st.carrier not in inputs:
         _unknown("input buffer", st.carrier, inputs, f"{path}.carrier")
     for buf, amount in st.consume.items():
