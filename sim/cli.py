@@ -84,14 +84,12 @@ def _positive(value: int | None, flag: str) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Load, run all replications, then write the results folder and print the summary."""
-    from sim.experiment import default_workers, run_manifest, run_replications
-    from sim.kpi import run_kpis
     from sim.loader import load_scenario, resolved_dict
-    from sim.output import write_results
-    from sim.stats import summarise
 
     _positive(args.replications, "--replications")
     _positive(args.workers, "--workers")
+    if args.name is not None and (Path(args.name).name != args.name or args.name in ("", ".", "..")):
+        raise UsageError(f"--name must be a plain folder name (got {args.name!r})")
     overrides = list(args.overrides)
     if args.replications is not None:
         overrides.append(f"run.replications={args.replications}")
@@ -99,6 +97,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides.append(f"run.seed={args.seed}")
     scenario = load_scenario(args.file, overrides)
     _build_model(scenario)
+
+    from sim.experiment import default_workers, run_manifest, run_replications, scenario_files
+    from sim.kpi import run_kpis
+    from sim.output import write_results
+    from sim.stats import summarise
+
     n = scenario.run.replications
     workers = args.workers or default_workers(n)
     began = time.perf_counter()
@@ -106,7 +110,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                                progress=False if args.quiet else None)
     wall = time.perf_counter() - began
     summary = summarise([run_kpis(r) for r in results])
-    manifest = run_manifest(scenario, [args.file], results, overrides=overrides,
+    manifest = run_manifest(scenario, scenario_files(args.file), results, overrides=overrides,
                             workers=min(workers, n), wall_seconds=wall, argv=args.argv)
     target = args.out / (args.name or scenario.name)
     written = write_results(target, results, resolved_dict(scenario), manifest,

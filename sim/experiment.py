@@ -22,6 +22,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import yaml
 from tqdm import tqdm
 
 import sim
@@ -149,6 +150,23 @@ def _abandon(pool: ProcessPoolExecutor) -> None:
 def file_sha256(path: str | Path) -> str:
     """Hex SHA-256 of a file's bytes."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def scenario_files(path: str | Path) -> list[Path]:
+    """The scenario file and the chain of files it `extends` (top first).
+
+    Reads only the `extends` keys; the files were validated by the loader already.
+    """
+    files: list[Path] = []
+    seen: set[Path] = set()
+    current: Path | None = Path(path)
+    while current is not None and current.is_file() and current.resolve() not in seen:
+        files.append(Path(os.path.normpath(current)))
+        seen.add(current.resolve())
+        data = yaml.safe_load(current.read_text(encoding="utf-8"))
+        base = data.get("extends") if isinstance(data, dict) else None
+        current = current.parent / base if isinstance(base, str) else None
+    return files
 
 
 def git_revision(where: Path) -> str | None:

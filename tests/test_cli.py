@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -13,6 +14,8 @@ import pytest
 import sim
 from sim import cli
 from sim.cli import format_summary, kpi_unit, main
+from sim.experiment import run_replications
+from sim.loader import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "scenarios" / "examples" / "two_stations.yaml"
@@ -146,9 +149,15 @@ def test_run_writes_a_folder_with_summary_and_prints_the_table(tmp_path, capsys)
     out = capsys.readouterr().out
     folder = tmp_path / "out" / "tiny"
     summary = json.loads((folder / "summary.json").read_text())
-    assert summary
     assert "throughput_per_hour" in out and "± 95%" in out
     assert f"results: {folder}" in out
+    scenario = load_scenario(tmp_path / "tiny.yaml", ["run.duration=2 d"])
+    expected = [int(r.done_mask().sum()) for r in run_replications(scenario, workers=1)]
+    assert summary["kpis"]["completed"]["values"] == expected
+    manifest = json.loads((folder / "manifest.json").read_text())
+    digest = hashlib.sha256((tmp_path / "tiny.yaml").read_bytes()).hexdigest()
+    assert manifest["files"] == [{"path": str(tmp_path / "tiny.yaml"), "sha256": digest}]
+    assert manifest["overrides"] == ["run.duration=2 d"]
 
 
 def test_run_never_overwrites_and_honours_name(tmp_path, capsys) -> None:
@@ -250,3 +259,12 @@ def test_units_follow_kpi_names() -> None:
     assert kpi_unit("station.s1.working") == "fraction"
     assert kpi_unit("counter.rework") == "parts"
     assert cli.EXIT_USAGE == 2
+
+
+@pytest.mark.parametrize("flags", [["--name", "../escape"], ["--replications", "0"],
+                                   ["--workers", "0"]])
+def test_bad_run_options_are_exit_2_and_write_nothing(tmp_path, capsys, flags) -> None:
+    assert run_tiny(tmp_path, *flags) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists() and not (tmp_path / "escape").exists()

@@ -16,6 +16,7 @@ from sim.experiment import (
     default_workers,
     run_manifest,
     run_replications,
+    scenario_files,
     with_seed,
 )
 from sim.loader import load_scenario
@@ -128,3 +129,12 @@ def test_manifest_records_files_seeds_and_versions(tiny, tiny_file, serial) -> N
     assert m["replications"] == 3
     assert m["overrides"] == ["run.seed=7"]
     assert {"python", "numpy", "simpy"} <= set(m["versions"])
+
+
+def test_scenario_files_follow_extends(tmp_path) -> None:
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "root.yaml").write_text("run: {duration: 1 d}\n")
+    (tmp_path / "mid.yaml").write_text("extends: base/root.yaml\n")
+    (tmp_path / "top.yaml").write_text("extends: mid.yaml\nname: top\n")
+    files = scenario_files(tmp_path / "top.yaml")
+    assert files == [tmp_path / "top.yaml", tmp_path / "mid.yaml", tmp_path / "base/root.yaml"]
