@@ -18,6 +18,8 @@ Semantics (shared with ``naive_simpy.py`` and ``reference_line.yaml``):
   suffers a repair (exponential, mean ``MTTR``) and a new budget is drawn. So
   ``job end = start + cycle + the repairs that fall inside it``. A budget equal to the work
   left is not a failure during this job; the failure then happens at the next job start.
+- One ``random.Random`` stream per station, drawn in the order time to failure, repair,
+  time to failure, ... (as in ``naive_simpy.py``, so both follow the same sample path).
 - The horizon is half-open: a job ending exactly at the horizon is not counted.
 """
 
@@ -36,8 +38,7 @@ STATIONS = 20
 def run(seed: int, days: float = 365, failures: bool = True, stations: int = STATIONS) -> int:
     """Simulate the line for ``days`` and return the number of parts that reached the sink."""
     horizon = days * 86400.0
-    rng = random.Random(seed)
-    expo = rng.expovariate
+    expos = [random.Random(f"{seed}:{i}").expovariate for i in range(stations)]
     fail_rate, repair_rate = 1.0 / MTBF, 1.0 / MTTR
     last = stations - 1
     cycle = CYCLE
@@ -45,7 +46,7 @@ def run(seed: int, days: float = 365, failures: bool = True, stations: int = STA
     buf = [0] * stations            # buf[i]: parts waiting in front of station i (i >= 1)
     busy = [False] * stations       # holds a part (working or blocked)
     blocked = [False] * stations    # finished, waiting for space downstream
-    budget = [expo(fail_rate) if failures else float("inf") for _ in range(stations)]
+    budget = [expos[i](fail_rate) if failures else float("inf") for i in range(stations)]
     heap: list[tuple[float, int, int]] = []
     push, pop = heapq.heappush, heapq.heappop
     seq = 0
@@ -64,7 +65,7 @@ def run(seed: int, days: float = 365, failures: bool = True, stations: int = STA
                 budget[i] = b - cycle
                 end = t + cycle
             else:
-                left, down = cycle, 0.0
+                left, down, expo = cycle, 0.0, expos[i]
                 while b < left:
                     left -= b
                     down += expo(repair_rate)
