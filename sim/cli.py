@@ -196,7 +196,7 @@ def _num(x: float) -> str:
         return "n/a"
     if isinstance(x, float) and math.isinf(x):
         return "inf"
-    if x != 0 and (abs(x) >= 1e7 or abs(x) < 1e-3):
+    if x != 0 and (abs(x) >= 1e7 or abs(x) < 1e-4):
         return f"{x:.3e}"
     return f"{x:,.4g}" if abs(x) < 1e4 else f"{x:,.0f}"
 
