@@ -230,9 +230,13 @@ def _plot_traces(ax: Axes, r: RunResult, traced: list[BufferRecord]) -> None:
     for b, colour in zip(traced, _colours(len(traced))):
         t = np.append(np.asarray(b.trace_t, np.float64), r.horizon)
         lv = np.append(np.asarray(b.trace_level), b.trace_level[-1])
-        ts, ls = downsample_steps(t, lv)
-        ax.plot(datenum(r.start, ts), ls, color=colour, lw=0.8, drawstyle="steps-post",
-                label=b.name)
+        if len(t) <= MAX_TRACE_POINTS:
+            ax.plot(datenum(r.start, t), lv, color=colour, lw=0.8, drawstyle="steps-post",
+                    label=b.name)
+        else:
+            ts, ls = downsample_steps(t, lv)
+            ax.fill_between(datenum(r.start, ts[::2]), ls[::2], ls[1::2], step="post",
+                            color=colour, alpha=0.7, lw=0.6, label=f"{b.name} (min-max per bin)")
         if np.isfinite(b.capacity):
             ax.axhline(b.capacity, color=colour, ls="--", lw=1, label=f"{b.name} capacity")
     _warmup_line(ax, r)

@@ -121,7 +121,8 @@ def random_result(
                 failed=0.1 * obs, off_shift=0.1 * obs),
     )
     tt = np.sort(rng.uniform(0.0, horizon, 20000)) if trace else None
-    lv = rng.integers(0, 6, 20000) if trace else None
+    walk = np.cumsum(rng.choice([-1, 1], 20000))
+    lv = 5 - np.abs(walk % 10 - 5) if trace else None  # a walk reflected into [0, 5]
     bufs = (
         buffer("b1", 5, 2.5 + 0.1 * replication, 5, (tt, lv) if trace else None),
         buffer("b2", math.inf, 7.0, 30),

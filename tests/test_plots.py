@@ -8,7 +8,7 @@ import matplotlib.dates as mdates
 import matplotlib.image as mpimg
 import numpy as np
 import pytest
-from factories import DAY, make_result, random_result
+from factories import DAY, buffer, make_result, random_result
 
 from sim import plots
 from sim.plots import datenum, downsample_steps, write_plots
@@ -41,11 +41,9 @@ def test_edge_cases_still_draw(tmp_path):
         assert_png(p)
 
 
-def test_each_plot_function_alone(tmp_path):
-    results = [random_result(0, n=500, days=3, trace=False)]
-    for name, fn in plots.standard_plots().items():
-        path = fn(results, tmp_path / f"alone-{name}")
-        assert_png(path)
+def test_short_trace_drawn_as_steps(tmp_path):
+    r = make_result(buffers=[buffer("b1", 3, 1.2, 3, ([0.0, 3600.0, 7200.0], [1, 3, 0]))])
+    assert_png(plots.plot_buffers([r], tmp_path / "buffers.png"))
 
 
 def test_write_plots_needs_results(tmp_path):

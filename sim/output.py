@@ -1,0 +1,405 @@
+"""Write one run of N replications into ``results/<name>/``, all or nothing.
+
+A results folder is evidence: it must say exactly what was run (resolved scenario,
+manifest with hashes, seeds and versions) and must never be half written or silently
+replaced. So everything is written into a hidden temporary sibling
+(``.<name>.tmp-<pid>``) and renamed into place at the end; an existing folder is kept and
+the new one goes to ``<name>-2``, ``-3``, ... The columns of every table are documented in
+one dict (``FILES``) that also orders the CSV headers and generates ``README.txt``, so the
+documentation cannot drift from the files. CSVs are formatted column-wise (a single
+``%`` over each chunk), fast enough for a year of completions over many replications.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import itertools
+import json
+import math
+import os
+import platform
+import shutil
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+import yaml
+
+import sim.plots
+from sim import kpi
+from sim.records import RunResult
+from sim.stats import LEVEL, summarise
+
+# File name -> (what it holds, {column: meaning and unit}); CSV headers follow this order.
+FILES: dict[str, tuple[str, dict[str, str]]] = {
+    "README.txt": ("This file: every file of the folder and its columns.", {}),
+    "scenario.resolved.yaml": (
+        ("The scenario as run: extends merged, --set applied, defaults filled in. "
+        "Load it to rerun exactly this case."), {}),
+    "manifest.json": (
+        ("How the run was made: scenario file(s) with SHA-256, --set overrides, root seed and "
+        "per-replication seeds, package versions, git revision ('-dirty' when tracked files "
+        "were modified), platform, times, wall time."), {}),
+    "summary.json": (
+        ("Headline KPIs over [warm-up, horizon] across replications: mean, half_width of the "
+        "95% Student t interval (n - 1 degrees of freedom), low, high, sd, n, and the "
+        "per-replication values. null = undefined (e.g. no interval from one replication)."),
+        {}),
+    "completions.csv": (
+        ("One row per part that reached a sink, whole run (warm-up included), every "
+        "replication."), {
+            "replication": "replication index (0-based)",
+            "part": "part id (unique within a replication)",
+            "order": "order number (the parts of one kit share it)",
+            "type": "product/variant",
+            "product": "product name",
+            "sink": "sink the part reached",
+            "scrap": "1 if that sink is a scrap sink, else 0",
+            "t_release_s": "release time, seconds from run start at 00:00 (ms precision)",
+            "t_done_s": "time the part reached the sink, seconds from run start",
+            "lead_time_h": "t_done_s - t_release_s, hours (4 decimals)",
+            "date_done": "calendar date of t_done_s (YYYY-MM-DD)",
+        }),
+    "daily.csv": (
+        ("Good (non-scrap) completions per replication, date and product: every day of the "
+        "run (warm-up days included), zero rows included."), {
+            "replication": "replication index (0-based)",
+            "date": "calendar date (YYYY-MM-DD)",
+            "product": "product name",
+            "completed": "parts of that product reaching a non-scrap sink that day",
+        }),
+    "stations.csv": (
+        "Time per station and state after warm-up, every state listed.", {
+            "replication": "replication index (0-based)",
+            "station": "station name",
+            "state": "working | blocked | starved | failed | off_shift",
+            "seconds": "server-seconds in that state after warm-up (summed over servers)",
+            "fraction": "share of the station's server-seconds after warm-up (0-1)",
+        }),
+    "buffers.csv": (
+        "Buffer levels after warm-up.", {
+            "replication": "replication index (0-based)",
+            "buffer": "buffer name",
+            "capacity": "parts it can hold (inf = unlimited)",
+            "mean_level": "time-average number of parts over [warm-up, horizon]",
+            "max_level": "largest number of parts held after warm-up",
+        }),
+    "buffer_trace.csv": (
+        ("Every level change of the buffers with `trace: true`, replication 0 only, whole "
+        "run (absent when no buffer is traced)."), {
+            "replication": "replication index (always 0)",
+            "buffer": "buffer name",
+            "t_s": "time of the change, seconds from run start",
+            "level": "number of parts in the buffer after the change",
+        }),
+    "throughput.png": (
+        ("Good completions per day by product (replication mean), stacked, with the 7-day "
+        "moving average of the total (daily.csv)."), {}),
+    "cumulative.png": (
+        ("Cumulative good completions: mean and min-max band across replications "
+        "(daily.csv)."), {}),
+    "station_states.png": ("State shares per station, replication mean (stations.csv).", {}),
+    "buffers.png": (
+        ("Mean and max level per buffer with capacity; level over time of traced buffers in "
+        "replication 0 (buffers.csv, buffer_trace.csv)."), {}),
+    "lead_time.png": (
+        ("Histogram of lead times of good completions after warm-up, all replications, with "
+        "mean, median and 95th percentile (completions.csv)."), {}),
+}
+
+# Decimals written for float columns (exact integer arithmetic, no float repr noise).
+DECIMALS: dict[str, int] = {
+    "t_release_s": 3, "t_done_s": 3, "lead_time_h": 4, "seconds": 3, "fraction": 6,
+    "mean_level": 6, "t_s": 3,
+}
+CHUNK_ROWS = 200_000
+
+
+def prepare_dir(base: Path, name: str, overwrite: bool = False) -> Path:
+    """The folder to write: ``base/name``, or the first free ``name-2``, ``-3``... if taken.
+
+    Nothing is created but ``base``; with ``overwrite`` an existing ``base/name`` is
+    returned (and replaced only when the new results are complete).
+    """
+    base = Path(base)
+    base.mkdir(parents=True, exist_ok=True)
+    target = base / name
+    if overwrite or not target.exists():
+        return target
+    chosen = _next_free(base, name)
+    print(f"{target} exists; writing to {chosen}", file=sys.stderr)
+    return chosen
+
+
+def _next_free(base: Path, name: str) -> Path:
+    k = 2
+    while (base / f"{name}-{k}").exists():
+        k += 1
+    return base / f"{name}-{k}"
+
+
+class ResultsWriter:
+    """Context manager: yields a temporary folder, renames it to the target on success,
+    removes it on any exception (so a crash leaves nothing partial)."""
+
+    def __init__(self, target: Path, overwrite: bool = False) -> None:
+        self.target = Path(target)
+        self.overwrite = overwrite
+        self.tmp = self.target.parent / f".{self.target.name}.tmp-{os.getpid()}"
+        self.final: Path | None = None
+
+    def __enter__(self) -> Path:
+        if self.tmp.exists():
+            shutil.rmtree(self.tmp)
+        self.tmp.mkdir(parents=True)
+        return self.tmp
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if kind is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            return
+        self.final = self.finalise()
+
+    def finalise(self) -> Path:
+        """Rename the temporary folder into place (next free name if the target appeared)."""
+        if self.overwrite and self.target.exists():
+            old = self.target.parent / f".{self.target.name}.old-{os.getpid()}"
+            self.target.rename(old)
+            self.tmp.rename(self.target)
+            shutil.rmtree(old, ignore_errors=True)
+            return self.target
+        target = self.target
+        while True:
+            if not target.exists():
+                try:
+                    self.tmp.rename(target)
+                    return target
+                except OSError:
+                    if not target.exists():
+                        raise
+            target = _next_free(target.parent, self.target.name)
+            print(f"{self.target} appeared meanwhile; writing to {target}", file=sys.stderr)
+
+
+def write_results(out_dir: Path, results: list[RunResult], resolved: dict, manifest: dict,
+                  plots: bool = True, *, overwrite: bool = False) -> Path:
+    """Write every file of FILES for these replications; returns the folder written.
+
+    ``out_dir`` is the wished-for folder (``results/<name>``); see ``prepare_dir``.
+    """
+    if not results:
+        raise ValueError("write_results needs at least one replication")
+    out_dir = Path(out_dir)
+    writer = ResultsWriter(prepare_dir(out_dir.parent, out_dir.name, overwrite), overwrite)
+    with writer as tmp:
+        write_yaml(tmp / "scenario.resolved.yaml", resolved)
+        write_json(tmp / "manifest.json", complete_manifest(manifest, results))
+        write_json(tmp / "summary.json", summary_dict(results))
+        write_tables(tmp, results)
+        (tmp / "README.txt").write_text(readme_text(), encoding="utf-8")
+        if plots:
+            sim.plots.write_plots(tmp, results)
+    assert writer.final is not None
+    return writer.final
+
+
+def write_tables(folder: Path, results: list[RunResult]) -> None:
+    """All CSVs; traces only for replication 0 and only when a buffer is traced."""
+    builders = {"completions.csv": kpi.completions_table, "daily.csv": kpi.daily_table,
+                "stations.csv": kpi.station_table, "buffers.csv": kpi.buffer_table}
+    for name, build in builders.items():
+        write_csv(folder / name, list(FILES[name][1]),
+                  (_with_replication(build(r), r.replication) for r in results))
+    trace = kpi.trace_table(results[0])
+    if len(trace["t_s"]):
+        write_csv(folder / "buffer_trace.csv", list(FILES["buffer_trace.csv"][1]),
+                  [_with_replication(trace, results[0].replication)])
+
+
+def _with_replication(table: kpi.Table, replication: int) -> kpi.Table:
+    n = len(next(iter(table.values()))) if table else 0
+    return {"replication": np.full(n, replication, dtype=np.int64), **table}
+
+
+def write_csv(path: Path, columns: list[str], chunks: Iterable[kpi.Table]) -> None:
+    """CSV with the given columns (header first) from tables of numpy columns."""
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        fh.write(",".join(columns) + "\n")
+        for table in chunks:
+            missing = set(columns) - set(table)
+            if missing:
+                raise KeyError(f"{path.name}: table lacks columns {sorted(missing)}")
+            n = len(table[columns[0]])
+            for lo in range(0, n, CHUNK_ROWS):
+                part = {c: table[c][lo:lo + CHUNK_ROWS] for c in columns}
+                fh.write(_format_rows(part, columns))
+
+
+def _format_rows(table: kpi.Table, columns: list[str]) -> str:
+    """Rows of a chunk as CSV text, one `%` operation over the whole chunk."""
+    n = len(table[columns[0]])
+    if n == 0:
+        return ""
+    fmts: list[str] = []
+    values: list[list[Any]] = []
+    for c in columns:
+        fmt, vals = _column(np.asarray(table[c]), DECIMALS.get(c))
+        fmts.append(fmt)
+        values.extend(vals)
+    row = ",".join(fmts) + "\n"
+    return (row * n) % tuple(itertools.chain.from_iterable(zip(*values)))
+
+
+def _column(col: np.ndarray, decimals: int | None) -> tuple[str, list[list[Any]]]:
+    """The printf format of one column and its value lists (one per placeholder).
+
+    A constant column becomes a literal in the row template; categorical columns (strings,
+    dates) print their few distinct labels; fixed-decimal floats print as an integer part
+    and a looked-up fraction (much faster than float formatting).
+    """
+    kind = col.dtype.kind
+    if len(col) > 1 and kind != "f" and bool((col == col[0]).all()):
+        fmt, vals = _column(col[:1], decimals)
+        return (fmt % tuple(v[0] for v in vals)).replace("%", "%%"), []
+    if kind in "iub":
+        return "%d", [col.astype(np.int64).tolist()]
+    if kind == "f" and decimals is not None and decimals <= 4 and _fixed_ok(col, decimals):
+        whole, frac = np.divmod(np.rint(col * 10.0**decimals).astype(np.int64), 10**decimals)
+        return "%d%s", [whole.tolist(), _fractions(decimals)[frac].tolist()]
+    if kind == "f":
+        fmt = "%s" if decimals is None else f"%.{decimals}f"
+        return fmt, [[_num(x) for x in col.tolist()] if decimals is None else col.tolist()]
+    if kind == "M":
+        uniq, inv = np.unique(col, return_inverse=True)
+        return "%s", [np.array(uniq.astype(str).tolist(), dtype=object)[inv].tolist()]
+    vals = col.astype(str).tolist()
+    if _needs_quotes("\x00".join(vals)):
+        vals = [_quote(v) for v in vals]
+    return "%s", [vals]
+
+
+@functools.cache
+def _fractions(decimals: int) -> np.ndarray:
+    """'.000', '.001', ... as an object array indexed by the fractional digits."""
+    return np.array([f".{i:0{decimals}d}" for i in range(10**decimals)], dtype=object)
+
+
+def _fixed_ok(col: np.ndarray, decimals: int) -> bool:
+    """True when every value is finite, >= 0 and fits int64 once scaled."""
+    if not len(col):
+        return True
+    return (bool(np.isfinite(col).all()) and float(col.min()) >= 0.0
+            and float(col.max()) * 10.0**decimals < 2.0**62)
+
+
+def _num(x: float) -> str:
+    """A float for CSV/README: integral values without '.0', inf/nan spelled out."""
+    if math.isfinite(x) and x == int(x) and abs(x) < 2**53:
+        return str(int(x))
+    return repr(x)
+
+
+def _needs_quotes(text: str) -> bool:
+    return any(ch in text for ch in ',"\n\r')
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"' if _needs_quotes(text) else text
+
+
+def _plain(value: Any) -> Any:
+    """Plain JSON/YAML data: tuples to lists, numpy scalars to Python, nan/inf floats to None
+    in JSON (done by the caller's choice of `finite_only`)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return [_plain(v) for v in value.tolist()]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def _json_safe(value: Any) -> Any:
+    """`_plain` data with nan/inf replaced by null (strict JSON), dates as ISO strings."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    return value
+
+
+def write_json(path: Path, data: dict) -> None:
+    """Strict JSON (no NaN tokens), indented."""
+    text = json.dumps(_json_safe(_plain(data)), indent=2, allow_nan=False)
+    path.write_text(text + "\n", encoding="utf-8")
+
+
+def write_yaml(path: Path, data: dict) -> None:
+    """YAML in the mapping order given (safe_dump, sort_keys=False)."""
+    path.write_text(yaml.safe_dump(_plain(data), sort_keys=False, allow_unicode=True),
+                    encoding="utf-8")
+
+
+def summary_dict(results: list[RunResult]) -> dict[str, Any]:
+    """Per-KPI estimate across replications plus the per-replication values."""
+    per_run = [kpi.run_kpis(r) for r in results]
+    estimates = summarise(per_run)
+    r0 = results[0]
+    return {
+        "scenario": r0.scenario,
+        "replications": len(results),
+        "seeds": [r.seed for r in results],
+        "window": {"start": r0.start.isoformat(), "warmup_s": r0.warmup,
+                   "horizon_s": r0.horizon},
+        "interval": f"{LEVEL:.0%} Student t, n - 1 degrees of freedom",
+        "kpis": {
+            name: {**e.as_dict(), "values": [run.get(name) for run in per_run]}
+            for name, e in estimates.items()
+        },
+    }
+
+
+def complete_manifest(manifest: dict, results: list[RunResult]) -> dict[str, Any]:
+    """The caller's manifest with what it lacks filled in (seeds, versions, git, platform)."""
+    out = dict(manifest)
+    out.setdefault("replications", len(results))
+    out.setdefault("seeds", [{"replication": r.replication, "seed": r.seed} for r in results])
+    if "versions" not in out or "git" not in out:
+        from sim.experiment import git_revision, package_versions
+
+        out.setdefault("versions", package_versions())
+        out.setdefault("git", git_revision(Path(__file__).resolve().parent))
+    out.setdefault("platform", {"system": platform.platform(), "machine": platform.machine(),
+                                "python": sys.version.split()[0]})
+    out.setdefault("written", datetime.datetime.now(datetime.UTC)
+                   .isoformat(timespec="seconds"))
+    return out
+
+
+def readme_text() -> str:
+    """README.txt: every file and column from FILES, then the KPI definitions of sim.kpi."""
+    lines = ["Results folder written by douai-sim (python run_sim.py run ...).", "",
+             ("Times are seconds from the run start date at 00:00 unless a column says "
+             "otherwise; dates are calendar days (YYYY-MM-DD)."), ""]
+    for name, (what, columns) in FILES.items():
+        lines.append(name)
+        lines.append("    " + what)
+        width = max((len(c) for c in columns), default=0)
+        lines.extend(f"    {c.ljust(width)}  {doc}" for c, doc in columns.items())
+        lines.append("")
+    lines.append("KPI definitions (summary.json)")
+    lines.extend("    " + ln if ln.strip() else "" for ln in (kpi.__doc__ or "").splitlines())
+    return "\n".join(lines).rstrip() + "\n"
