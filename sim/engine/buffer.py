@@ -32,7 +32,7 @@ class Buffer:
     """A FIFO buffer with finite (or infinite) capacity and a single consumer."""
 
     __slots__ = ("name", "cap", "items", "blocked", "consumer", "area", "last", "max_level",
-                 "trace_t", "trace_l", "stat_from")
+                 "trace_t", "trace_l", "stat_from", "ready")
 
     def __init__(self, name: str, capacity: float, trace: bool) -> None:
         self.name = name
@@ -40,6 +40,7 @@ class Buffer:
         self.items: deque[Part] = deque()
         self.blocked: deque = deque()
         self.consumer = None
+        self.ready: list = [True]  # the consumer's idle servers: skip waking a busy consumer
         self.area = 0.0
         self.last = 0.0
         self.stat_from = 0.0
@@ -79,12 +80,14 @@ class Buffer:
         items.append(part)
         if len(items) > self.max_level or self.trace_t is not None:
             self._traced(t)
-        self.consumer.on_input(t)
+        if self.ready:
+            self.consumer.on_input(t)
 
     def block(self, feeder, t: float) -> None:
         """`feeder` holds `feeder.part` for this buffer and waits for space."""
         self.blocked.append(feeder)
-        self.consumer.on_input(t)
+        if self.ready:
+            self.consumer.on_input(t)
 
     def take(self, t: float) -> Part:
         """Remove the head part (the caller checked `available`)."""

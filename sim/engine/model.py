@@ -230,6 +230,8 @@ def build(sc, replication: int = 0) -> Model:
         stations[n] = st
         for b in inputs[n]:
             b.consumer = st
+            if isinstance(st, Station):
+                b.ready = st.idle
 
     ports: list[Port] = []
     ids = itertools.count()

@@ -12,14 +12,16 @@ The carrier's part continues; the others are absorbed into it.
 
 from __future__ import annotations
 
+from heapq import heappush
+
 from simpy.core import NORMAL
 
 from sim.engine.buffer import Part
-from sim.engine.machine import BLOCKED, STARVED, Machine, reusable_event
+from sim.engine.machine import BLOCKED, STARVED, WORKING, Machine, reusable_event
 
 
 class Server(Machine):
-    """One server: a machine that holds at most one part."""
+    """One server: a machine that holds at most one part and handles its own job ends."""
 
     __slots__ = ("station", "part", "ev", "cb")
 
@@ -31,12 +33,40 @@ class Server(Machine):
         self.cb = [self._done]
 
     def _done(self, _ev) -> None:
-        self.station.job_done(self)
+        """The job ends: hand the part on, or keep it and block (blocking after service)."""
+        st = self.station
+        t = st.env._now
+        part = self.part
+        out = st.out
+        if out is None:
+            out = st.router.choose(part.type, t)
+        self.jobs += 1
+        if self.simple and not self.fails:
+            self.acc[WORKING] += t - self.since
+        else:
+            self._account(WORKING, self.since, t)
+        self.since = t
+        if len(out.items) < out.cap:
+            self.state = STARVED
+            self.part = None
+            st.idle.append(self)
+            out.put(part, t)
+            inp = st.inp
+            if inp is None or inp.items or inp.blocked:
+                st.try_start(t)
+        else:
+            self.state = BLOCKED
+            out.block(self, t)
 
     def released(self, t: float) -> None:
         """Downstream took the part this blocked server held."""
         self.part = None
-        self.idle_to(t, STARVED)
+        if self.simple:
+            self.acc[BLOCKED] += t - self.since
+            self.state = STARVED
+            self.since = t
+        else:
+            self.idle_to(t, STARVED)
         st = self.station
         st.idle.append(self)
         st.try_start(t)
@@ -45,12 +75,18 @@ class Server(Machine):
 class Station:
     """A station of one or more identical servers fed by one or more input buffers."""
 
+    __slots__ = ("name", "env", "queue", "eid", "servers", "idle", "cycle", "inputs", "inp",
+                 "carrier", "others", "match_order", "router", "out", "wip", "counters")
+
     def __init__(self, name: str, env, servers: int, cal, failure_models, cycle,
                  inputs, carrier: int, match_order: bool, consume, router, out, wip,
                  counters: dict) -> None:
         self.name = name
         self.env = env
-        self.schedule = env.schedule
+        # Jobs go straight onto SimPy's event heap: same (time, priority, id, event) entries
+        # as Environment.schedule, without its call overhead on the hottest path.
+        self.queue = env._queue
+        self.eid = env._eid
         self.servers = [Server(self, f"{name}#{i}" if servers > 1 else name, cal,
                                failure_models[i], env) for i in range(servers)]
         self.idle = list(reversed(self.servers))
@@ -67,31 +103,46 @@ class Station:
 
     # -- starting jobs ------------------------------------------------------------------
 
-    def on_input(self, t: float) -> None:
-        if self.idle:
-            self.try_start(t)
-
     def try_start(self, t: float) -> None:
+        """Start every job that idle servers and waiting parts allow (also `on_input`)."""
         idle = self.idle
+        if not idle:
+            return
         inp = self.inp
+        queue, eid, cycle = self.queue, self.eid, self.cycle
         if inp is not None:
-            while idle and (inp.items or inp.blocked):
+            items, blocked = inp.items, inp.blocked
+            while idle and (items or blocked):
                 srv = idle.pop()
                 part = inp.take(t)
                 srv.part = part
-                end = srv.begin(t, self.cycle(part.type))
+                w = cycle(part.type)
+                if srv.simple:
+                    srv.acc[srv.state] += t - srv.since
+                    srv.state = WORKING
+                    srv.since = t
+                    b = srv.budget
+                    if w < b:
+                        srv.budget = b - w
+                        end = t + w
+                    else:
+                        end = srv._walk_operation(t, w)
+                else:
+                    end = srv.begin(t, w)
                 ev = srv.ev
                 ev.callbacks = srv.cb
-                self.schedule(ev, NORMAL, end - t)
+                heappush(queue, (end, NORMAL, next(eid), ev))
             return
         while idle and self._assembly_ready():
             srv = idle.pop()
             part = self._assemble(t)
             srv.part = part
-            end = srv.begin(t, self.cycle(part.type))
+            end = srv.begin(t, cycle(part.type))
             ev = srv.ev
             ev.callbacks = srv.cb
-            self.schedule(ev, NORMAL, end - t)
+            heappush(queue, (end, NORMAL, next(eid), ev))
+
+    on_input = try_start
 
     def _need(self, qty, part: Part) -> int:
         if qty is None:
@@ -129,24 +180,6 @@ class Station:
             self.wip.change(t, -absorbed)
             self.counters["consumed"] += absorbed
         return part
-
-    # -- ending jobs --------------------------------------------------------------------
-
-    def job_done(self, srv: Server) -> None:
-        t = self.env._now
-        part = srv.part
-        out = self.out
-        if out is None:
-            out = self.router.choose(part.type, t)
-        if out.has_space():
-            srv.finish(t, STARVED)
-            srv.part = None
-            self.idle.append(srv)
-            out.put(part, t)
-            self.try_start(t)
-        else:
-            srv.finish(t, BLOCKED)
-            out.block(srv, t)
 
     # -- statistics ---------------------------------------------------------------------
 
