@@ -23,6 +23,7 @@ from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from sim.kpi import DAY_S, HOUR_S, daily_counts, products
 from sim.records import STATES, BufferRecord, RunResult
@@ -266,14 +267,22 @@ def plot_lead_time(results: Sequence[RunResult], path: Path) -> Path:
     if not len(lead):
         _empty(ax, "no completions after warm-up")
         return _save(fig, path)
-    edges = np.histogram_bin_edges(lead, bins="auto")
-    ax.hist(lead, bins=edges if len(edges) <= 101 else 100, color="tab:blue", alpha=0.75,
-            label="parts")
     p50, p95 = np.percentile(lead, [50.0, 95.0])
+    low = float(lead[lead > 0].min()) if (lead > 0).any() else 0.0
+    if low > 0 and lead.max() > 20 * max(p50, low):  # long tail (nights, weekends): log x
+        edges = np.geomspace(low, float(lead.max()), 80)
+        ax.hist(np.maximum(lead, low), bins=edges, color="tab:blue", alpha=0.75, label="parts")
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    else:
+        edges = np.histogram_bin_edges(lead, bins="auto")
+        ax.hist(lead, bins=edges if len(edges) <= 101 else 100, color="tab:blue", alpha=0.75,
+                label="parts")
     for value, name, style in ((lead.mean(), "mean", "-"), (p50, "median", "--"),
                                (p95, "95th percentile", ":")):
         ax.axvline(value, color="black", ls=style, lw=1.6, label=f"{name} {value:.2f} h")
-    ax.set_xlabel("lead time, release to sink (h)")
+    log = ax.get_xscale() == "log"
+    ax.set_xlabel("lead time, release to sink (h" + (", log scale)" if log else ")"))
     ax.set_ylabel("parts (all replications)")
     ax.legend(loc="upper right")
     ax.grid(axis="y", alpha=0.3)

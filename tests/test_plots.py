@@ -72,3 +72,9 @@ def test_datenum_maps_seconds_to_dates():
     x = datenum(datetime.date(2024, 3, 1), np.array([0.0, 1.5 * DAY]))
     got = mdates.num2date(x[1]).replace(tzinfo=None)
     assert got == datetime.datetime(2024, 3, 2, 12, 0)
+
+
+def test_long_tailed_lead_times_draw(tmp_path):
+    rows = [(0, 0, 0.0, 0.2 * 3600 + i) for i in range(200)] + [(1, 0, 0.0, 50 * 3600.0)]
+    r = make_result(rows, horizon=3 * DAY)
+    assert_png(plots.plot_lead_time([r], tmp_path / "lead_time.png"))
