@@ -142,8 +142,9 @@ def _run_parallel(scenario: Any, n: int, workers: int, bar: tqdm) -> list[RunRes
 
 def _abandon(pool: ProcessPoolExecutor) -> None:
     """Cancel queued tasks and stop running workers now (on error or Ctrl-C), not at exit."""
+    workers = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
+    for process in workers:
         process.terminate()
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -98,6 +100,25 @@ def test_subprocess_bad_file_exit_2_single_line_no_traceback(tmp_path) -> None:
     )
     assert proc.returncode == 2
     one_error_line(proc.stderr, path, "stations.s1.cycle")
+    assert not out.exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_subprocess_ctrl_c_exits_130_and_writes_nothing(tmp_path, workers) -> None:
+    path = write(tmp_path, "long", TINY.replace("duration: 1 d", "duration: 100 w"))
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "run_sim.py"), "run", str(path), "--out", str(out),
+         "--workers", workers],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
+    )
+    time.sleep(3)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted" in err
     assert not out.exists()
 
 
