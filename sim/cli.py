@@ -205,7 +205,9 @@ def _build_model(scenario: Any) -> Any:
     """Build the model once (structural checks) if the engine offers `build`."""
     try:
         model = importlib.import_module("sim.engine.model")
-    except ModuleNotFoundError:
+    except ModuleNotFoundError as err:
+        if err.name not in ("sim.engine", "sim.engine.model"):
+            raise
         return None
     build = getattr(model, "build", None)
     return build(scenario, replication=0) if build else None
