@@ -169,26 +169,27 @@ def _override(data: dict[str, Any], text: str, file: str, origin: Origin) -> Non
         raise ScenarioError(file, dotted, f"bad --set value {raw!r}: {exc}") from None
     keys = _keys(data, parts)
     parent: Any = data
-    for i, key in enumerate(keys[:-1]):
-        if isinstance(parent, dict):
-            if not isinstance(parent.get(key), (dict, list)):
+    for i, key in enumerate(keys):
+        last = i == len(keys) - 1
+        if isinstance(parent, list):
+            index = int(key) if str(key).isdigit() else -1
+            if not 0 <= index < len(parent):
+                raise ScenarioError(file, dotted, f"no list item {key} ({len(parent)} items)")
+            if last:
+                parent[index] = value
+            parent = parent[index]
+        elif isinstance(parent, dict):
+            if last and value is None:
+                parent.pop(key, None)
+            elif last:
+                parent[key] = value
+            elif parent.get(key) is None:
                 parent[key] = {}
-            parent = parent[key]
-        elif isinstance(parent, list) and isinstance(key, int):
-            parent = parent[key]
+            parent = parent.get(key)
         else:
-            where = ".".join(str(k) for k in keys[:i]) or "the top level"
-            raise ScenarioError(file, dotted, f"cannot set {dotted!r}: {where} is not a mapping")
-    last = keys[-1]
-    if isinstance(parent, list):
-        index = int(last) if str(last).isdigit() else -1
-        if not 0 <= index < len(parent):
-            raise ScenarioError(file, dotted, f"no list item {last} ({len(parent)} items)")
-        parent[index] = value
-    elif value is None:
-        parent.pop(last, None)
-    else:
-        parent[last] = value
+            where = ".".join(str(k) for k in keys[:i])
+            raise ScenarioError(file, dotted,
+                                f"cannot set {dotted!r}: {where} is not a mapping or list")
     origin[tuple(keys)] = file
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from sim.scenario import Scenario
-from sim.spec.base import DURATION_SCHEMA, Spec
+from sim.spec.base import CLOCK_SCHEMA, DURATION_SCHEMA, Spec
+from sim.spec.dists import DIST_MODELS
 from sim.units import parse_duration
 
 
@@ -34,6 +35,7 @@ def _optional_collections() -> frozenset[str]:
 
 
 _DROP_EMPTY = _optional_collections()
+_DISTS = frozenset(m.__name__ for m in DIST_MODELS.values())
 
 
 def _tidy(x: Any) -> Any:
@@ -63,29 +65,34 @@ def resolved_dict(s: Scenario) -> dict[str, Any]:
 
 
 def _patch(defs: dict[str, Any]) -> None:
-    """Add the input shorthands that model-level validators expand."""
-    failures = defs["FailureSpec"]
-    failures["properties"]["mtbf"] = {**DURATION_SCHEMA, "description": "mean up time"}
-    failures["properties"]["mttr"] = {**DURATION_SCHEMA, "description": "mean repair"}
-    failures.pop("required", None)
-    breaks = defs["BreakSpec"]
-    breaks["properties"]["end"] = {"type": "string", "description": "clock time 'HH:MM'"}
-    breaks["required"] = ["start"]
-    lognormal = defs["Lognormal"]
-    lognormal["required"] = [r for r in lognormal.get("required", []) if r not in ("cv", "sd")]
+    """Add the shorthands that validators expand; leave required fields to the loader.
+
+    A file that `extends` another may give any part of any object, so only the `dist` key
+    of a distribution mapping is required here; `check` reports what is really missing.
+    """
+    for name, schema in defs.items():
+        schema.pop("required", None)
+        if name in _DISTS:
+            schema["required"] = ["dist"]
+    failures = defs["FailureSpec"]["properties"]
+    failures["mtbf"] = {**DURATION_SCHEMA, "description": "mean up time (exponential)"}
+    failures["mttr"] = {**DURATION_SCHEMA, "description": "mean repair time (exponential)"}
+    defs["BreakSpec"]["properties"]["end"] = {**CLOCK_SCHEMA, "description": "end of the break"}
     for name in ("SinkSpec", "ProductSpec"):
         defs[name] = {"anyOf": [defs[name], {"type": "null"}]}
 
 
 def scenario_schema() -> dict[str, Any]:
-    """JSON Schema (draft 2020-12) of the scenario input format."""
+    """JSON Schema (draft 2020-12) of the scenario input format, for editors."""
     schema = Scenario.model_json_schema(mode="validation", by_alias=True)
     _patch(schema["$defs"])
     schema["properties"]["extends"] = {
         "type": "string",
         "description": "a base scenario file, relative to this one, merged under this file",
     }
-    schema["required"] = [r for r in schema.get("required", []) if r != "name"]
+    required = [r for r in schema.pop("required", []) if r != "name"]
+    schema["if"] = {"not": {"required": ["extends"]}}
+    schema["then"] = {"required": required}
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "Scenario"
     return schema
