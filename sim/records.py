@@ -31,6 +31,7 @@ class StationRecord:
     state_seconds: dict[str, float]
     jobs: int
     failures: int
+    group: str = ""
 
     def fractions(self) -> dict[str, float]:
         total = sum(self.state_seconds.values())
@@ -59,6 +60,7 @@ class Completions:
     sink: np.ndarray
     t_release: np.ndarray
     t_done: np.ndarray
+    shift: np.ndarray | None = None  # int8 index into RunResult.shift_names, -1 off shift
 
     def __len__(self) -> int:
         return len(self.t_done)
@@ -88,6 +90,8 @@ class RunResult:
     events: int
     wall_seconds: float
     counters: dict[str, int] = field(default_factory=dict)
+    shift_names: tuple[str, ...] = ()
+    scheduled_seconds: float = 0.0  # on-shift time of the run calendar in [warmup, horizon]
 
     @property
     def observed_seconds(self) -> float:

@@ -7,6 +7,8 @@ cold path (the warm-up reset and progress reports), per DESIGN.md §5 rule 8.
 from __future__ import annotations
 
 import time
+
+import numpy as np
 from typing import Callable
 
 from sim.engine.buffer import Buffer
@@ -75,7 +77,7 @@ def _records(model: Model, base: dict[str, int], wall: float) -> RunResult:
         acc = [sum(m.acc[i] for m in ms) for i in range(len(STATES))]
         jobs = st.exits if isinstance(st, PacedLine) else sum(m.jobs for m in ms)
         stations.append(StationRecord(name, len(ms), dict(zip(STATES, acc)), jobs,
-                                      sum(m.n_fail for m in ms)))
+                                      sum(m.n_fail for m in ms), sc.stations[name].group))
     buffers = []
     for name, b in model.buffers.items():
         if not isinstance(b, Buffer):
@@ -86,9 +88,12 @@ def _records(model: Model, base: dict[str, int], wall: float) -> RunResult:
             frozen_array(b.trace_t, "f8") if traced else None,
             frozen_array(b.trace_l, "i4") if traced else None))
     log = model.log
+    t_done = frozen_array(log.t_done, "f8")
+    cal = model.calendars.get(sc.run.calendar) if sc.run.calendar else None
+    shift_names, shift = _shifts(cal, t_done)
     completions = Completions(frozen_array(log.part, "i8"), frozen_array(log.order, "i8"),
                               frozen_array(log.type, "i4"), frozen_array(log.sink, "i2"),
-                              frozen_array(log.t_release, "f8"), frozen_array(log.t_done, "f8"))
+                              frozen_array(log.t_release, "f8"), t_done, shift)
     counters = {k: v - base.get(k, 0) for k, v in model.counters.items()}
     scrap = [s.scrap for s in model.sinks.values()]
     warmup = sc.run.warmup
@@ -106,4 +111,21 @@ def _records(model: Model, base: dict[str, int], wall: float) -> RunResult:
         stations=tuple(stations), buffers=tuple(buffers),
         released=counters["released"], lost=counters["lost"],
         wip_mean=model.wip.mean(horizon), wip_end=model.wip.n,
-        events=jobs + counters["released"], wall_seconds=wall, counters=counters)
+        events=jobs + counters["released"], wall_seconds=wall, counters=counters,
+        shift_names=shift_names,
+        scheduled_seconds=(cal.on_between(warmup, horizon) if cal is not None
+                           else horizon - warmup))
+
+
+def _shifts(cal, t_done: np.ndarray) -> tuple[tuple[str, ...], np.ndarray | None]:
+    """The run calendar's shift in which each completion happened (-1: off shift)."""
+    if cal is None or cal.always_on:
+        return (), None
+    starts, ends, names = cal.shift_spans()
+    labels = tuple(dict.fromkeys(names))
+    code = np.array([labels.index(n) for n in names], dtype="i1")
+    i = np.searchsorted(starts, t_done, side="right") - 1
+    ok = (i >= 0) & (t_done < ends[np.maximum(i, 0)])
+    shift = np.where(ok, code[np.maximum(i, 0)] if len(code) else -1, -1).astype("i1")
+    shift.setflags(write=False)
+    return labels, shift

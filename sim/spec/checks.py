@@ -155,6 +155,7 @@ def _check_source(ctx: _Context, name: str, src: SourceSpec) -> None:
                 )
         _check_products(ctx, period.quantities, f"{path}.plan.periods.{i}.quantities")
     _check_products(ctx, src.plan.ramps, f"{path}.plan.ramps")
+    _check_products(ctx, src.plan.scale, f"{path}.plan.scale")
     limit = src.plan.sequencing.max_consecutive
     if limit is not None:
         mpath = f"{path}.plan.sequencing.max_consecutive"

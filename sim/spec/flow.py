@@ -77,6 +77,7 @@ class PlanSpec(Spec):
     periods: Annotated[tuple[PlanPeriod, ...], Field(min_length=1)]
     sequencing: Sequencing = Sequencing()
     ramps: dict[str, Ramp] = Field(default_factory=dict)
+    scale: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
     note: str = ""
 
     @model_validator(mode="after")
@@ -227,6 +228,7 @@ class StationSpec(Spec):
     match: Literal["none", "order"] = "none"
     consume: dict[str, PositiveInt | str] = Field(default_factory=dict)
     route: tuple[RouteRule, ...] = ()
+    group: str = ""
     note: str = ""
 
     @model_validator(mode="after")
