@@ -21,6 +21,7 @@ import os
 import platform
 import shutil
 import sys
+import textwrap
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
@@ -361,11 +362,11 @@ def summary_dict(results: list[RunResult]) -> dict[str, Any]:
     return {
         "scenario": r0.scenario,
         "replications": len(results),
-        "seeds": [r.seed for r in results],
+        "runs": [{"replication": r.replication, "seed": r.seed} for r in results],
         "window": {"start": r0.start.isoformat(), "warmup_s": r0.warmup,
                    "horizon_s": r0.horizon},
         "interval": f"{LEVEL:.0%} Student t, n - 1 degrees of freedom",
-        "kpis": {
+        "kpis": {  # "values" follow the order of "runs"
             name: {**e.as_dict(), "values": [run.get(name) for run in per_run]}
             for name, e in estimates.items()
         },
@@ -391,15 +392,18 @@ def complete_manifest(manifest: dict, results: list[RunResult]) -> dict[str, Any
 
 def readme_text() -> str:
     """README.txt: every file and column from FILES, then the KPI definitions of sim.kpi."""
-    lines = ["Results folder written by douai-sim (python run_sim.py run ...).", "",
-             ("Times are seconds from the run start date at 00:00 unless a column says "
-             "otherwise; dates are calendar days (YYYY-MM-DD)."), ""]
+    intro = ("Results folder written by douai-sim (python run_sim.py run ...). Times are "
+             "seconds from the run start date at 00:00 unless a column says otherwise; dates "
+             "are calendar days (YYYY-MM-DD).")
+    lines = [*textwrap.wrap(intro, 92, break_on_hyphens=False), ""]
     for name, (what, columns) in FILES.items():
         lines.append(name)
-        lines.append("    " + what)
+        lines.extend(textwrap.wrap(what, 92, initial_indent="    ", subsequent_indent="    ",
+                                   break_on_hyphens=False))
         width = max((len(c) for c in columns), default=0)
         lines.extend(f"    {c.ljust(width)}  {doc}" for c, doc in columns.items())
         lines.append("")
-    lines.append("KPI definitions (summary.json)")
-    lines.extend("    " + ln if ln.strip() else "" for ln in (kpi.__doc__ or "").splitlines())
+    lines.append("summary.json: KPI definitions (from sim/kpi.py; nan is written as null)")
+    definitions = "Definitions" + (kpi.__doc__ or "").partition("Definitions")[2]
+    lines.extend("    " + ln if ln.strip() else "" for ln in definitions.splitlines())
     return "\n".join(lines).rstrip() + "\n"
