@@ -313,38 +313,27 @@ def _quote(text: str) -> str:
     return '"' + text.replace('"', '""') + '"' if _needs_quotes(text) else text
 
 
-def _plain(value: Any) -> Any:
-    """Plain JSON/YAML data: tuples to lists, numpy scalars to Python, nan/inf floats to None
-    in JSON (done by the caller's choice of `finite_only`)."""
+def _plain(value: Any, json_safe: bool = False) -> Any:
+    """Plain data for YAML/JSON: tuples to lists, numpy to Python, paths to str; with
+    `json_safe` also nan/inf to None (strict JSON) and dates to ISO strings."""
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [_plain(v) for v in value]
+        return {str(k): _plain(v, json_safe) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset, np.ndarray)):
+        return [_plain(v, json_safe) for v in value]
     if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return [_plain(v) for v in value.tolist()]
+        value = value.item()
     if isinstance(value, Path):
         return str(value)
-    return value
-
-
-def _json_safe(value: Any) -> Any:
-    """`_plain` data with nan/inf replaced by null (strict JSON), dates as ISO strings."""
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
+    if json_safe and isinstance(value, float) and not math.isfinite(value):
         return None
-    if isinstance(value, (datetime.date, datetime.datetime)):
+    if json_safe and isinstance(value, (datetime.date, datetime.datetime)):
         return value.isoformat()
     return value
 
 
 def write_json(path: Path, data: dict) -> None:
     """Strict JSON (no NaN tokens), indented."""
-    text = json.dumps(_json_safe(_plain(data)), indent=2, allow_nan=False)
+    text = json.dumps(_plain(data, json_safe=True), indent=2, allow_nan=False)
     path.write_text(text + "\n", encoding="utf-8")
 
 

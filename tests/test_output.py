@@ -221,3 +221,13 @@ def test_write_csv_formats(tmp_path):
 def test_write_csv_rejects_missing_columns(tmp_path):
     with pytest.raises(KeyError):
         write_csv(tmp_path / "t.csv", ["a", "b"], [{"a": np.arange(3)}])
+
+
+def test_json_is_strict_and_plain(tmp_path):
+    data = {"a": np.int64(3), "b": float("nan"), "c": (1.5, math.inf), "d": datetime.date(2024, 5, 1),
+            "e": np.arange(2), "f": tmp_path}
+    output.write_json(tmp_path / "x.json", data)
+    text = (tmp_path / "x.json").read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    assert json.loads(text) == {"a": 3, "b": None, "c": [1.5, None], "d": "2024-05-01",
+                                "e": [0, 1], "f": str(tmp_path)}
