@@ -190,7 +190,10 @@ def _override(data: dict[str, Any], text: str, file: str, origin: Origin) -> Non
             where = ".".join(str(k) for k in keys[:i])
             raise ScenarioError(file, dotted,
                                 f"cannot set {dotted!r}: {where} is not a mapping or list")
-    origin[tuple(keys)] = file
+    where = tuple(keys)
+    for stale in [k for k in origin if k[: len(where)] == where]:
+        del origin[stale]
+    _mark(value, where, file, origin)
 
 
 def load_dict(path: str | Path, overrides: Sequence[str] = ()) -> dict[str, Any]:
@@ -203,9 +206,9 @@ def _load_raw(path: str | Path, overrides: Sequence[str]) -> tuple[dict[str, Any
     path = Path(path)
     file = str(path)
     origin: Origin = {}
-    own = _read(path, file)
     data = _plain(_tree(path, file, [], path.resolve().parent, origin))
-    data["name"] = own["name"] if own.get("name") is not None else path.stem
+    if origin.get(("name",)) != file or data.get("name") is None:
+        data["name"] = path.stem
     for text in overrides:
         _override(data, text, file, origin)
     return data, origin

@@ -157,6 +157,8 @@ def test_error_names_the_file_the_key_came_from() -> None:
     assert (err.path, err.message) == ("buffers.b1.capacity", "capacity must be >= 0 (got -2)")
     err = fails(DATA / "loader_child.yaml", ("stations.s2.cycle.mean=60",))
     assert Path(err.file).name == "loader_child.yaml" and err.path == "stations.s2.cycle.mean"
+    err = fails(DATA / "loader_child.yaml", ("stations.s2.cycle={dist: exponential, mean: 6}",))
+    assert Path(err.file).name == "loader_child.yaml" and err.path == "stations.s2.cycle.mean"
 
 
 def test_error_in_an_untouched_base_key_names_the_base(tmp_path: Path) -> None:

@@ -12,7 +12,6 @@ pydantic's location to name the exact field in the user's YAML.
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Annotated, Any
 
@@ -149,8 +148,3 @@ str(value) reads as written; compare values with `attr_key`)."""
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 """A probability in [0, 1]."""
-
-
-def finite(x: float) -> bool:
-    """True when x is a finite float."""
-    return math.isfinite(x)
