@@ -43,6 +43,20 @@ class _StrictLoader(yaml.SafeLoader):
                 seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        """A date like 2024-13-01 is a YAML error with a line number, not a crash."""
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"invalid date {node.value!r} ({exc})", node.start_mark
+            ) from None
+
+
+_StrictLoader.add_constructor(
+    "tag:yaml.org,2002:timestamp", _StrictLoader.construct_yaml_timestamp
+)
+
 
 def _parse_yaml(text: str, file: str) -> Any:
     try:
@@ -164,9 +178,10 @@ def _override(data: dict[str, Any], text: str, file: str, origin: Origin) -> Non
     if not all(parts):
         raise ScenarioError(file, dotted, f"bad --set {text!r}: empty part in the path")
     try:
-        value = yaml.safe_load(raw) if raw else None
+        value = yaml.load(raw, Loader=_StrictLoader) if raw else None
     except yaml.YAMLError as exc:
-        raise ScenarioError(file, dotted, f"bad --set value {raw!r}: {exc}") from None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError(file, dotted, f"bad --set value {raw!r}: {problem}") from None
     keys = _keys(data, parts)
     parent: Any = data
     for i, key in enumerate(keys):

@@ -127,6 +127,12 @@ def test_broken_yaml_names_line_and_column() -> None:
     assert err.message.startswith("invalid YAML at line 4 column 8: ")
 
 
+def test_impossible_date_is_a_yaml_error_with_its_line(tmp_path: Path) -> None:
+    err = fails(write(tmp_path, GOOD.replace("duration: 10 d", "start: 2024-02-30, end: 2024-03-01")))
+    assert err.message.startswith("invalid YAML at line 1 column ")
+    assert "invalid date '2024-02-30'" in err.message
+
+
 def test_duplicate_keys_are_refused(tmp_path: Path) -> None:
     err = fails(write(tmp_path, GOOD + "stations: {s3: {cycle: 1 s}}\n"))
     assert "duplicate key 'stations'" in err.message and "line 9" in err.message
