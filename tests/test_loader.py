@@ -128,7 +128,8 @@ def test_broken_yaml_names_line_and_column() -> None:
 
 
 def test_impossible_date_is_a_yaml_error_with_its_line(tmp_path: Path) -> None:
-    err = fails(write(tmp_path, GOOD.replace("duration: 10 d", "start: 2024-02-30, end: 2024-03-01")))
+    text = GOOD.replace("duration: 10 d", "start: 2024-02-30, end: 2024-03-01")
+    err = fails(write(tmp_path, text))
     assert err.message.startswith("invalid YAML at line 1 column ")
     assert "invalid date '2024-02-30'" in err.message
 
