@@ -72,8 +72,8 @@ def _step(node: Any, item: Any) -> tuple[bool, Any]:
     return False, None
 
 
-def walk(data: Any, parts: list[Any], *, keep_unknown: bool) -> tuple[Path, Any]:
-    """Follow `parts` through `data`, matching dotted names greedily; return (path, node).
+def walk(data: Any, parts: list[Any], *, keep_unknown: bool) -> Path:
+    """Follow `parts` through `data`, matching dotted names greedily; return the keys used.
 
     Parts absent from the data are dropped (pydantic's internal names) unless
     `keep_unknown`, in which case they are kept and the walk stops descending.
@@ -102,20 +102,19 @@ def walk(data: Any, parts: list[Any], *, keep_unknown: bool) -> tuple[Path, Any]
                 path.append(parts[i])
                 node = None
             i += 1
-    return tuple(path), node
+    return tuple(path)
 
 
 def error_path(data: Any, error: ErrorDetails) -> Path:
     """The author's field path of a pydantic error (for a missing or unknown field: the
     mapping that should hold it or holds it)."""
     loc = list(error["loc"])
-    path, _ = walk(data, loc, keep_unknown=False)
+    path = walk(data, loc, keep_unknown=False)
     if error["type"] == "extra_forbidden" and path:
         path = path[:-1]
     extra = (error.get("ctx") or {}).get("path", "")
     if extra:
-        sub, _ = walk(_node_at(data, path), extra.split("."), keep_unknown=True)
-        path += sub
+        path += walk(_node_at(data, path), extra.split("."), keep_unknown=True)
     return path
 
 
