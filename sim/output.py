@@ -30,7 +30,6 @@ from typing import Any
 import numpy as np
 import yaml
 
-import sim.plots
 from sim import kpi
 from sim.records import RunResult
 from sim.stats import LEVEL, summarise
@@ -204,7 +203,9 @@ def write_results(out_dir: Path, results: list[RunResult], resolved: dict, manif
         write_tables(tmp, results)
         (tmp / "README.txt").write_text(readme_text(), encoding="utf-8")
         if plots:
-            sim.plots.write_plots(tmp, results)
+            from sim import plots as figures  # matplotlib is imported only when drawing
+
+            figures.write_plots(tmp, results)
     assert writer.final is not None
     return writer.final
 
