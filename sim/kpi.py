@@ -22,7 +22,8 @@ Definitions (over the window, length ``W = horizon - warmup`` seconds):
 - ``station.<name>.<state>``: share of the station's post-warm-up server-seconds in each
   state of ``STATES`` (0 for states the station never entered).
 - ``buffer.<name>.mean_level``: time-average level over the window.
-- ``counter.<key>``: the engine's extra counters (e.g. ``ramp_dropped``, ``rework``).
+- ``counter.<key>``: the engine's extra counters (e.g. ``ramp_dropped``, ``rework``), except
+  those named like a KPI above (``released``, ``completed``...), which would repeat it.
 """
 
 from __future__ import annotations
@@ -73,9 +74,8 @@ def run_kpis(r: RunResult) -> dict[str, float]:
         "throughput_per_hour": completed / (window / HOUR_S) if window > 0 else float("nan"),
         "completed": float(completed),
     }
-    per_product = np.bincount(
-        _type_product_index(r)[c.type[good]], minlength=len(products(r))
-    ) if len(c) else np.zeros(len(products(r)), np.int64)
+    per_product = np.bincount(_type_product_index(r)[np.asarray(c.type[good], np.int64)],
+                              minlength=len(products(r)))
     for name, n in zip(products(r), per_product):
         k[f"completed.{name}"] = float(n)
     k["scrapped"] = float(scrapped)
@@ -97,7 +97,8 @@ def run_kpis(r: RunResult) -> dict[str, float]:
     for b in r.buffers:
         k[f"buffer.{b.name}.mean_level"] = float(b.mean_level)
     for key, n in r.counters.items():
-        k[f"counter.{key}"] = float(n)
+        if key not in k:  # the engine's own released/lost/... would repeat the KPIs above
+            k[f"counter.{key}"] = float(n)
     return k
 
 

@@ -157,3 +157,9 @@ def test_buffer_and_trace_tables():
     tr = trace_table(r)
     assert list(tr["buffer"]) == ["b1", "b1"] and list(tr["level"]) == [1, 2]
     assert len(trace_table(make_result())["t_s"]) == 0
+
+
+def test_counters_repeating_kpis_are_not_repeated():
+    k = run_kpis(make_result(counters={"released": 5, "completed": 9, "rework": 2}))
+    assert k["counter.rework"] == 2
+    assert "counter.released" not in k and "counter.completed" not in k
