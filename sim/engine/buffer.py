@@ -75,10 +75,11 @@ class Buffer:
     def put(self, part: Part, t: float) -> None:
         """Add a part (the caller checked `has_space`) and wake the consumer."""
         items = self.items
-        self.area += len(items) * (t - self.last)
+        n = len(items)
+        self.area += n * (t - self.last)
         self.last = t
         items.append(part)
-        if len(items) > self.max_level or self.trace_t is not None:
+        if n >= self.max_level or self.trace_t is not None:
             self._traced(t)
         if self.ready:
             self.consumer.on_input(t)
@@ -96,8 +97,9 @@ class Buffer:
             self.area += len(items) * (t - self.last)
             self.last = t
             part = items.popleft()
-            if self.blocked:
-                feeder = self.blocked.popleft()
+            blocked = self.blocked
+            if blocked:
+                feeder = blocked.popleft()
                 items.append(feeder.part)
                 if self.trace_t is not None:
                     self._traced(t)

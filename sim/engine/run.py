@@ -7,6 +7,7 @@ cold path (the warm-up reset and progress reports), per DESIGN.md §5 rule 8.
 from __future__ import annotations
 
 import time
+from heapq import heappop
 
 import numpy as np
 from typing import Callable
@@ -44,6 +45,24 @@ def _progress(env, horizon: float, report: Callable[[float], None]):
         report(min(env.now / horizon, 1.0))
 
 
+def _run_until(env, until: float) -> None:
+    """`Environment.run(until)` with SimPy's own `step` semantics written inline.
+
+    Same queue, same order (time, priority, insertion), same callback and failure
+    handling as `simpy.Environment.step`; only the per-event method call is saved, which
+    is a measurable share of a line whose events each do little work."""
+    queue = env._queue
+    pop = heappop
+    while queue and queue[0][0] < until:
+        env._now, _, _, event = pop(queue)
+        callbacks, event.callbacks = event.callbacks, None
+        for callback in callbacks:
+            callback(event)
+        if not event._ok and not hasattr(event, "_defused"):
+            raise event._value
+    env._now = until
+
+
 def run_once(scenario, replication: int = 0,
              progress: Callable[[float], None] | None = None) -> RunResult:
     """Simulate one replication of `scenario` with the stream set of `replication`."""
@@ -59,7 +78,7 @@ def run_once(scenario, replication: int = 0,
         env.process(_progress(env, horizon, progress))
     for port in model.ports:
         port.start()
-    env.run(until=horizon)
+    _run_until(env, horizon)
     result = _records(model, base, time.perf_counter() - wall0)
     if progress is not None:
         progress(1.0)

@@ -23,11 +23,12 @@ from sim.engine.machine import BLOCKED, STARVED, WORKING, Machine, reusable_even
 class Server(Machine):
     """One server: a machine that holds at most one part and handles its own job ends."""
 
-    __slots__ = ("station", "part", "ev", "cb")
+    __slots__ = ("station", "part", "ev", "cb", "env")
 
     def __init__(self, station: "Station", name: str, cal, fm, env) -> None:
         super().__init__(name, cal, fm)
         self.station = station
+        self.env = env
         self.part: Part | None = None
         self.ev = reusable_event(env)
         self.cb = [self._done]
@@ -35,7 +36,7 @@ class Server(Machine):
     def _done(self, _ev) -> None:
         """The job ends: hand the part on, or keep it and block (blocking after service)."""
         st = self.station
-        t = st.env._now
+        t = self.env._now
         part = self.part
         out = st.out
         if out is None:
