@@ -19,7 +19,7 @@ from collections import deque
 class Part:
     """A part (vehicle, body, pack, module…) moving through the line."""
 
-    __slots__ = ("id", "order", "type", "t_release")
+    __slots__ = ("id", "order", "t_release", "type")
 
     def __init__(self, pid: int, order: int, ptype: int, t_release: float) -> None:
         self.id = pid
@@ -31,8 +31,20 @@ class Part:
 class Buffer:
     """A FIFO buffer with finite (or infinite) capacity and a single consumer."""
 
-    __slots__ = ("name", "cap", "items", "blocked", "consumer", "area", "last", "max_level",
-                 "trace_t", "trace_l", "stat_from", "ready")
+    __slots__ = (
+        "area",
+        "blocked",
+        "cap",
+        "consumer",
+        "items",
+        "last",
+        "max_level",
+        "name",
+        "ready",
+        "stat_from",
+        "trace_l",
+        "trace_t",
+    )
 
     def __init__(self, name: str, capacity: float, trace: bool) -> None:
         self.name = name
@@ -66,8 +78,7 @@ class Buffer:
 
     def _traced(self, t: float) -> None:
         n = len(self.items)
-        if n > self.max_level:
-            self.max_level = n
+        self.max_level = max(self.max_level, n)
         if self.trace_t is not None:
             self.trace_t.append(t)
             self.trace_l.append(n)
@@ -157,9 +168,9 @@ class Buffer:
 class Sink:
     """End of the line: records completions (or scrap) as flat arrays."""
 
-    __slots__ = ("name", "index", "scrap", "log", "wip")
+    __slots__ = ("index", "log", "name", "scrap", "wip")
 
-    def __init__(self, name: str, index: int, scrap: bool, log: "CompletionLog", wip) -> None:
+    def __init__(self, name: str, index: int, scrap: bool, log: CompletionLog, wip) -> None:
         self.name = name
         self.index = index
         self.scrap = scrap
@@ -173,7 +184,7 @@ class Sink:
 class SinkPort:
     """A buffer whose consumer is a sink: never full, parts leave the system at once."""
 
-    __slots__ = ("name", "sink", "cap", "blocked", "items", "trace_t")
+    __slots__ = ("blocked", "cap", "items", "name", "sink", "trace_t")
 
     def __init__(self, name: str, sink: Sink) -> None:
         self.name = name
@@ -204,7 +215,7 @@ class SinkPort:
 class CompletionLog:
     """Columns of completion records, appended at each completion, frozen at the end."""
 
-    __slots__ = ("part", "order", "type", "sink", "t_release", "t_done")
+    __slots__ = ("order", "part", "sink", "t_done", "t_release", "type")
 
     def __init__(self) -> None:
         self.part = array("q")
@@ -226,7 +237,7 @@ class CompletionLog:
 class Wip:
     """Parts in the system, with its time integral for the time-average WIP."""
 
-    __slots__ = ("n", "area", "last", "stat_from")
+    __slots__ = ("area", "last", "n", "stat_from")
 
     def __init__(self) -> None:
         self.n = 0

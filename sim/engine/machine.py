@@ -37,7 +37,7 @@ def reusable_event(env):
 class FailureModel:
     """Samplers and options of one machine's failures."""
 
-    __slots__ = ("uptime", "repair", "time_mode", "repair_off_shift")
+    __slots__ = ("repair", "repair_off_shift", "time_mode", "uptime")
 
     def __init__(self, uptime, repair, time_mode: bool, repair_off_shift: bool) -> None:
         self.uptime = uptime
@@ -49,8 +49,21 @@ class FailureModel:
 class Machine:
     """Clock and state accounting of one server; subclasses add what it works on."""
 
-    __slots__ = ("name", "cal", "acc", "state", "since", "fails", "budget", "fm",
-                 "td_next", "simple", "jobs", "n_fail", "always_on")
+    __slots__ = (
+        "acc",
+        "always_on",
+        "budget",
+        "cal",
+        "fails",
+        "fm",
+        "jobs",
+        "n_fail",
+        "name",
+        "simple",
+        "since",
+        "state",
+        "td_next",
+    )
 
     def __init__(self, name: str, cal: Calendar, fm: FailureModel | None) -> None:
         self.name = name
@@ -178,12 +191,12 @@ class Machine:
                     continue
                 if r <= x:
                     continue
-                f0 = f if f > x else x
+                f0 = max(x, f)
                 if f0 > x:
                     self._split(state, x, f0)
                 if f >= a:
                     self.n_fail += 1
-                r1 = r if r < b else b
+                r1 = min(b, r)
                 if self.fm.repair_off_shift or self.always_on:
                     acc[FAILED] += r1 - f0
                 else:

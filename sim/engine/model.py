@@ -24,6 +24,7 @@ from sim.engine.routing import Router, Uniforms, learning_curve
 from sim.engine.source import OrderBook, Port
 from sim.engine.station import Station
 from sim.errors import ScenarioError
+from sim.scenario import attr_key
 from sim.streams import Streams
 
 
@@ -59,7 +60,7 @@ def _cycle(spec, name: str, streams: Streams, types, path: str):
         if by is None:
             d, scale = spec, 1.0
         else:
-            d = spec.values.get(str(attrs.get(by)), spec.default)
+            d = spec.spec_for(attrs)
             if d is None:
                 raise ScenarioError("", path, f"no cycle time for type {attrs['product']}/"
                                     f"{attrs['variant']} ({by}={attrs.get(by)}) and no default")
@@ -94,7 +95,7 @@ def _router(st_name: str, spec, outputs: dict, types, streams: Streams, start):
     for _, _, attrs in types:
         rules = []
         for rule in spec.route:
-            if all(str(attrs.get(k)) == v for k, v in rule.when.items()):
+            if all(attr_key(attrs.get(k)) == v for k, v in rule.when.items()):
                 p = rule.p
                 if p is not None and not isinstance(p, (int, float)):
                     p = learning_curve(p.initial, p.final, _days(p.from_, start), p.over,
@@ -146,7 +147,7 @@ def _order_source(name: str, spec, cal: Calendar, choose, streams: Streams, sc, 
         return lambda last: next(it, None), None
     if spec.sequence:
         cyc = itertools.cycle(spec.sequence)
-        pick = lambda: choose(next(cyc))  # noqa: E731
+        pick = lambda: choose(next(cyc))
     else:
         mix = spec.mix or {products[0]: 1.0}
         names, shares = list(mix), list(mix.values())
@@ -221,7 +222,7 @@ def build(sc, replication: int = 0) -> Model:
             consume = {}
             for bname, q in s.consume.items():
                 consume[bname] = q if isinstance(q, int) else [
-                    int(round(float(a[q]))) for _, _, a in types]
+                    round(float(a[q])) for _, _, a in types]
             st = Station(n, env, s.servers, cal,
                          [_failure_model(s.failures, m, streams) for m in names],
                          _cycle(s.cycle, n, streams, types, f"stations.{n}.cycle"),

@@ -23,8 +23,22 @@ from sim.engine.machine import BLOCKED, STARVED, WORKING, Machine, reusable_even
 class PacedLine(Machine):
     """A moving line of `positions` positions at `takt` seconds of work per step."""
 
-    __slots__ = ("env", "positions", "takt", "inp", "router", "out", "parts", "step",
-                 "last_entry", "moving", "part", "ev", "cb", "exits")
+    __slots__ = (
+        "cb",
+        "env",
+        "ev",
+        "exits",
+        "inp",
+        "last_entry",
+        "moving",
+        "out",
+        "part",
+        "parts",
+        "positions",
+        "router",
+        "step",
+        "takt",
+    )
 
     def __init__(self, name: str, env, cal, fm, positions: int, takt: float, inp,
                  router, out) -> None:

@@ -70,7 +70,7 @@ def release_timeline(plan, cal: Calendar, start_date, horizon: float,
     for period in plan.periods:
         a = (period.from_ - start_date).days * 86400.0
         b = min((period.to - start_date).days * 86400.0 + 86400.0, horizon)
-        quantities = {p: int(round(q * plan.scale.get(p, 1.0)))
+        quantities = {p: round(q * plan.scale.get(p, 1.0))
                       for p, q in period.quantities.items()}
         order = sequence(quantities, seq_spec.rule, rng_seq, group_of,
                          mc.n if mc else None, mc.value if mc else None)

@@ -7,7 +7,7 @@ path is a table look-up plus, only where there is a choice, one uniform draw.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -15,7 +15,7 @@ import numpy as np
 class Uniforms:
     """U(0,1) draws served from numpy blocks (DESIGN.md §5 rule 6)."""
 
-    __slots__ = ("rng", "buf", "i")
+    __slots__ = ("buf", "i", "rng")
 
     def __init__(self, rng: np.random.Generator) -> None:
         self.rng = rng
@@ -52,7 +52,7 @@ def learning_curve(initial: float, final: float, t0: float, over: float,
 class Router:
     """Per-type rule tables: (target, p) with p a float, a curve, or None (remainder)."""
 
-    __slots__ = ("tables", "uniforms", "fixed")
+    __slots__ = ("fixed", "tables", "uniforms")
 
     def __init__(self, tables: list[list[tuple[object, object]]], uniforms: Uniforms) -> None:
         self.tables = tables

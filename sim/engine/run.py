@@ -7,10 +7,10 @@ cold path (the warm-up reset and progress reports), per DESIGN.md §5 rule 8.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from heapq import heappop
 
 import numpy as np
-from typing import Callable
 
 from sim.engine.buffer import Buffer
 from sim.engine.model import Model, build

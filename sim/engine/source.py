@@ -16,7 +16,7 @@ A part counts as released, and its lead time starts, when it enters its buffer.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from simpy.core import NORMAL
 

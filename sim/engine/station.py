@@ -23,9 +23,9 @@ from sim.engine.machine import BLOCKED, STARVED, WORKING, Machine, reusable_even
 class Server(Machine):
     """One server: a machine that holds at most one part and handles its own job ends."""
 
-    __slots__ = ("station", "part", "ev", "cb", "env")
+    __slots__ = ("cb", "env", "ev", "part", "station")
 
-    def __init__(self, station: "Station", name: str, cal, fm, env) -> None:
+    def __init__(self, station: Station, name: str, cal, fm, env) -> None:
         super().__init__(name, cal, fm)
         self.station = station
         self.env = env
@@ -76,8 +76,24 @@ class Server(Machine):
 class Station:
     """A station of one or more identical servers fed by one or more input buffers."""
 
-    __slots__ = ("name", "env", "queue", "eid", "servers", "idle", "cycle", "inputs", "inp",
-                 "carrier", "others", "match_order", "router", "out", "wip", "counters")
+    __slots__ = (
+        "carrier",
+        "counters",
+        "cycle",
+        "eid",
+        "env",
+        "idle",
+        "inp",
+        "inputs",
+        "match_order",
+        "name",
+        "others",
+        "out",
+        "queue",
+        "router",
+        "servers",
+        "wip",
+    )
 
     def __init__(self, name: str, env, servers: int, cal, failure_models, cycle,
                  inputs, carrier: int, match_order: bool, consume, router, out, wip,
