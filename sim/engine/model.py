@@ -67,10 +67,13 @@ def _cycle(spec, name: str, streams: Streams, types, path: str):
             scale = float(attrs[spec.scale_by]) if spec.scale_by else 1.0
         dists.append(d)
         scales.append(scale)
+    # One stream per distinct distribution: with several, each is keyed by its own
+    # attribute value, so adding a product leaves the others' draws unchanged (CRN).
+    distinct = list({id(d): (d, attrs.get(by)) for d, (_, _, attrs) in zip(dists, types)}.values())
     samplers: dict[int, object] = {}
-    for d in dists:
-        if id(d) not in samplers:
-            samplers[id(d)] = make_sampler(d, rng)
+    for d, key in distinct:
+        stream = rng if len(distinct) == 1 else streams.rng(name, f"cycle:{by}={key}")
+        samplers[id(d)] = make_sampler(d, stream)
     if all(d.dist == "deterministic" for d in dists):
         return [d.value * s for d, s in zip(dists, scales)].__getitem__
     draws = [samplers[id(d)].draw for d in dists]
@@ -188,7 +191,12 @@ def build(sc, replication: int = 0) -> Model:
     for product, variant, attrs in types:
         variants = sc.products[product].variants
         attrs["_share"] = variants[variant].share if variants else 1.0
-    calendars = {n: Calendar.build(c, start, horizon) for n, c in sc.calendars.items()}
+    calendars = {}
+    for n, c in sc.calendars.items():
+        try:
+            calendars[n] = Calendar.build(c, start, horizon)
+        except ValueError as e:
+            raise ScenarioError("", f"calendars.{n}", str(e)) from None
     always = Calendar.always()
 
     def cal_of(name: str | None) -> Calendar:
