@@ -31,7 +31,7 @@ class UsageError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with its four verbs."""
+    """The argument parser with its verbs."""
     debug = argparse.ArgumentParser(add_help=False)
     debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                        help="show tracebacks of unexpected errors")
@@ -69,6 +69,15 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("cases", nargs="*", metavar="CASE", help="case names (default: all)")
     validate.add_argument("--replications", "-n", type=int, help="replications per case")
     validate.add_argument("--workers", "-w", type=int, help="processes")
+
+    calibrate = verbs.add_parser("calibrate", parents=[debug],
+                                 help="fit scenario parameters to targets (calibration file)")
+    calibrate.add_argument("file", type=Path, help="calibration YAML file")
+    calibrate.add_argument("--workers", "-w", type=int, help="processes")
+    calibrate.add_argument("--replications", "-n", type=int,
+                           help="replications per iteration (default: the file's)")
+    calibrate.add_argument("--dry-run", action="store_true",
+                           help="print the iterations, do not write the calibrated file")
     return parser
 
 
@@ -280,7 +289,18 @@ def _case_ok(case: Any) -> bool:
     raise AttributeError("CaseResult has no ok/passed/within field")
 
 
-COMMANDS = {"run": cmd_run, "check": cmd_check, "schema": cmd_schema, "validate": cmd_validate}
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Fit the calibration file's parameters; exit 1 if they cannot meet the targets."""
+    from sim.calibrate import run_command
+
+    _positive(args.replications, "--replications")
+    _positive(args.workers, "--workers")
+    return run_command(args.file, workers=args.workers, replications=args.replications,
+                       dry_run=args.dry_run)
+
+
+COMMANDS = {"run": cmd_run, "check": cmd_check, "schema": cmd_schema, "validate": cmd_validate,
+            "calibrate": cmd_calibrate}
 
 
 def main(argv: list[str] | None = None) -> int:
