@@ -243,7 +243,7 @@ def test_validate_exit_status_follows_the_cases(monkeypatch, capsys, oks, status
 
     def run_cases(names=None, replications=None, workers=None):
         calls.update(names=names, replications=replications, workers=workers)
-        return [SimpleNamespace(name=f"c{i}", ok=ok) for i, ok in enumerate(oks)]
+        return [SimpleNamespace(case=f"c{i}", within=ok) for i, ok in enumerate(oks)]
 
     fake = SimpleNamespace(run_cases=run_cases, format_table=lambda rs: "TABLE",
                            case_names=lambda: ["c0", "c1"])
