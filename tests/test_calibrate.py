@@ -186,3 +186,23 @@ def test_lookup_and_nested() -> None:
         ("sources", "o", "plan", "scale", "X"), None)
     assert nested({("a", "b"): 1.0, ("a", "c"): 2.0, ("d",): 3.0}) == {
         "a": {"b": 1.0, "c": 2.0}, "d": 3.0}
+
+
+def test_cli_verb(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from sim.cli import main
+
+    spec = example_spec(tmp_path, replications=1, tolerance=0.05)
+    assert main(["calibrate", str(spec), "--dry-run", "-w", "1"]) == 0
+    assert "converged" in capsys.readouterr().out
+    assert main(["calibrate", str(spec), "-w", "1", "-n", "2"]) == 0
+    written = tmp_path / "calibration_line_fitted.yaml"
+    assert "--replications 2" in written.read_text()
+    assert main(["calibrate", str(example_spec(tmp_path, seed=-1))]) == 2
+    assert "calibration.yaml: seed: must be >= 0" in capsys.readouterr().err
+
+
+def test_committed_example_output_extends_its_base() -> None:
+    scenario = load_scenario(EXAMPLES / "calibration_line_fitted.yaml")
+    assert set(scenario.sources["orders"].plan.scale) == {"A", "B"}
+    assert yaml.safe_load((EXAMPLES / "calibration_line_fitted.yaml").read_text())[
+        "extends"] == "calibration_line.yaml"
