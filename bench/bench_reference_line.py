@@ -104,8 +104,10 @@ def report(results: dict[str, Measured], days: float, repeats: int) -> str:
     """The table and the target checks, as text."""
     lines = [
         f"reference line, {days:g} days, median of {repeats} run(s); "
-        f"Python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.machine()}",
-        f"{'model':<24}{'median wall s':>14}{'vehicles':>10}{'per year':>10}{'peak RSS MB':>13}",
+        f"Python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.machine()}, "
+        f"load average {os.getloadavg()[0]:.2f}",
+        f"{'model':<24}{'median wall s':>14}{'vehicles':>10}{'per year':>10}{'peak RSS MB':>13}"
+        "  all runs s",
     ]
     for impl, res in results.items():
         if res.error:
@@ -113,7 +115,8 @@ def report(results: dict[str, Measured], days: float, repeats: int) -> str:
             continue
         per_year = res.vehicles * 365.0 / days
         lines.append(f"{LABELS[impl]:<24}{res.wall:>14.2f}{res.vehicles:>10}"
-                     f"{per_year:>10.0f}{res.peak_mb:>13.1f}")
+                     f"{per_year:>10.0f}{res.peak_mb:>13.1f}  "
+                     + " ".join(f"{w:.2f}" for w in res.walls))
     ok = {k: v for k, v in results.items() if not v.error}
     if "engine" in ok:
         eng = ok["engine"]

@@ -97,3 +97,27 @@ def test_independent_replications_agree() -> None:
     assert abs(statistics.fmean(a) - statistics.fmean(b)) < 4 * se
     minutes = days * 1440
     assert statistics.fmean(b) < 0.99 * (minutes - 20)   # failures and blocking bite
+
+
+def test_scenario_file_is_the_same_line() -> None:
+    """bench/reference_line.yaml describes the line the baselines hard-code."""
+    loader = pytest.importorskip("sim.loader")
+    sc = loader.load_scenario(BENCH / "reference_line.yaml")
+    m = heapq_loop
+    assert (sc.run.duration, sc.run.warmup, sc.run.seed, sc.run.replications) == (
+        365 * 86400.0, 0.0, 1, 1)
+    assert [s.kind for s in sc.sources.values()] == ["saturated"]
+    assert len(sc.stations) == m.STATIONS and len(sc.sinks) == 1
+    chain = [next(iter(sc.sources))]
+    for _ in range(m.STATIONS + 1):
+        (nxt,) = [b for b in sc.buffers.values() if b.from_ == (chain[-1],)]
+        if nxt.to in sc.stations:
+            assert nxt.capacity == (1 if len(chain) == 1 else m.CAPACITY)
+        chain.append(nxt.to)
+    assert chain[1:-1] == list(sc.stations) and chain[-1] in sc.sinks
+    for st in sc.stations.values():
+        assert (st.cycle.dist, st.cycle.value, st.servers) == ("deterministic", m.CYCLE, 1)
+        f = st.failures
+        assert (f.mode, f.uptime.dist, f.repair.dist) == ("operation", "exponential",
+                                                          "exponential")
+        assert (f.uptime.mean, f.repair.mean) == (m.MTBF, m.MTTR)
