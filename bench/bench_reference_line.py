@@ -83,7 +83,7 @@ def measure(impl: str, days: float, seed: int, repeats: int) -> Measured:
     for _ in range(repeats):
         cmd = [sys.executable, str(Path(__file__).resolve()), "--child", impl,
                "--days", repr(days), "--seed", str(seed)]
-        out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+        out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
         if out.returncode != 0:
             tail = out.stderr.strip().splitlines()[-1:] or ["no output"]
             return Measured(error=f"failed: {tail[0]}")
@@ -102,13 +102,11 @@ def _verdict(ok: bool) -> str:
 
 def report(results: dict[str, Measured], days: float, repeats: int) -> str:
     """The table and the target checks, as text."""
-    lines = [
-        f"reference line, {days:g} days, median of {repeats} run(s); "
-        f"Python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.machine()}, "
-        f"load average {os.getloadavg()[0]:.2f}",
-        f"{'model':<24}{'median wall s':>14}{'vehicles':>10}{'per year':>10}{'peak RSS MB':>13}"
-        "  all runs s",
-    ]
+    machine = (f"Python {platform.python_version()}, {os.cpu_count()} CPUs, "
+               f"{platform.machine()}, load average {os.getloadavg()[0]:.2f}")
+    header = (f"{'model':<24}{'median wall s':>14}{'vehicles':>10}{'per year':>10}"
+              f"{'peak RSS MB':>13}  all runs s")
+    lines = [f"reference line, {days:g} days, median of {repeats} run(s); {machine}", header]
     for impl, res in results.items():
         if res.error:
             lines.append(f"{LABELS[impl]:<24}  {impl}: {res.error}")
