@@ -10,6 +10,7 @@ experiment was run (the manifest written next to its results).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import hashlib
 import os
@@ -22,6 +23,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 from tqdm import tqdm
 
@@ -131,13 +133,26 @@ def _run_parallel(scenario: Any, n: int, workers: int, bar: tqdm) -> list[RunRes
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
-                results.append(future.result())
+                results.append(_refreeze(future.result()))
                 bar.update(1)
     except BaseException:
         _abandon(pool)
         raise
     pool.shutdown(wait=True)
     return sorted(results, key=lambda res: res.replication)
+
+
+def _refreeze(value: Any) -> Any:
+    """Make the numpy arrays of a record read-only again (unpickling makes them writable)."""
+    if isinstance(value, np.ndarray):
+        value.setflags(write=False)
+    elif isinstance(value, tuple):
+        for item in value:
+            _refreeze(item)
+    elif dataclasses.is_dataclass(value):
+        for f in dataclasses.fields(value):
+            _refreeze(getattr(value, f.name))
+    return value
 
 
 def _abandon(pool: ProcessPoolExecutor) -> None:

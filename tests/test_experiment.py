@@ -72,6 +72,7 @@ def test_serial_and_parallel_runs_are_identical(tiny, serial) -> None:
         assert same_completions(a, b)
         assert a.stations == b.stations
         assert (a.released, a.wip_mean, a.events) == (b.released, b.wip_mean, b.events)
+        assert not b.completions.t_done.flags.writeable
 
 
 def test_a_replication_alone_equals_the_same_one_in_a_batch(tiny, serial) -> None:
