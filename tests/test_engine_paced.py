@@ -105,3 +105,18 @@ def test_off_shift_the_line_stands_with_its_parts() -> None:
     np.testing.assert_allclose(t, np.concatenate([day1, day2]), rtol=0, atol=1e-9)
     lead = (r.completions.t_done - r.completions.t_release) / HOUR
     assert lead[len(day1)] == pytest.approx(24 + 8.5 - 15.5)  # entered 15:30, left 08:30
+
+
+@pytest.mark.xfail(strict=True, reason="engine bug: PacedLine._enter is re-entered while it "
+                   "takes a part (the source port, freed, blocks again with its backlog and "
+                   "calls on_input before last_entry is set): several parts enter per takt")
+@pytest.mark.parametrize("capacity", [0, 3])
+def test_one_entry_per_takt_when_the_source_has_a_backlog(capacity: int) -> None:
+    d = _paced(source={"kind": "arrivals", "interarrival": "10 s"}, duration="20 min")
+    d["buffers"]["b0"]["capacity"] = capacity
+    r = run(d)
+    c = r.completions
+    np.testing.assert_array_equal(c.t_done, N * TAKT + 10.0 + TAKT * np.arange(len(c)))
+    assert (np.diff(c.part) > 0).all()  # first in, first out through buffer and line
+    if capacity == 0:  # released straight onto the line: N x takt inside it, exactly
+        np.testing.assert_array_equal(c.t_done - c.t_release, N * TAKT)
