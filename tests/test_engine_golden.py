@@ -28,50 +28,29 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from scenario_builder import run, shift
 
-GOLDEN: dict[str, dict[str, float]] = {'calendar_line': {'completed': 5513,
-                   'scrapped': 0,
-                   'released': 5516,
-                   'lost': 527,
-                   'wip_end': 7,
-                   'ramp_dropped': 0,
-                   't_done_sum': 3452870821.148,
-                   'jobs.press': 5514,
-                   'jobs.weld': 5513},
- 'paced_line': {'completed': 3999,
-                'scrapped': 48,
-                'released': 4073,
-                'lost': 0,
-                'wip_end': 26,
-                'ramp_dropped': 0,
-                't_done_sum': 522029026.93,
-                'jobs.body': 4072,
-                'jobs.trim': 4048,
-                'jobs.check': 4400},
- 'plan_assembly': {'completed': 5797,
-                   'scrapped': 0,
-                   'released': 11598,
-                   'lost': 0,
-                   'wip_end': 3,
-                   'ramp_dropped': 701,
-                   't_done_sum': 1880778838.652,
-                   'jobs.paint': 5798,
-                   'jobs.packshop': 5799,
-                   'jobs.marry': 5797},
- 'reference_line': {'completed': 7618,
-                    'scrapped': 0,
-                    'released': 7630,
-                    'lost': 0,
-                    'wip_end': 12,
-                    'ramp_dropped': 0,
-                    't_done_sum': 2317531536.851,
-                    'jobs.s1': 7629,
-                    'jobs.s2': 7625,
-                    'jobs.s3': 7625,
-                    'jobs.s4': 7624,
-                    'jobs.s5': 7618}}
+GOLDEN: dict[str, dict[str, float]] = {
+    "calendar_line": {
+        "completed": 5513, "scrapped": 0, "released": 5516, "lost": 527, "wip_end": 7,
+        "ramp_dropped": 0, "t_done_sum": 3452870821.148, "jobs.press": 5514, "jobs.weld": 5513,
+    },
+    "paced_line": {
+        "completed": 3999, "scrapped": 48, "released": 4073, "lost": 0, "wip_end": 26,
+        "ramp_dropped": 0, "t_done_sum": 522029026.93, "jobs.body": 4072, "jobs.trim": 4048,
+        "jobs.check": 4400,
+    },
+    "plan_assembly": {
+        "completed": 5797, "scrapped": 0, "released": 11598, "lost": 0, "wip_end": 3,
+        "ramp_dropped": 701, "t_done_sum": 1880778838.652, "jobs.paint": 5798,
+        "jobs.packshop": 5799, "jobs.marry": 5797,
+    },
+    "reference_line": {
+        "completed": 7618, "scrapped": 0, "released": 7630, "lost": 0, "wip_end": 12,
+        "ramp_dropped": 0, "t_done_sum": 2317531536.851, "jobs.s1": 7629, "jobs.s2": 7625,
+        "jobs.s3": 7625, "jobs.s4": 7624, "jobs.s5": 7618,
+    },
+}
 
 
 def _reference_line() -> dict:

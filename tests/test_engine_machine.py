@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from scenario_builder import HOUR, deterministic, done, line, run, shift, station
 
 UP, REPAIR, CYCLE = 130.0, 100.0, 60.0
@@ -243,3 +242,16 @@ def test_warmup_with_a_calendar_and_failures_keeps_the_state_sum() -> None:
     assert sum(s.state_seconds.values()) == pytest.approx(2 * 2 * 24 * HOUR)
     assert s.state_seconds["off_shift"] == pytest.approx(2 * 2 * 8 * HOUR, abs=1e-3)
     assert s.failures > 0
+
+
+def test_no_work_on_holidays_and_shutdown_days() -> None:
+    cal = {"shifts": [shift("day", "08:00", "16:00")], "holidays": ["2024-01-02"],
+           "shutdowns": [{"from": "2024-01-04", "to": "2024-01-05"}]}
+    d = line(["30 min"], caps=1, duration="6 d", calendar="plant", calendars={"plant": cal})
+    r = run(d)
+    days = (done(r) // (24 * HOUR)).astype(int)
+    assert sorted(set(days)) == [0, 2, 5]
+    assert len(r.completions) == 3 * 16
+    s = station(r, "s1").state_seconds
+    assert s["working"] == pytest.approx(3 * 8 * HOUR)
+    assert s["off_shift"] == pytest.approx(6 * 24 * HOUR - 3 * 8 * HOUR)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from scenario_builder import HOUR, deterministic, done, run, shift, station
 
 N, TAKT = 5, 60.0

@@ -13,7 +13,6 @@ import math
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from scenario_builder import run, shift
 
 SETTINGS = settings(max_examples=30, deadline=None, derandomize=True,

@@ -12,7 +12,6 @@ import math
 
 import numpy as np
 import pytest
-
 from scenario_builder import DAY, HOUR, line, run, shift
 
 PLAN_DAYS = {"from": "2024-01-01", "to": "2024-01-02"}
@@ -219,3 +218,17 @@ def test_ramp_starting_later_drops_everything_before_it() -> None:
     r = run(_plan({"M": 7, "S": 9}, ramps=ramps))
     assert r.counters["ramp_dropped"] == 9
     assert _release_order(r) == ["M"] * 7
+
+
+def test_a_plan_release_into_a_full_buffer_waits_in_plan_order() -> None:
+    fast = run(_plan({"M": 30, "S": 10}))
+    d = _plan({"M": 30, "S": 10}, duration="2 d")
+    d["stations"]["s1"]["cycle"] = "30 min"  # slower than one release per 24 on-shift min
+    d["buffers"]["b0"]["capacity"] = 1
+    slow = run(d)
+    assert slow.lost == 0
+    assert slow.released == len(slow.completions) + slow.wip_end
+    # The backlog releases later than planned but in the planned sequence.
+    n = len(slow.completions)
+    assert _release_order(slow) == _release_order(fast)[:n]
+    assert (slow.completions.t_release[1:] > np.sort(fast.completions.t_release)[1:n]).any()

@@ -13,10 +13,11 @@ import math
 
 import numpy as np
 import pytest
+from scenario_builder import buffer, done, line, run, scenario, station, via_yaml
 
 from sim.engine import buffer as buffer_module
+from sim.engine.run import run_once
 from sim.records import STATES
-from scenario_builder import buffer, done, line, run, station
 
 
 def _count_before(first: float, period: float, horizon: float) -> int:
@@ -39,6 +40,9 @@ def test_balanced_line_delivers_one_per_cycle_after_the_fill(duration: str,
 
 def test_balanced_line_state_seconds() -> None:
     r = run(line(["60 s", "60 s", "60 s"], caps=2))
+    # One part per station once filled: 1, 2, then 3 parts inside (buffers stay empty).
+    assert r.wip_mean == pytest.approx((60.0 + 120.0 + 3 * (3600.0 - 120.0)) / 3600.0)
+    assert r.wip_end == 3
     for k, name in enumerate(["s1", "s2", "s3"]):
         s = station(r, name).state_seconds
         assert s["starved"] == 60.0 * k  # waits for its first part
@@ -59,7 +63,9 @@ def test_bottleneck_sets_the_pace_and_the_blocked_and_starved_seconds() -> None:
     assert s2["working"] == horizon - 30.0 and s2["starved"] == 30.0
     assert s3["working"] == 30.0 * 40 and s3["starved"] == 120.0 + 60.0 * 40
     assert s1["blocked"] / (horizon - 120.0) == pytest.approx(2 / 3)
+    # b1 holds part 2 from 60 and is full (2) from 90 on: s1's held part is not counted.
     assert buffer(r, "b1").max_level == 2
+    assert buffer(r, "b1").mean_level == pytest.approx((30.0 + 2 * (horizon - 90.0)) / horizon)
 
 
 def test_capacity_zero_buffers_hand_parts_over_directly() -> None:
@@ -106,6 +112,13 @@ def test_parallel_servers_double_the_rate() -> None:
     s = station(r, "s1")
     assert s.servers == 2
     assert sum(s.state_seconds.values()) == pytest.approx(2 * 3600.0)
+
+
+def test_a_dict_and_its_yaml_file_run_the_same(tmp_path) -> None:
+    d = line([{"cycle": {"dist": "exponential", "mean": "50 s"}}, "55 s"], caps=[1, 3])
+    a, b = run_once(scenario(d)), run_once(via_yaml(d, tmp_path))
+    np.testing.assert_array_equal(a.completions.t_done, b.completions.t_done)
+    assert len(a.completions) > 50
 
 
 def test_warmup_discards_statistics_before_it() -> None:
