@@ -1,0 +1,326 @@
+"""The figures a production planner asks for, from records only (plus published targets).
+
+A planner reads a year in months, checks the cumulative output against the published
+figure, looks at what each shift delivered, how busy each shop was and how full the stores
+ran. These figures are generic: any run of any scenario (with a plan, typically) has
+completions by date and product, shift labels, station groups and buffer traces.
+
+Every figure is drawn from a table function returning plain numpy columns
+(`monthly_table`, `cumulative_table`, `shift_table`, `group_table`, and `sim.kpi.trace_table`
+for the buffer levels), so everything a plot shows can be found in a table and tested
+without pixels. Targets come from `meta.targets` of the scenario: `{kpi: value}` or
+`{kpi: {value, source}}`. Drawing reuses the helpers of `sim.plots` (Agg canvas, no pyplot).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import StrMethodFormatter
+
+from sim.kpi import DAY_S, Table, daily_counts, day_dates, products
+from sim.plots import (
+    STATE_COLOURS,
+    _colours,
+    _date_axis,
+    _figure,
+    _plot_traces,
+    _reps,
+    _save,
+    _warmup_line,
+    datenum,
+)
+from sim.records import STATES, RunResult
+
+ALL = "(all)"  # the total row of a per-product table (not a valid product name)
+OFF_SHIFT = "(off shift)"
+MAX_TABLE_MONTHS = 18
+THOUSANDS = "{x:,.0f}"
+
+
+def _daily(results: Sequence[RunResult]) -> np.ndarray:
+    """Good completions per replication, day and product: [reps, days, products]."""
+    counts = [daily_counts(r) for r in results]
+    days = min(c.shape[0] for c in counts)
+    return np.stack([c[:days] for c in counts]).astype(np.float64)
+
+
+def _months(r: RunResult, days: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct calendar months (datetime64[M]) of the first `days` days, and their first day."""
+    month = day_dates(r)[:days].astype("datetime64[M]")
+    starts = np.flatnonzero(np.r_[True, month[1:] != month[:-1]])
+    return month[starts], starts
+
+
+def _long(labels: Sequence[Any], names: Sequence[str], per_rep: np.ndarray) -> Table:
+    """Long table of label x name from [reps, labels, names] values: mean, min, max."""
+    n_lab, n_names = per_rep.shape[1], per_rep.shape[2]
+    return {
+        "label": np.repeat(np.asarray(labels), n_names),
+        "product": np.tile(np.array(names, dtype=str), n_lab),
+        "mean": per_rep.mean(axis=0).ravel(),
+        "min": per_rep.min(axis=0).ravel(),
+        "max": per_rep.max(axis=0).ravel(),
+    }
+
+
+def monthly_table(results: Sequence[RunResult]) -> Table:
+    """Good completions per calendar month and product (whole run), and their total
+    (product ``(all)``): mean, min and max across replications. Columns: month
+    ('YYYY-MM'), product, mean, min, max; rows by month, products then the total."""
+    daily = _daily(results)
+    months, starts = _months(results[0], daily.shape[1])
+    per = np.add.reduceat(daily, starts, axis=1)
+    per = np.concatenate([per, per.sum(axis=2, keepdims=True)], axis=2)
+    table = _long(months.astype(str), [*products(results[0]), ALL], per)
+    return {"month": table.pop("label"), **table}
+
+
+def cumulative_table(results: Sequence[RunResult]) -> Table:
+    """Cumulative good completions at the end of each day, per product and in total
+    (``(all)``): mean, min, max across replications. Columns: date, product, mean, min, max."""
+    daily = _daily(results)
+    daily = np.concatenate([daily, daily.sum(axis=2, keepdims=True)], axis=2)
+    table = _long(day_dates(results[0])[:daily.shape[1]], [*products(results[0]), ALL],
+                  np.cumsum(daily, axis=1))
+    return {"date": table.pop("label"), **table}
+
+
+def shift_table(r: RunResult) -> Table:
+    """Good completions per day and shift of one replication (``(off shift)`` for those
+    outside every shift). Columns: date, shift, completed. Empty without shift labels."""
+    c = r.completions
+    if c.shift is None or not r.shift_names:
+        return {"date": np.zeros(0, "datetime64[D]"), "shift": np.zeros(0, str),
+                "completed": np.zeros(0, np.int64)}
+    dates = day_dates(r)
+    good = ~np.array(r.sink_scrap, dtype=bool)[c.sink] if len(c) else np.zeros(0, bool)
+    day = np.clip(np.floor(c.t_done[good] / DAY_S).astype(np.int64), 0, len(dates) - 1)
+    code = np.asarray(c.shift[good], np.int64)
+    names = list(r.shift_names) + ([OFF_SHIFT] if (code < 0).any() else [])
+    code = np.where(code < 0, len(r.shift_names), code)
+    counts = np.bincount(day * len(names) + code, minlength=len(dates) * len(names))
+    return {"date": np.repeat(dates, len(names)),
+            "shift": np.tile(np.array(names, dtype=str), len(dates)),
+            "completed": counts.astype(np.int64)}
+
+
+def group_of(station: Any) -> str:
+    """A station's group, or its own name when it has none."""
+    return station.group or station.name
+
+
+def group_table(results: Sequence[RunResult]) -> Table:
+    """State shares per station group (server-seconds after warm-up summed over the group's
+    stations), mean across replications. Columns: group, stations, state, fraction."""
+    groups = list(dict.fromkeys(group_of(s) for s in results[0].stations))
+    share = np.zeros((len(results), len(groups), len(STATES)))
+    for i, r in enumerate(results):
+        for s in r.stations:
+            g = groups.index(group_of(s))
+            share[i, g] += [s.state_seconds.get(state, 0.0) for state in STATES]
+    total = share.sum(axis=2, keepdims=True)
+    share = np.divide(share, total, out=np.zeros_like(share), where=total > 0).mean(axis=0)
+    sizes = [sum(group_of(s) == g for s in results[0].stations) for g in groups]
+    return {"group": np.repeat(np.array(groups, dtype=str), len(STATES)),
+            "stations": np.repeat(np.array(sizes, dtype=np.int64), len(STATES)),
+            "state": np.tile(np.array(STATES, dtype=str), len(groups)),
+            "fraction": share.ravel()}
+
+
+def targets(meta: dict[str, Any] | None) -> dict[str, tuple[float, str]]:
+    """KPI -> (value, source) from ``meta.targets`` (numbers or {value, source} mappings)."""
+    found = (meta or {}).get("targets") if isinstance(meta, dict) else None
+    out: dict[str, tuple[float, str]] = {}
+    for name, t in (found or {}).items() if isinstance(found, dict) else ():
+        value = t.get("value") if isinstance(t, dict) else t
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            source = t.get("source", t.get("note", "")) if isinstance(t, dict) else ""
+            out[str(name)] = (float(value), str(source or ""))
+    return out
+
+
+def _rows(table: Table, key: str, value: str = "mean") -> tuple[list[Any], dict[str, np.ndarray]]:
+    """Pivot a long table: distinct `key` values and, per product, its `value` column."""
+    keys = list(dict.fromkeys(table[key].tolist()))
+    names = list(dict.fromkeys(table["product"].tolist()))
+    grid = np.asarray(table[value]).reshape(len(keys), len(names))
+    return keys, {n: grid[:, j] for j, n in enumerate(names)}
+
+
+def plot_production_by_month(results: Sequence[RunResult], path: Path) -> Path:
+    """Stacked monthly bars by product (replication mean) with a table of the numbers."""
+    months, by = _rows(monthly_table(results), "month")
+    names = [n for n in by if n != ALL]
+    fig = Figure(figsize=(12, 7.5), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax, tab = fig.subplots(2, 1, height_ratios=[3, 1])
+    x = np.arange(len(months))
+    bottom = np.zeros(len(months))
+    for name, colour in zip(names, _colours(len(names))):
+        ax.bar(x, by[name], bottom=bottom, color=colour, label=name, width=0.75)
+        bottom += by[name]
+    for xi, total in zip(x, by[ALL]):
+        ax.annotate(f"{total:,.0f}", (xi, total), xytext=(0, 3), textcoords="offset points",
+                    ha="center", fontsize=8)
+    labels = [np.datetime64(m, "M").astype("datetime64[D]").item().strftime("%b\n%Y")
+              for m in months]
+    ax.set_xticks(x, labels)
+    ax.set_ylabel("good completions per month (parts)")
+    ax.yaxis.set_major_formatter(StrMethodFormatter(THOUSANDS))
+    ax.set_title(f"{results[0].scenario}: production by month and product "
+                 f"(mean of {_reps(results)}; total {by[ALL].sum():,.0f})")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_ylim(0, max(float(by[ALL].max()), 1.0) * 1.12)
+    tab.axis("off")
+    if len(months) <= MAX_TABLE_MONTHS:
+        short = [m.replace("\n", " ") for m in labels]
+        cells = [[f"{v:,.0f}" for v in [*by[n], by[n].sum()]] for n in [*names, ALL]]
+        table = tab.table(cellText=cells, rowLabels=[*names, "total"],
+                          colLabels=[*short, "all"], loc="center", cellLoc="right")
+        table.auto_set_font_size(False)
+        table.set_fontsize(8)
+    else:
+        tab.text(0.5, 0.5, "numbers: monthly_table (too many months for a table here)",
+                 ha="center", va="center", transform=tab.transAxes)
+    return _save(fig, path)
+
+
+def plot_cumulative_vs_target(results: Sequence[RunResult], path: Path,
+                              meta: dict[str, Any] | None = None) -> Path:
+    """Cumulative good completions (mean, min-max band) against `meta.targets`."""
+    r0 = results[0]
+    table = cumulative_table(results)
+    dates, mean = _rows(table, "date")
+    low, high = _rows(table, "date", "min")[1], _rows(table, "date", "max")[1]
+    goals = targets(meta)
+    fig, (ax,) = _figure(12, 6)
+    x = datenum(r0.start, (np.arange(len(dates)) + 1) * DAY_S)
+    ax.fill_between(x, low[ALL], high[ALL], color="0.5", alpha=0.3,
+                    label="all products, min-max across replications")
+    ax.plot(x, mean[ALL], color="black", lw=2.2, label="all products, mean")
+    end = float(mean[ALL][-1]) if len(dates) else 0.0
+    if "completed" in goals:
+        value, source = goals["completed"]
+        label = f"target {value:,.0f}" + (f" ({_short(source)})" if source else "")
+        ax.axhline(value, color="tab:red", ls="--", lw=1.5, label=label)
+        ax.text(0.99, 0.03, f"end of run: simulated {end:,.0f}, {end / value - 1:+.1%} vs "
+                f"target {value:,.0f}", transform=ax.transAxes, ha="right", fontsize=10,
+                bbox={"facecolor": "white", "edgecolor": "0.7"})
+    names = [n for n in mean if n != ALL]
+    for name, colour in zip(names, _colours(len(names))):
+        if f"completed.{name}" in goals or len(names) > 1:
+            ax.plot(x, mean[name], color=colour, lw=1.2, label=f"{name}, mean")
+        if f"completed.{name}" in goals:
+            ax.plot([x[-1]], [goals[f"completed.{name}"][0]], marker="D", color=colour,
+                    ls="none", label=f"{name} target {goals[f'completed.{name}'][0]:,.0f}")
+    _warmup_line(ax, r0)
+    _date_axis(ax)
+    ax.set_title(f"{r0.scenario}: cumulative good completions vs target ({_reps(results)})")
+    ax.set_xlabel("date")
+    ax.set_ylabel("parts (cumulative, end of day)")
+    ax.yaxis.set_major_formatter(StrMethodFormatter(THOUSANDS))
+    ax.legend(loc="upper left", fontsize=8)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def _short(text: str, n: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[:n - 3] + "..."
+
+
+def plot_daily_by_shift(results: Sequence[RunResult], path: Path) -> Path | None:
+    """Daily good completions stacked by shift, replication 0 (None without shifts)."""
+    r0 = results[0]
+    table = shift_table(r0)
+    if not len(table["date"]):
+        return None
+    shifts = list(dict.fromkeys(table["shift"].tolist()))
+    counts = table["completed"].reshape(-1, len(shifts))
+    x = datenum(r0.start, np.arange(counts.shape[0]) * DAY_S)
+    fig, (ax,) = _figure(12, 5)
+    bottom = np.zeros(counts.shape[0])
+    for j, (name, colour) in enumerate(zip(shifts, _colours(len(shifts)))):
+        colour = "0.6" if name == OFF_SHIFT else colour
+        ax.bar(x, counts[:, j], bottom=bottom, width=0.9, align="edge", color=colour,
+               label=name, linewidth=0)
+        bottom += counts[:, j]
+    _date_axis(ax)
+    ax.set_title(f"{r0.scenario}: good completions per day by shift "
+                 f"(replication {r0.replication}; total {int(counts.sum()):,})")
+    ax.set_xlabel("date")
+    ax.set_ylabel("parts per day")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
+    ax.grid(axis="y", alpha=0.3)
+    return _save(fig, path)
+
+
+def plot_group_utilisation(results: Sequence[RunResult], path: Path) -> Path | None:
+    """State shares per station group (None when no station has a group)."""
+    if not any(s.group for s in results[0].stations):
+        return None
+    table = group_table(results)
+    groups = list(dict.fromkeys(table["group"].tolist()))
+    share = 100.0 * table["fraction"].reshape(len(groups), len(STATES))
+    sizes = table["stations"][::len(STATES)]
+    fig, (ax,) = _figure(11, 1.8 + 0.45 * len(groups))
+    y = np.arange(len(groups))
+    left = np.zeros(len(groups))
+    for j, state in enumerate(STATES):
+        ax.barh(y, share[:, j], left=left, color=STATE_COLOURS[state],
+                label=state.replace("_", " "), edgecolor="white", linewidth=0.5)
+        left += share[:, j]
+    for yi, working in zip(y, share[:, 0]):
+        ax.text(1, yi, f"working {working:.1f}%", va="center", fontsize=8)
+    ax.set_yticks(y, [f"{g} ({n} station{'s' if n != 1 else ''})"
+                      for g, n in zip(groups, sizes)])
+    ax.invert_yaxis()
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("share of server time after warm-up (%)")
+    ax.set_title(f"{results[0].scenario}: utilisation by station group "
+                 f"(mean of {_reps(results)})")
+    fig.legend(loc="outside lower center", ncols=len(STATES), fontsize=9, frameon=False)
+    ax.grid(axis="x", alpha=0.3)
+    return _save(fig, path)
+
+
+def plot_buffer_levels(results: Sequence[RunResult], path: Path) -> Path | None:
+    """Level over time of each traced buffer, one panel each, replication 0 (None if none)."""
+    r0 = results[0]
+    traced = [b for b in r0.buffers if b.trace_t is not None and len(b.trace_t)]
+    if not traced:
+        return None
+    fig, axes = _figure(12, 0.6 + 2.6 * len(traced), rows=len(traced))
+    for ax, b in zip(axes, traced):
+        _plot_traces(ax, r0, [b])
+        ax.set_title(f"{b.name}: parts in buffer (replication {r0.replication}, mean "
+                     f"{b.mean_level:,.2f}, max {b.max_level:,})", fontsize=10)
+    fig.suptitle(f"{r0.scenario}: buffer levels over time")
+    return _save(fig, path)
+
+
+def write_plan_plots(out_dir: Path, results: Sequence[RunResult],
+                     meta: dict[str, Any] | None = None) -> list[Path]:
+    """Write the planner figures into `out_dir` (those that apply); returns the paths."""
+    if not results:
+        raise ValueError("write_plan_plots needs at least one replication")
+    out = Path(out_dir)
+    written = [plot_production_by_month(results, out / "production_by_month.png"),
+               plot_cumulative_vs_target(results, out / "cumulative_vs_target.png", meta),
+               plot_daily_by_shift(results, out / "daily_by_shift.png"),
+               plot_group_utilisation(results, out / "group_utilisation.png"),
+               plot_buffer_levels(results, out / "buffer_levels.png")]
+    return [p for p in written if p is not None]
+
+
+def has_plan(resolved: dict[str, Any]) -> bool:
+    """True when a scenario (plain data) releases parts from a plan source."""
+    sources = resolved.get("sources") or {}
+    return any(isinstance(s, dict) and s.get("kind") == "plan" for s in sources.values())
