@@ -11,11 +11,12 @@ inputs, which must be detected: a check that passes everything proves nothing.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
-
 from factories import HOUR, buffer, make_result, station
+
 from sim import theory, verify
 from sim.verify import CASES, Case, CaseResult, Measure
 
@@ -72,6 +73,7 @@ def test_theory_values_of_the_cases() -> None:
     th = {(c.name, m.name): m.theory(c.theory_params()) for c in CASES.values()
           for m in c.measures}
     assert th[("availability_time", "throughput [parts/h]")] == pytest.approx(6 / 7 * 60)
+    assert th[("availability_operation", "failures per day")] == pytest.approx(24 / (7 / 3))
     assert th[("mm1", "W (mean lead time) [s]")] == pytest.approx(300.0)
     assert th[("mm1k", "loss probability")] == pytest.approx(1 / 6)
     assert th[("paced_line", "lead time in segment [s]")] == pytest.approx(1275.0)
@@ -89,7 +91,8 @@ def _hand_made():
         (0, 0, 10000.0, 12000.0),              # lead 2000
         (1, 0, 20000.0, 26000.0),              # lead 6000
     ]
-    st = station("s1", working=6 * HOUR, blocked=1 * HOUR, starved=1 * HOUR, failed=2 * HOUR)
+    st = replace(station("s1", working=6 * HOUR, blocked=HOUR, starved=HOUR, failed=2 * HOUR),
+                 failures=5)
     return make_result(rows, warmup=HOUR, horizon=11 * HOUR, stations=[st],
                        buffers=[buffer("q", mean_level=1.25)], released=30, lost=10,
                        wip_mean=0.5)
@@ -107,6 +110,7 @@ def test_extractors_on_a_hand_made_run() -> None:
     assert verify.state_fraction("s1", "working")(r) == pytest.approx(0.6)
     assert verify.not_failed("s1")(r) == pytest.approx(6 / 8)
     assert verify.buffer_level("q")(r) == 1.25
+    assert verify.failures_per_day("s1")(r) == pytest.approx(5 / (10 / 24))
     with pytest.raises(KeyError, match="s9"):
         verify.state_fraction("s9", "working")(r)
 
@@ -159,9 +163,11 @@ def test_format_table_shows_verdicts_and_relative_errors() -> None:
     assert "1 FAIL" in lines[-1]
 
 
-def test_run_cases_refuses_unknown_names() -> None:
+def test_run_cases_refuses_unknown_names_and_single_replications() -> None:
     with pytest.raises(KeyError, match="nope"):
         verify.run_cases(["nope"])
+    with pytest.raises(ValueError, match="2 replications"):
+        verify.run_cases(["shift_calendar"], replications=1)
 
 
 def test_shift_calendar_case_runs_exactly() -> None:
