@@ -111,6 +111,25 @@ FILES: dict[str, tuple[str, dict[str, str]]] = {
         "mean, median and 95th percentile (completions.csv)."), {}),
 }
 
+# Planner figures (sim.plots_plan), written only for scenarios with a plan source.
+PLAN_PLOTS: dict[str, tuple[str, dict[str, str]]] = {
+    "production_by_month.png": (
+        ("Plan scenarios: good completions per calendar month by product, replication mean, "
+        "stacked, with a table of the numbers (daily.csv summed by month)."), {}),
+    "cumulative_vs_target.png": (
+        ("Plan scenarios: cumulative good completions, mean and min-max band, per product and "
+        "in total, against meta.targets of the scenario when given (daily.csv)."), {}),
+    "daily_by_shift.png": (
+        ("Plan scenarios: good completions per day split by the run calendar's shift, "
+        "replication 0 (absent without shifts)."), {}),
+    "group_utilisation.png": (
+        ("Plan scenarios: state shares per station group, server-seconds summed over the "
+        "group's stations, replication mean (absent when no station has a group)."), {}),
+    "buffer_levels.png": (
+        ("Plan scenarios: level over time of each traced buffer, one panel each, "
+        "replication 0 (buffer_trace.csv; absent when no buffer is traced)."), {}),
+}
+
 # Decimals written for float columns (exact integer arithmetic, no float repr noise).
 DECIMALS: dict[str, int] = {
     "t_release_s": 3, "t_done_s": 3, "lead_time_h": 4, "seconds": 3, "fraction": 6,
@@ -206,6 +225,10 @@ def write_results(out_dir: Path, results: list[RunResult], resolved: dict, manif
             from sim import plots as figures  # matplotlib is imported only when drawing
 
             figures.write_plots(tmp, results)
+            from sim import plots_plan
+
+            if plots_plan.has_plan(resolved):
+                plots_plan.write_plan_plots(tmp, results, resolved.get("meta"))
     assert writer.final is not None
     return writer.final
 
@@ -386,7 +409,7 @@ def readme_text() -> str:
              "seconds from the run start date at 00:00 unless a column says otherwise; dates "
              "are calendar days (YYYY-MM-DD).")
     lines = [*textwrap.wrap(intro, 92, break_on_hyphens=False), ""]
-    for name, (what, columns) in FILES.items():
+    for name, (what, columns) in {**FILES, **PLAN_PLOTS}.items():
         lines.append(name)
         lines.extend(textwrap.wrap(what, 92, initial_indent="    ", subsequent_indent="    ",
                                    break_on_hyphens=False))
