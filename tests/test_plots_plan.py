@@ -152,3 +152,20 @@ def test_one_day_run_draws(tmp_path) -> None:
     r = make_result([(0, 0, 0.0, 2 * HOUR)], horizon=DAY)
     for p in write_plan_plots(tmp_path, [r], {"targets": {"completed": 1}}):
         assert_png(p)
+
+
+def test_results_folder_of_a_plan_scenario_has_the_planner_figures(tmp_path, monkeypatch) -> None:
+    import sim.plots
+    from sim.output import write_results
+
+    monkeypatch.setattr(sim.plots, "write_plots", lambda out, results: [])  # not tested here
+    results = [random_result(i, n=300, days=5) for i in range(2)]
+    resolved = {"name": "demo", "sources": {"o": {"kind": "plan"}},
+                "meta": {"targets": {"completed": 500}}}
+    out = write_results(tmp_path / "demo", results, resolved, {"scenario": "demo"})
+    names = {p.name for p in out.iterdir()}
+    assert {"production_by_month.png", "cumulative_vs_target.png", "buffer_levels.png"} <= names
+    assert "daily_by_shift.png" not in names and "group_utilisation.png" not in names
+    assert "production_by_month.png" in (out / "README.txt").read_text()
+    plain = write_results(tmp_path / "plain", results, {"name": "plain"}, {"scenario": "p"})
+    assert "production_by_month.png" not in {p.name for p in plain.iterdir()}
