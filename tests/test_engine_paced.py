@@ -106,9 +106,6 @@ def test_off_shift_the_line_stands_with_its_parts() -> None:
     assert lead[len(day1)] == pytest.approx(24 + 8.5 - 15.5)  # entered 15:30, left 08:30
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: PacedLine._enter is re-entered while it "
-                   "takes a part (the source port, freed, blocks again with its backlog and "
-                   "calls on_input before last_entry is set): several parts enter per takt")
 @pytest.mark.parametrize("capacity", [0, 3])
 def test_one_entry_per_takt_when_the_source_has_a_backlog(capacity: int) -> None:
     d = _paced(source={"kind": "arrivals", "interarrival": "10 s"}, duration="20 min")

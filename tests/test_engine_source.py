@@ -47,8 +47,6 @@ def test_when_full_block_never_loses() -> None:
     assert r.released < math.ceil(3600.0 / 40.0) - 1  # the rest waits at the source
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: with when_full: lose a capacity-0 buffer "
-                   "never has space, so arrivals are lost even when the station is idle")
 def test_lose_into_a_direct_hand_over_feeds_an_idle_station() -> None:
     r = run(line(["100 s"], caps=[0], source=_arrivals("250 s", when_full="lose")))
     assert r.lost == 0
@@ -169,9 +167,6 @@ def test_spread_never_exceeds_max_consecutive() -> None:
     assert _longest_run(order, {"M", "M2"}) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: plan.sequence() restarts the run count in "
-                   "each period, so a period ending with a medium and the next starting with "
-                   "one give two in a row although an order within the limit exists")
 def test_max_consecutive_holds_across_periods() -> None:
     mc = {"rule": "spread", "max_consecutive": {"attr": "platform", "value": "medium", "n": 1}}
     periods = [{"from": "2024-01-01", "to": "2024-01-01", "quantities": {"S": 2, "M": 2}},

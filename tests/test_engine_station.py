@@ -231,16 +231,11 @@ def test_consume_an_integer() -> None:
     assert r.wip_end == 1
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: a saturated source holds one part as a "
-                   "blocked feeder, so an input that must supply 2+ parts per job never does")
 def test_consume_from_a_saturated_input_never_starves() -> None:
     r = run(_assembly({"kind": "saturated"}, {"kind": "saturated"}, {"packs": 2}))
     assert len(r.completions) == 59
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: Station._assemble takes the carrier part, "
-                   "which frees a source port that re-blocks and re-enters try_start; another "
-                   "idle server then takes the pack this job was counting on (IndexError)")
 def test_two_server_assembly_fed_by_a_backlogged_source() -> None:
     d = _assembly({"kind": "arrivals", "interarrival": "10 s"},
                   {"kind": "arrivals", "interarrival": "100 s"})

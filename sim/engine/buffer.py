@@ -36,6 +36,7 @@ class Buffer:
         "blocked",
         "cap",
         "consumer",
+        "endless",
         "items",
         "last",
         "max_level",
@@ -53,6 +54,7 @@ class Buffer:
         self.blocked: deque = deque()
         self.consumer = None
         self.ready: list = [True]  # the consumer's idle servers: skip waking a busy consumer
+        self.endless = False  # fed by a saturated source: never short of parts
         self.area = 0.0
         self.last = 0.0
         self.stat_from = 0.0
@@ -66,7 +68,9 @@ class Buffer:
     def available(self) -> bool:
         return bool(self.items) or bool(self.blocked)
 
-    def count(self) -> int:
+    def count(self) -> float:
+        if self.endless:
+            return float("inf")
         return len(self.items) + len(self.blocked)
 
     def peek(self) -> Part:

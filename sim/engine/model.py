@@ -253,8 +253,10 @@ def build(sc, replication: int = 0) -> Model:
             raise ScenarioError("", f"sources.{n}.plan", str(e)) from None
         book = OrderBook(next_order, s.batch)
         for bname, buf in outputs[n].items():
-            ports.append(Port(f"{n}->{bname}", env, book, buf, s.leads.get(bname, 0.0),
-                              s.kind == "saturated", s.when_full == "lose", ids, wip,
-                              counters, horizon))
+            port = Port(f"{n}->{bname}", env, book, buf, s.leads.get(bname, 0.0),
+                        s.kind == "saturated", s.when_full == "lose", ids, wip, counters,
+                        horizon)
+            port.limit_free = s.limit is None
+            ports.append(port)
     return Model(env, sc, replication, horizon, types, calendars, stations, buffers, sinks,
                  ports, log, wip, counters)

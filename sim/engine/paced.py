@@ -75,9 +75,9 @@ class PacedLine(Machine):
     def _enter(self, t: float) -> None:
         inp = self.inp
         if self.last_entry < self.step and (inp.items or inp.blocked):
+            self.last_entry = self.step  # before take: taking may wake upstream, re-entering
             part = inp.take(t)
             self.parts.append((self.step + self.positions, part))
-            self.last_entry = self.step
 
     def _move(self, t: float) -> None:
         end = self.begin(t, self.takt)

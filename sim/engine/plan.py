@@ -19,8 +19,9 @@ from sim.calendar import Calendar
 
 def sequence(quantities: dict[str, int], rule: str, rng: np.random.Generator,
              group_of: dict[str, str] | None = None, max_run: int | None = None,
-             group_value: str | None = None) -> list[str]:
-    """Release order of the products of one period."""
+             group_value: str | None = None, run: int = 0) -> list[str]:
+    """Release order of the products of one period; `run` is the number of limited
+    products that ended the previous period, so the limit holds across periods."""
     names = [n for n, q in quantities.items() if q > 0]
     if rule == "batch":
         return [n for n in names for _ in range(quantities[n])]
@@ -33,7 +34,6 @@ def sequence(quantities: dict[str, int], rule: str, rng: np.random.Generator,
     limited = {n: group_of is not None and max_run is not None and group_of.get(n) == group_value
                for n in names}
     seq: list[str] = []
-    run = 0
     for i in range(1, total + 1):
         open_ = [n for n in names if done[n] < quantities[n]]
         allowed = [n for n in open_ if not (limited[n] and run >= max_run)] or open_
@@ -67,13 +67,15 @@ def release_timeline(plan, cal: Calendar, start_date, horizon: float,
         group_of = {p: str(product_attr(p, mc.attr)) for p in _all_products(plan)}
     ramps = {p: ((r.start - start_date).days * 86400.0, r.duration, r.initial)
              for p, r in plan.ramps.items()}
+    run = 0
     for period in plan.periods:
         a = (period.from_ - start_date).days * 86400.0
         b = min((period.to - start_date).days * 86400.0 + 86400.0, horizon)
         quantities = {p: round(q * plan.scale.get(p, 1.0))
                       for p, q in period.quantities.items()}
         order = sequence(quantities, seq_spec.rule, rng_seq, group_of,
-                         mc.n if mc else None, mc.value if mc else None)
+                         mc.n if mc else None, mc.value if mc else None, run)
+        run = _trailing_run(run, order, group_of, mc.value if mc else None)
         n = len(order)
         if n == 0:
             continue
@@ -90,6 +92,16 @@ def release_timeline(plan, cal: Calendar, start_date, horizon: float,
             times.append(t)
             types.append(type_choice(product))
     return times, types, dropped
+
+
+def _trailing_run(run: int, order: list[str], group_of, value) -> int:
+    """Limited products at the end of `order`, continuing `run` if all of it is limited."""
+    if group_of is None:
+        return 0
+    for k, product in enumerate(reversed(order)):
+        if group_of.get(product) != value:
+            return k
+    return run + len(order)
 
 
 def _all_products(plan) -> set[str]:

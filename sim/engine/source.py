@@ -71,6 +71,8 @@ class Port:
         self.counters = counters
         self.horizon = horizon
         self.k = 0
+        self.offering = False
+        self.limit_free = True
         self.part: Part | None = None
         self.ev = reusable_event(env)
         self.cb = [self._fire]
@@ -80,6 +82,7 @@ class Port:
         if self.saturated:
             self._hold_next(0.0)
             if self.part is not None:
+                self.buf.endless = self.limit_free
                 self.buf.block(self, 0.0)
         else:
             self._sleep(0.0)
@@ -123,12 +126,24 @@ class Port:
                 self._admit(part, t)
                 buf.put(part, t)
             elif self.lose:
-                self.counters["lost"] += 1
+                self._offer(part, t)
             else:
                 self.part = part
                 buf.block(self, t)
                 return
         self._sleep(t)
+
+    def _offer(self, part: Part, t: float) -> None:
+        """A full buffer may still hand the part straight to an idle consumer (capacity 0);
+        if nobody takes it at once, it is lost."""
+        self.part = part
+        self.offering = True
+        self.buf.block(self, t)
+        self.offering = False
+        if self.part is not None:
+            self.buf.blocked.remove(self)
+            self.part = None
+            self.counters["lost"] += 1
 
     def _admit(self, part: Part, t: float) -> None:
         part.t_release = t
@@ -145,4 +160,5 @@ class Port:
                 self.buf.blocked.append(self)
             return
         self.part = None
-        self._release_due(t)
+        if not self.offering:
+            self._release_due(t)

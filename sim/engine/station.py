@@ -77,6 +77,7 @@ class Station:
     """A station of one or more identical servers fed by one or more input buffers."""
 
     __slots__ = (
+        "assembling",
         "carrier",
         "counters",
         "cycle",
@@ -117,6 +118,7 @@ class Station:
         self.out = out
         self.wip = wip
         self.counters = counters
+        self.assembling = False
 
     # -- starting jobs ------------------------------------------------------------------
 
@@ -150,14 +152,20 @@ class Station:
                 ev.callbacks = srv.cb
                 heappush(queue, (end, NORMAL, next(eid), ev))
             return
-        while idle and self._assembly_ready():
-            srv = idle.pop()
-            part = self._assemble(t)
-            srv.part = part
-            end = srv.begin(t, cycle(part.type))
-            ev = srv.ev
-            ev.callbacks = srv.cb
-            heappush(queue, (end, NORMAL, next(eid), ev))
+        if self.assembling:
+            return  # re-entered from a feeder woken by our own takes: the loop below re-checks
+        self.assembling = True
+        try:
+            while idle and self._assembly_ready():
+                srv = idle.pop()
+                part = self._assemble(t)
+                srv.part = part
+                end = srv.begin(t, cycle(part.type))
+                ev = srv.ev
+                ev.callbacks = srv.cb
+                heappush(queue, (end, NORMAL, next(eid), ev))
+        finally:
+            self.assembling = False
 
     on_input = try_start
 
