@@ -45,11 +45,17 @@ from typing import Any
 
 import yaml
 
-from sim.calibration_spec import CalibrationSpec, Check, load_spec, lookup
+from sim.calibration_spec import (
+    DECIMALS,
+    CalibrationSpec,
+    Check,
+    Parameter,
+    load_spec,
+    lookup,
+)
 from sim.errors import ScenarioError
 from sim.stats import Estimate
 
-DECIMALS = 4
 DEFAULT_VALUE = 1.0  # a multiplier the base leaves unset
 
 
@@ -93,17 +99,26 @@ def _rounded(x: float) -> float:
     return round(float(x), DECIMALS)
 
 
-def _initial(spec: CalibrationSpec, base: Path) -> dict[str, float]:
+def _bounds(p: Parameter) -> tuple[float, float]:
+    """The bounds at the resolution of the values (so a clamped value equals its bound)."""
+    return _rounded(p.bounds[0]), _rounded(p.bounds[1])
+
+
+def _initial(spec: CalibrationSpec, file: str, base: Path) -> dict[str, float]:
     """Starting values: `initial`, else the base's value, else 1 (an unset multiplier)."""
     from sim.loader import load_dict
 
     data = load_dict(base)
     values = {}
-    for p in spec.parameters:
+    for i, p in enumerate(spec.parameters):
         value = p.initial if p.initial is not None else lookup(data, p.path)[1]
         if value is None:
             value = DEFAULT_VALUE
-        values[p.path] = _rounded(min(max(float(value), p.bounds[0]), p.bounds[1]))
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ScenarioError(file, f"parameters.{i}.path",
+                                f"{p.path!r} is not a number in {base} (got {value!r})")
+        low, high = _bounds(p)
+        values[p.path] = min(max(_rounded(value), low), high)
     return values
 
 
@@ -174,7 +189,7 @@ def calibrate(
         raise ScenarioError(file, "scenario", f"file not found: {base}")
     n = replications or spec.replications
     seed = spec.seed if spec.seed is not None else load_scenario(base).run.seed
-    values = _initial(spec, base)
+    values = _initial(spec, file, base)
     _check_paths(spec, file, base, values)
     history: dict[str, list[tuple[float, float]]] = {p.path: [] for p in spec.parameters}
     iterations: list[Iteration] = []
@@ -212,7 +227,7 @@ def _step(spec: CalibrationSpec, it: Iteration, history: dict[str, list[tuple[fl
             continue
         pending = True
         proposal = propose(history[p.path], target, spec.damping)
-        low, high = p.bounds
+        low, high = _bounds(p)
         for bound, beyond in ((low, proposal < low), (high, proposal > high)):
             if beyond and values[p.path] == bound:
                 side = "lower" if bound == low else "upper"

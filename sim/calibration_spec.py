@@ -38,6 +38,8 @@ from sim.errors import ScenarioError
 from sim.spec.base import fail
 from sim.spec.messages import first_error
 
+DECIMALS = 4  # fitted values are rounded to this many decimals
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -69,6 +71,9 @@ class Parameter(_Model):
     def _ordered(cls, b: tuple[float, float]) -> tuple[float, float]:
         if not 0 < b[0] < b[1]:
             raise fail(f"expected [low, high] with 0 < low < high (got {list(b)})")
+        if not 0 < round(b[0], DECIMALS) < round(b[1], DECIMALS):
+            raise fail(f"values are fitted to {DECIMALS} decimals: bounds {list(b)} are "
+                       "too close to 0 or to each other")
         return b
 
 

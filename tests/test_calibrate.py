@@ -137,6 +137,8 @@ def test_dry_run_prints_the_table_and_writes_nothing(
     ({"tolerence": 0.1}, "", "unknown field 'tolerence'"),
     ({"replications": 0}, "replications", ">= 1"),
     ({"parameters": [{"path": "sources.orders.plan.scale.A", "target": "completed.A",
+                      "bounds": [0.00001, 2.0]}]}, "parameters.0.bounds", "4 decimals"),
+    ({"parameters": [{"path": "sources.orders.plan.scale.A", "target": "completed.A",
                       "bounds": [2.0, 0.5]}]}, "parameters.0.bounds", "low < high"),
     ({"parameters": [{"path": "sources.orders.plan.scale.A", "target": "completed.C",
                       "bounds": [0.5, 2.0]}]}, "parameters.0.target", "'completed.C'"),
@@ -165,6 +167,19 @@ def test_bad_parameter_path_and_unknown_kpi_name_the_field(tmp_path: Path) -> No
     assert err.value.path == "targets.completed.C" and "unknown KPI" in err.value.message
     with pytest.raises(ScenarioError, match="file not found"):
         calibrate(example_spec(tmp_path, scenario="missing.yaml"))
+    spec = example_spec(tmp_path, parameters=[
+        {"path": "sources.orders.plan", "target": "completed.A", "bounds": [0.5, 2]}])
+    with pytest.raises(ScenarioError) as err:
+        calibrate(spec, workers=1)
+    assert err.value.path == "parameters.0.path" and "not a number" in err.value.message
+
+
+def test_bound_finer_than_the_resolution_still_stops_at_the_bound(tmp_path: Path) -> None:
+    spec = example_spec(tmp_path, replications=1, parameters=[
+        {"path": "sources.orders.plan.scale.A", "target": "completed.A",
+         "bounds": [0.5, 1.100004]}])
+    result = calibrate(spec, workers=1)
+    assert result.status == "bound" and len(result.iterations) == 2
 
 
 def test_propose_steps() -> None:
