@@ -71,11 +71,15 @@ class Case:
     exact: bool = False
     params: Mapping[str, Any] | None = field(default=None, compare=False)
 
+    def scenario(self) -> Any:
+        """The loaded scenario (cached per process)."""
+        return _scenario(str(self.path))
+
     def theory_params(self) -> Mapping[str, Any]:
         """The `meta.theory` mapping (or the replacement given in `params`)."""
         if self.params is not None:
             return self.params
-        return dict(_scenario(str(self.path)).meta["theory"])
+        return dict(self.scenario().meta["theory"])
 
 
 @dataclass(frozen=True)
@@ -288,7 +292,7 @@ def _replicate(name: str, replication: int) -> tuple[float, ...]:
     from sim.engine.run import run_once
 
     case = CASES[name]
-    result = run_once(_scenario(str(case.path)), replication)
+    result = run_once(case.scenario(), replication)
     return tuple(m.extract(result) for m in case.measures)
 
 

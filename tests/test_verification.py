@@ -174,3 +174,15 @@ def test_shift_calendar_case_runs_exactly() -> None:
     """The one cheap case end to end through run_cases (serial)."""
     (res,) = verify.run_cases(["shift_calendar"], replications=2, workers=1)
     assert res.within and res.mean == theory.calendar_output(1_080_000.0, 60.0)
+
+
+@pytest.mark.slow
+def test_simulate_matches_run_replications() -> None:
+    """The shared pool gives the values of `run_replications`, bit for bit."""
+    from sim.experiment import run_replications
+
+    case = CASES["hillier_boling_3"]
+    got = verify.simulate([case], replications=2, workers=2)[case.name]
+    runs = run_replications(case.scenario(), 2, workers=1)
+    want = np.array([[m.extract(r) for m in case.measures] for r in runs])
+    assert np.array_equal(got, want)
