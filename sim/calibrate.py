@@ -307,9 +307,13 @@ def check_lines(result: CalibrationResult) -> list[str]:
             lines.append(f"check {name}: unknown KPI {c.kpi!r}")
             continue
         ok = (c.min is None or est.mean >= c.min) and (c.max is None or est.mean <= c.max)
-        lines.append(f"check {name}: {c.kpi} = {est.mean:.4g}, expected {_range(c)}: "
+        lines.append(f"check {name}: {c.kpi} = {_value(est.mean)}, expected {_range(c)}: "
                      f"{'ok' if ok else 'OUT OF RANGE'}" + (f" ({c.note})" if c.note else ""))
     return lines
+
+
+def _value(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4g}"
 
 
 def _range(c: Check) -> str:
@@ -330,8 +334,13 @@ def write_calibrated(result: CalibrationResult, path: str | Path | None = None,
     data = load_dict(result.base_path)
     fitted = {lookup(data, p.path)[0]: result.final.values[p.path]
               for p in result.spec.parameters}
-    body = {"extends": Path(os.path.relpath(result.base_path, out.parent)).as_posix(),
-            **nested(fitted)}
+    base = result.base_path.resolve()
+    far = os.path.commonpath([base, out.parent.resolve()]) == base.anchor
+    relative = Path(os.path.relpath(base, out.parent.resolve())).as_posix()
+    body: dict[str, Any] = {"extends": str(base) if far else relative}
+    if result.spec.output_name:
+        body["name"] = result.spec.output_name
+    body.update(nested(fitted))
     text = "\n".join(header(result, command)) + "\n" + yaml.safe_dump(
         body, sort_keys=False, default_flow_style=False, allow_unicode=True)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -16,12 +16,14 @@ damping: 1.0                    # exponent of the multiplicative step, in (0, 1]
 parameters:                     # one per target; initial defaults to the base's value, else 1
   - {path: sources.orders.plan.scale.Megane, target: completed.Megane, bounds: [0.5, 2.0],
      initial: 1.0, why: "..."}
-targets:                        # a KPI of sim.kpi.run_kpis -> value (and source)
+targets:                        # a KPI of sim.kpi.run_kpis -> value (and source); when
+                                # absent: meta.targets of the base scenario (same form)
   completed.Megane: {value: 30171, source: "..."}
   completed: 89527              # a bare number is a value without source
 checks:                         # reported at the final point, not fitted
   battery_busy: {kpi: station.battery.working, min: 0.3, max: 0.95, note: "..."}
   plausibility: "free text"
+output_name: douai-2024         # `name:` of the written scenario (default: its file stem)
 note: "..."
 ```
 """
@@ -99,6 +101,7 @@ class CalibrationSpec(_Model):
     parameters: list[Parameter] = Field(min_length=1)
     targets: dict[str, Target] = Field(min_length=1)
     checks: dict[str, Check | str] = Field(default_factory=dict)
+    output_name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     note: str = ""
 
     @model_validator(mode="after")
@@ -129,11 +132,34 @@ def load_spec(path: str | Path) -> CalibrationSpec:
         raise ScenarioError(file, "", f"invalid YAML: {' '.join(str(exc).split())}") from None
     if not isinstance(data, dict):
         raise ScenarioError(file, "", "expected a mapping (scenario, output, parameters, ...)")
+    base = None
+    if "targets" not in data and isinstance(data.get("scenario"), str):
+        base = Path(path).parent / data["scenario"]
+        data = {**data, "targets": meta_targets(base, file)}
     try:
         return CalibrationSpec.model_validate(data)
     except ValidationError as exc:
         where, message = first_error(exc, data)
-        raise ScenarioError(file, ".".join(str(p) for p in where), message) from None
+        dotted = ".".join(str(p) for p in where)
+        if base is not None and dotted.startswith("targets."):
+            raise ScenarioError(str(base), "meta." + dotted, message) from None
+        raise ScenarioError(file, dotted, message) from None
+
+
+def meta_targets(base: Path, file: str) -> dict[str, Any]:
+    """`meta.targets` of the base scenario ({kpi: value | {value, source, ...}}), keeping
+    value and source: the targets of a calibration file that lists none."""
+    from sim.loader import load_dict
+
+    if not base.is_file():
+        raise ScenarioError(file, "scenario", f"file not found: {base}")
+    meta = load_dict(base).get("meta")
+    found = meta.get("targets") if isinstance(meta, dict) else None
+    if not isinstance(found, dict) or not found:
+        raise ScenarioError(file, "", "no targets: list them under `targets`, or in "
+                            f"meta.targets of {base}")
+    return {k: {f: v[f] for f in ("value", "source") if f in v} if isinstance(v, dict) else v
+            for k, v in found.items()}
 
 
 def lookup(data: Any, path: str) -> tuple[tuple[str, ...], Any]:

@@ -221,3 +221,35 @@ def test_committed_example_output_extends_its_base() -> None:
     assert set(scenario.sources["orders"].plan.scale) == {"A", "B"}
     assert yaml.safe_load((EXAMPLES / "calibration_line_fitted.yaml").read_text())[
         "extends"] == "calibration_line.yaml"
+
+
+def test_targets_default_to_the_base_meta_and_output_name_is_written(tmp_path: Path) -> None:
+    spec = example_spec(tmp_path, replications=1, tolerance=0.05, output_name="line-fitted")
+    data = yaml.safe_load(spec.read_text())
+    del data["targets"], data["checks"]
+    spec.write_text(yaml.safe_dump(data))
+    base = tmp_path / "calibration_line.yaml"
+    base.write_text(base.read_text() + yaml.safe_dump({"meta": {"targets": {
+        "completed.A": {"value": 1700, "source": "meta source", "tolerance": 0.03},
+        "completed.B": 850}}}))
+    loaded = load_spec(spec)
+    assert loaded.targets["completed.A"].source == "meta source"
+    assert loaded.targets["completed.B"].value == 850
+    result = calibrate(spec, workers=1)
+    assert result.ok
+    written = write_calibrated(result)
+    assert load_scenario(written).name == "line-fitted"
+    assert "meta source" in written.read_text()
+    base.write_text(base.read_text().replace("value: 1700", "value: -1"))
+    with pytest.raises(ScenarioError) as err:
+        load_spec(spec)
+    assert err.value.file == str(base) and err.value.path == "meta.targets.completed.A.value"
+
+
+def test_no_targets_anywhere_is_an_error(tmp_path: Path) -> None:
+    spec = example_spec(tmp_path)
+    data = yaml.safe_load(spec.read_text())
+    del data["targets"]
+    spec.write_text(yaml.safe_dump(data))
+    with pytest.raises(ScenarioError, match="no targets"):
+        load_spec(spec)
