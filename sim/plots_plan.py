@@ -153,17 +153,25 @@ def _rows(table: Table, key: str, value: str = "mean") -> tuple[list[Any], dict[
     return keys, {n: grid[:, j] for j, n in enumerate(names)}
 
 
+def _shown(by: dict[str, np.ndarray]) -> tuple[list[str], dict[str, Any]]:
+    """Products with some completions (in table order) and a colour per product that does
+    not depend on which products are shown."""
+    names = [n for n in by if n != ALL]
+    colours = dict(zip(names, _colours(len(names))))
+    return [n for n in names if by[n].any()], colours
+
+
 def plot_production_by_month(results: Sequence[RunResult], path: Path) -> Path:
     """Stacked monthly bars by product (replication mean) with a table of the numbers."""
     months, by = _rows(monthly_table(results), "month")
-    names = [n for n in by if n != ALL]
+    names, colours = _shown(by)
     fig = Figure(figsize=(12, 7.5), layout="constrained")
     FigureCanvasAgg(fig)
     ax, tab = fig.subplots(2, 1, height_ratios=[3, 1])
     x = np.arange(len(months))
     bottom = np.zeros(len(months))
-    for name, colour in zip(names, _colours(len(names))):
-        ax.bar(x, by[name], bottom=bottom, color=colour, label=name, width=0.75)
+    for name in names:
+        ax.bar(x, by[name], bottom=bottom, color=colours[name], label=name, width=0.75)
         bottom += by[name]
     for xi, total in zip(x, by[ALL]):
         ax.annotate(f"{total:,.0f}", (xi, total), xytext=(0, 3), textcoords="offset points",
@@ -175,7 +183,10 @@ def plot_production_by_month(results: Sequence[RunResult], path: Path) -> Path:
     ax.yaxis.set_major_formatter(StrMethodFormatter(THOUSANDS))
     ax.set_title(f"{results[0].scenario}: production by month and product "
                  f"(mean of {_reps(results)}; total {by[ALL].sum():,.0f})")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
+    if names:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
+    else:
+        ax.text(0.5, 0.5, "no good completions", ha="center", transform=ax.transAxes)
     ax.grid(axis="y", alpha=0.3)
     ax.set_ylim(0, max(float(by[ALL].max()), 1.0) * 1.12)
     tab.axis("off")
@@ -210,11 +221,12 @@ def plot_cumulative_vs_target(results: Sequence[RunResult], path: Path,
         value, source = goals["completed"]
         label = f"target {value:,.0f}" + (f" ({_short(source)})" if source else "")
         ax.axhline(value, color="tab:red", ls="--", lw=1.5, label=label)
-        ax.text(0.99, 0.03, f"end of run: simulated {end:,.0f}, {end / value - 1:+.1%} vs "
+        ax.text(0.99, 0.03, f"end of run: simulated {end:,.0f}, {end / value - 1:+.2%} vs "
                 f"target {value:,.0f}", transform=ax.transAxes, ha="right", fontsize=10,
                 bbox={"facecolor": "white", "edgecolor": "0.7"})
-    names = [n for n in mean if n != ALL]
-    for name, colour in zip(names, _colours(len(names))):
+    names, colours = _shown(mean)
+    for name in names:
+        colour = colours[name]
         if f"completed.{name}" in goals or len(names) > 1:
             ax.plot(x, mean[name], color=colour, lw=1.2, label=f"{name}, mean")
         if f"completed.{name}" in goals:
