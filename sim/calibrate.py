@@ -275,7 +275,9 @@ def header(result: CalibrationResult, command: str) -> list[str]:
            f"numbers), tolerance {spec.tolerance:.3%}, {len(result.iterations)} iteration(s).")
     lines = ["# Calibrated scenario, written by the `calibrate` verb; do not edit by hand.",
              f"# When: {now}. Base: {spec.scenario}. Calibration file: {result.spec_path.name}.",
-             how, "# Fitted parameters (value, bounds):"]
+             how]
+    lines += _wrap(f"Note: {spec.note}", "# ") if spec.note else []
+    lines.append("# Fitted parameters (value, bounds):")
     for p in spec.parameters:
         lines.append(f"#   {p.path} = {it.values[p.path]:g}  in [{p.bounds[0]:g}, "
                      f"{p.bounds[1]:g}]")

@@ -101,7 +101,7 @@ def test_written_file_says_what_when_and_how(fitted: tuple[CalibrationResult, Pa
     for needle in ("sources.orders.plan.scale.A", "completed.B: target 850",
                    "example target: 1,700 good A", f"{result.replications} replications",
                    f"seed {result.seed}", "Reproduce: python run_sim.py calibrate",
-                   "(reported, not fitted)", "check assembly_busy"):
+                   "(reported, not fitted)", "check assembly_busy", "# Note: "):
         assert needle in comments
     assert [p.name for p in written.parent.iterdir() if p.name.endswith(".tmp")] == []
 
