@@ -112,20 +112,24 @@ class Buffer:
             self.area += len(items) * (t - self.last)
             self.last = t
             part = items.popleft()
-            blocked = self.blocked
-            if blocked:
-                feeder = blocked.popleft()
-                items.append(feeder.part)
-                if self.trace_t is not None:
-                    self._traced(t)
-                feeder.released(t)
-            elif self.trace_t is not None:
-                self._traced(t)
+            if self.blocked or self.trace_t is not None:
+                self.refill(t)
             return part
         feeder = self.blocked.popleft()
         part = feeder.part
         feeder.released(t)
         return part
+
+    def refill(self, t: float) -> None:
+        """After the head left: let the first blocked feeder put its part, trace the level."""
+        if self.blocked:
+            feeder = self.blocked.popleft()
+            self.items.append(feeder.part)
+            if self.trace_t is not None:
+                self._traced(t)
+            feeder.released(t)
+        elif self.trace_t is not None:
+            self._traced(t)
 
     def take_order(self, order: int, t: float) -> Part | None:
         """Remove the part built for `order`, wherever it waits; None if absent."""
