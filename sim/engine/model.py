@@ -23,6 +23,7 @@ from sim.engine.plan import release_timeline
 from sim.engine.routing import Router, Uniforms, learning_curve
 from sim.engine.source import OrderBook, Port
 from sim.engine.station import Station
+from sim.engine.stock import Stock, StockPort
 from sim.errors import ScenarioError
 from sim.scenario import attr_key
 from sim.streams import Streams
@@ -41,7 +42,7 @@ class Model:
     stations: dict[str, object]
     buffers: dict[str, object]
     sinks: dict[str, Sink]
-    ports: list[Port]
+    ports: list
     log: CompletionLog
     wip: Wip
     counters: dict[str, int] = field(default_factory=dict)
@@ -204,11 +205,17 @@ def build(sc, replication: int = 0) -> Model:
         return calendars[name] if name else always
 
     log, wip = CompletionLog(), Wip()
-    counters = {"released": 0, "lost": 0, "consumed": 0, "ramp_dropped": 0}
+    counters = {"released": 0, "lost": 0, "consumed": 0, "ramp_dropped": 0,
+                "units_delivered": 0, "units_consumed": 0, "units_lost": 0}
     sinks = {n: Sink(n, i, s.scrap, log, wip) for i, (n, s) in enumerate(sc.sinks.items())}
     buffers: dict[str, object] = {}
     for n, b in sc.buffers.items():
-        buffers[n] = SinkPort(n, sinks[b.to]) if b.to in sinks else Buffer(n, b.capacity, b.trace)
+        if b.to in sinks:
+            buffers[n] = SinkPort(n, sinks[b.to])
+        elif b.kind == "stock":
+            buffers[n] = Stock(n, b.capacity, b.trace, counters)
+        else:
+            buffers[n] = Buffer(n, b.capacity, b.trace)
     inputs = {n: [buffers[b] for b, s in sc.buffers.items() if s.to == n] for n in sc.stations}
     outputs = {n: {b: buffers[b] for b, s in sc.buffers.items() if n in s.from_}
                for n in list(sc.stations) + list(sc.sources)}
@@ -251,6 +258,11 @@ def build(sc, replication: int = 0) -> Model:
             next_order, _ = _order_source(n, s, cal, choose, streams, sc, horizon, counters)
         except ValueError as e:
             raise ScenarioError("", f"sources.{n}.plan", str(e)) from None
+        if any(isinstance(buf, Stock) for buf in outputs[n].values()):
+            (bname, buf), = outputs[n].items()
+            ports.append(StockPort(f"{n}->{bname}", env, OrderBook(next_order), buf, s.batch,
+                                   s.when_full == "lose", horizon))
+            continue
         book = OrderBook(next_order, s.batch)
         for bname, buf in outputs[n].items():
             port = Port(f"{n}->{bname}", env, book, buf, s.leads.get(bname, 0.0),

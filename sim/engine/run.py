@@ -15,6 +15,7 @@ import numpy as np
 from sim.engine.buffer import Buffer
 from sim.engine.model import Model, build
 from sim.engine.paced import PacedLine
+from sim.engine.stock import Stock
 from sim.records import STATES, BufferRecord, Completions, RunResult, StationRecord, frozen_array
 
 
@@ -99,7 +100,7 @@ def _records(model: Model, base: dict[str, int], wall: float) -> RunResult:
                                       sum(m.n_fail for m in ms), sc.stations[name].group))
     buffers = []
     for name, b in model.buffers.items():
-        if not isinstance(b, Buffer):
+        if not isinstance(b, (Buffer, Stock)):
             continue
         traced = b.trace_t is not None
         buffers.append(BufferRecord(

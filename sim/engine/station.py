@@ -112,7 +112,8 @@ class Station:
         self.inputs = inputs
         self.inp = inputs[0] if len(inputs) == 1 and not consume else None
         self.carrier = inputs[carrier]
-        self.others = [(b, consume.get(b.name)) for i, b in enumerate(inputs) if i != carrier]
+        self.others = [(b, consume.get(b.name), getattr(b, "is_stock", False))
+                       for i, b in enumerate(inputs) if i != carrier]
         self.match_order = match_order
         self.router = router
         self.out = out
@@ -194,8 +195,8 @@ class Station:
         if not carrier.available():
             return False
         head = carrier.peek()
-        for buf, qty in self.others:
-            if self.match_order:
+        for buf, qty, stock in self.others:
+            if self.match_order and not stock:
                 if not buf.has_order(head.order):
                     return False
             elif buf.count() < self._need(qty, head):
@@ -205,8 +206,10 @@ class Station:
     def _assemble(self, t: float) -> Part:
         part = self.carrier.take(t)
         absorbed = 0
-        for buf, qty in self.others:
-            if self.match_order:
+        for buf, qty, stock in self.others:
+            if stock:
+                buf.take_units(self._need(qty, part), t)
+            elif self.match_order:
                 buf.take_order(part.order, t)
                 absorbed += 1
             else:

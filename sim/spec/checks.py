@@ -124,6 +124,25 @@ def _check_buffers(s: Scenario) -> None:
                 _unknown("source or station", node, upstream, f"buffers.{name}.from")
         if buf.to not in downstream:
             _unknown("station or sink", buf.to, downstream, f"buffers.{name}.to")
+        if buf.kind == "stock":
+            _check_stock(s, name, buf)
+
+
+def _check_stock(s: Scenario, name: str, buf: Any) -> None:
+    """A stock is fed only by sources that feed nothing else, and is taken by `consume`."""
+    path = f"buffers.{name}"
+    for node in buf.from_:
+        if node not in s.sources:
+            raise fail(f"a stock is fed by sources only ({shown(node)} is not a source)",
+                       f"{path}.from")
+        if len(s.outputs(node)) > 1:
+            raise fail(f"source {shown(node)} feeds a stock and must feed nothing else",
+                       f"{path}.from")
+    st = s.stations.get(buf.to)
+    inputs = s.inputs(buf.to) if st is not None else []
+    if st is None or len(inputs) < 2 or (st.carrier or inputs[0]) == name:
+        raise fail("a stock feeds an assembly station that takes units from it with "
+                   "'consume' (and is not that station's carrier)", f"{path}.to")
 
 
 def _check_products(ctx: _Context, names: Any, path: str) -> None:

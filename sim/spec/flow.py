@@ -291,6 +291,7 @@ class BufferSpec(Spec):
     ]
     to: str
     capacity: Capacity
+    kind: Literal["parts", "stock"] = "parts"
     trace: bool = False
     note: str = ""
 

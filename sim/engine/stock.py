@@ -1,0 +1,147 @@
+"""Stock buffers: bulk material counted in units, delivered in batches, taken by assembly.
+
+Purchased parts such as battery modules have no identity worth tracking: a pack takes
+"12 modules", not modules 4711 to 4722. Modelling each unit as a part would create and
+move millions of objects a year. A stock holds a *level*; a source delivers `batch` units
+per arrival in one event, and an assembly station takes `consume` units per job.
+
+A delivery that does not fit waits (blocked, FIFO) or is turned away (`when_full: lose`,
+counted as `units_lost`). Units are material, not parts: they count neither as released
+nor in WIP, so part conservation is unaffected; `units_delivered` and `units_consumed`
+count them instead.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import deque
+
+from simpy.core import NORMAL
+
+from sim.engine.machine import reusable_event
+
+
+class Stock:
+    """A counted buffer of identical units with one consuming station."""
+
+    is_stock = True
+
+    def __init__(self, name: str, capacity: float, trace: bool, counters: dict) -> None:
+        self.name = name
+        self.cap = capacity
+        self.level = 0
+        self.blocked: deque[StockPort] = deque()
+        self.consumer = None
+        self.ready: list = [True]
+        self.counters = counters
+        self.area = 0.0
+        self.last = 0.0
+        self.stat_from = 0.0
+        self.max_level = 0
+        self.items: tuple = ()
+        self.trace_t = array("d") if trace else None
+        self.trace_l = array("i") if trace else None
+
+    def count(self) -> int:
+        return self.level
+
+    def available(self) -> bool:
+        return self.level > 0
+
+    def _set(self, t: float, level: int) -> None:
+        self.area += self.level * (t - self.last)
+        self.last = t
+        self.level = level
+        self.max_level = max(self.max_level, level)
+        if self.trace_t is not None:
+            self.trace_t.append(t)
+            self.trace_l.append(level)
+
+    def fits(self, n: int) -> bool:
+        return self.level + n <= self.cap
+
+    def deliver(self, n: int, t: float) -> None:
+        """Add a delivery of `n` units (the caller checked `fits`) and wake the consumer."""
+        self._set(t, self.level + n)
+        self.counters["units_delivered"] += n
+        if self.ready:
+            self.consumer.on_input(t)
+
+    def take_units(self, n: int, t: float) -> None:
+        """Remove `n` units (the caller checked `count`); waiting deliveries may now fit."""
+        self._set(t, self.level - n)
+        self.counters["units_consumed"] += n
+        while self.blocked and self.fits(self.blocked[0].batch):
+            port = self.blocked.popleft()
+            self._set(t, self.level + port.batch)
+            self.counters["units_delivered"] += port.batch
+            port.released(t)
+
+    def flush(self, t: float) -> None:
+        self.area += self.level * (t - self.last)
+        self.last = t
+
+    def reset(self, t: float) -> None:
+        self.flush(t)
+        self.area = 0.0
+        self.stat_from = t
+        self.max_level = self.level
+
+    def mean_level(self, t: float) -> float:
+        self.flush(t)
+        span = t - self.stat_from
+        return self.area / span if span > 0 else 0.0
+
+
+class StockPort:
+    """A source's deliveries into a stock: one event per delivery of `batch` units."""
+
+    def __init__(self, name: str, env, book, stock: Stock, batch: int, lose: bool,
+                 horizon: float) -> None:
+        self.name = name
+        self.env = env
+        self.book = book
+        self.buf = stock
+        self.batch = batch
+        self.lose = lose
+        self.horizon = horizon
+        self.k = 0
+        self.waiting = False
+        self.ev = reusable_event(env)
+        self.cb = [self._fire]
+
+    def start(self) -> None:
+        self._sleep(0.0)
+
+    def _sleep(self, t: float) -> None:
+        item = self.book.get(self.k)
+        if item is None or item[0] >= self.horizon:
+            return
+        ev = self.ev
+        ev.callbacks = self.cb
+        self.env.schedule(ev, NORMAL, max(item[0], t) - t)
+
+    def _fire(self, _ev) -> None:
+        self._deliver_due(self.env._now)
+
+    def _deliver_due(self, t: float) -> None:
+        stock = self.buf
+        while True:
+            item = self.book.get(self.k)
+            if item is None or item[0] > t:
+                break
+            self.k += 1
+            if stock.fits(self.batch):
+                stock.deliver(self.batch, t)
+            elif self.lose:
+                stock.counters["units_lost"] += self.batch
+            else:
+                self.waiting = True
+                stock.blocked.append(self)
+                return
+        self._sleep(t)
+
+    def released(self, t: float) -> None:
+        """The stock took the delivery this port held back."""
+        self.waiting = False
+        self._deliver_due(t)

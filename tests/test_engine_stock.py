@@ -1,0 +1,84 @@
+"""Stock buffers: units delivered in batches, taken by `consume`, counted not tracked."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scenario_builder import buffer, run, scenario
+
+from sim.errors import ScenarioError
+
+
+def _plant(*, every: str = "1 h", batch: int = 10, cap: object = 100, take: int = 2,
+           cycle: str = "10 min", when_full: str = "block", duration: str = "10 h") -> dict:
+    """Saturated orders assembled with `take` units each from a stock fed every `every`."""
+    return {
+        "run": {"duration": duration},
+        "sources": {
+            "orders": {"kind": "saturated"},
+            "supplier": {"kind": "arrivals", "interarrival": every, "batch": batch,
+                         "when_full": when_full},
+        },
+        "stations": {"asm": {"cycle": cycle, "consume": {"units": take}}},
+        "buffers": {
+            "o": {"from": "orders", "to": "asm", "capacity": 1},
+            "units": {"from": "supplier", "to": "asm", "capacity": cap, "kind": "stock",
+                      "trace": True},
+            "out": {"from": "asm", "to": "yard", "capacity": "inf"},
+        },
+    }
+
+
+def test_supply_limits_output_exactly() -> None:
+    # 10 units arrive at 1 h, 2 h, ... 9 h (10 h horizon); each job takes 2 units and 10 min.
+    # Each delivery allows 5 jobs of 10 min, done before the next delivery: 9 x 5 = 45 jobs.
+    r = run(_plant())
+    assert r.counters["completed"] == 45
+    assert r.counters["units_delivered"] == 90
+    assert r.counters["units_consumed"] == 90
+    assert r.counters["units_lost"] == 0
+    assert r.released == 45 + r.wip_end  # units are material: never released as parts
+
+
+def test_level_stays_within_capacity_and_non_negative() -> None:
+    r = run(_plant(every="5 min", batch=7, cap=20, take=3, cycle="2 min", duration="2 d"))
+    trace = buffer(r, "units").trace_level
+    assert trace.min() >= 0 and trace.max() <= 20
+    assert r.counters["units_lost"] == 0
+    delivered, consumed = r.counters["units_delivered"], r.counters["units_consumed"]
+    assert delivered - consumed == trace[-1]
+
+
+def test_full_stock_turns_deliveries_away_when_lose() -> None:
+    # 10 units every 10 min into a stock of 15; only 2 units per hour are used.
+    r = run(_plant(every="10 min", batch=10, cap=15, take=2, cycle="1 h", when_full="lose",
+                   duration="5 h"))
+    assert r.counters["units_lost"] > 0
+    assert r.counters["units_lost"] % 10 == 0
+    assert buffer(r, "units").trace_level.max() <= 15
+
+
+def test_blocked_delivery_waits_for_room() -> None:
+    r = run(_plant(every="10 min", batch=10, cap=15, take=2, cycle="1 h", duration="5 h"))
+    assert r.counters["units_lost"] == 0
+    levels = buffer(r, "units").trace_level
+    assert levels.max() <= 15
+    # consumption of 2 per hour frees room for a waiting batch only when level <= 5
+    assert np.all(np.diff(levels)[np.diff(levels) > 0] == 10)
+
+
+def test_stock_fed_by_a_station_is_refused() -> None:
+    d = _plant()
+    d["stations"]["pre"] = {"cycle": "1 min"}
+    d["buffers"]["feed_pre"] = {"from": "supplier", "to": "pre", "capacity": 1}
+    d["buffers"]["units"]["from"] = "pre"
+    d["sources"]["supplier"] = {"kind": "saturated"}
+    with pytest.raises((ScenarioError, ValueError), match="fed by sources only"):
+        scenario(d)
+
+
+def test_stock_as_carrier_is_refused() -> None:
+    d = _plant()
+    d["stations"]["asm"]["carrier"] = "units"
+    with pytest.raises((ScenarioError, ValueError), match="not that station's carrier"):
+        scenario(d)
