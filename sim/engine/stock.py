@@ -5,8 +5,9 @@ Purchased parts such as battery modules have no identity worth tracking: a pack 
 move millions of objects a year. A stock holds a *level*; a source delivers `batch` units
 per arrival in one event, and an assembly station takes `consume` units per job.
 
-A delivery that does not fit waits (blocked, FIFO) or is turned away (`when_full: lose`,
-counted as `units_lost`). Units are material, not parts: they count neither as released
+A delivery that does not fit waits (blocked, FIFO) until all of it fits, or, with
+`when_full: lose`, tops the stock up to its capacity, the rest counted as `units_lost`
+(a call-off that ships only what there is room for). Units are material, not parts: they count neither as released
 nor in WIP, so part conservation is unaffected; `units_delivered` and `units_consumed`
 count them instead.
 """
@@ -133,8 +134,11 @@ class StockPort:
             self.k += 1
             if stock.fits(self.batch):
                 stock.deliver(self.batch, t)
-            elif self.lose:
-                stock.counters["units_lost"] += self.batch
+            elif self.lose:  # a call-off: top the stock up, the rest is not delivered
+                room = max(int(stock.cap - stock.level), 0)
+                if room:
+                    stock.deliver(room, t)
+                stock.counters["units_lost"] += self.batch - room
             else:
                 self.waiting = True
                 stock.blocked.append(self)
