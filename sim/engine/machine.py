@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from sim.calendar import Calendar
 
 WORKING, BLOCKED, STARVED, FAILED, OFF = range(5)
@@ -54,6 +56,7 @@ class Machine:
         "always_on",
         "budget",
         "cal",
+        "f_off",
         "fails",
         "fm",
         "jobs",
@@ -61,8 +64,11 @@ class Machine:
         "name",
         "simple",
         "since",
+        "stat_from",
         "state",
         "td_next",
+        "unit_rate",
+        "w_left",
     )
 
     def __init__(self, name: str, cal: Calendar, fm: FailureModel | None) -> None:
@@ -80,6 +86,10 @@ class Machine:
         self.budget = fm.uptime.draw() if fm is not None and not time_mode else INF
         self.td_next = cal.advance_on(0.0, fm.uptime.draw()) if time_mode else INF
         self.simple = cal.always_on and not time_mode
+        self.unit_rate = cal.always_on or bool(np.all(cal.rates() == 1.0))
+        self.w_left = -1.0
+        self.f_off = 0.0
+        self.stat_from = 0.0
 
     # -- the hot path -------------------------------------------------------------------
 
@@ -96,9 +106,11 @@ class Machine:
             return self._walk_operation(t, w)
         if self.fm is not None and self.fm.time_mode:
             self._catch_up(t)
-        self._account(self.state, self.since, t)
+        if self.state != STARVED or self.fails or self.always_on:
+            self._account(self.state, self.since, t)
         self.state = WORKING
         self.since = t
+        self.w_left = w
         if self.fm is not None and self.fm.time_mode:
             return self._walk_time(t, w)
         b = self.budget
@@ -112,6 +124,8 @@ class Machine:
         self.jobs += 1
         if self.simple and not self.fails:
             self.acc[WORKING] += t - self.since
+        elif not self.fails and self.unit_rate and self.w_left >= 0.0:
+            self.acc[WORKING] += self.w_left  # on-shift time of a failure-free job at rate 1
         else:
             self._account(WORKING, self.since, t)
         self.state = state
@@ -197,12 +211,13 @@ class Machine:
                 if f >= a:
                     self.n_fail += 1
                 r1 = min(b, r)
-                if self.fm.repair_off_shift or self.always_on:
+                if self.always_on:
                     acc[FAILED] += r1 - f0
+                elif self.fm.repair_off_shift:
+                    acc[FAILED] += r1 - f0
+                    self.f_off += (r1 - f0) - self.cal.on_between(f0, r1)
                 else:
-                    on = self.cal.on_between(f0, r1)
-                    acc[FAILED] += on
-                    acc[OFF] += (r1 - f0) - on
+                    acc[FAILED] += self.cal.on_between(f0, r1)
                 x = r1
                 if r > b:
                     keep.append((f, r))
@@ -211,12 +226,22 @@ class Machine:
             self._split(state, x, b)
 
     def _split(self, state: int, a: float, b: float) -> None:
+        """On-shift time of [a, b] in `state`. On a calendar, starved and off-shift time
+        are not summed span by span: they are what remains (see `totals`)."""
         if self.always_on:
             self.acc[state] += b - a
-        else:
-            on = self.cal.on_between(a, b)
-            self.acc[state] += on
-            self.acc[OFF] += (b - a) - on
+        elif state != STARVED:
+            self.acc[state] += self.cal.on_between(a, b)
+
+    def totals(self, t: float) -> list[float]:
+        """Seconds per state in [stat_from, t] (after `flush(t)`)."""
+        if self.always_on:
+            return list(self.acc)
+        w, b, _, f, _ = self.acc
+        on = self.cal.on_between(self.stat_from, t)
+        starved = max(on - w - b - (f - self.f_off), 0.0)
+        off = max((t - self.stat_from) - on - self.f_off, 0.0)
+        return [w, b, starved, f, off]
 
     def flush(self, t: float) -> None:
         """Account everything up to `t` (warm-up end, run end) without changing state."""
@@ -226,9 +251,12 @@ class Machine:
             self._catch_up(t)
         self._account(self.state, self.since, t)
         self.since = t
+        self.w_left = -1.0
 
     def reset(self) -> None:
-        """Forget statistics (at the end of warm-up); the clock's state is kept."""
+        """Forget statistics (at the end of warm-up, after `flush`); the clock's state is kept."""
         self.acc = [0.0, 0.0, 0.0, 0.0, 0.0]
+        self.f_off = 0.0
+        self.stat_from = self.since
         self.jobs = 0
         self.n_fail = 0

@@ -94,7 +94,8 @@ def _records(model: Model, base: dict[str, int], wall: float) -> RunResult:
         ms = st.machines()
         for m in ms:
             m.flush(horizon)
-        acc = [sum(m.acc[i] for m in ms) for i in range(len(STATES))]
+        per = [m.totals(horizon) for m in ms]
+        acc = [sum(p[i] for p in per) for i in range(len(STATES))]
         jobs = st.exits if isinstance(st, PacedLine) else sum(m.jobs for m in ms)
         stations.append(StationRecord(name, len(ms), dict(zip(STATES, acc)), jobs,
                                       sum(m.n_fail for m in ms), sc.stations[name].group))
