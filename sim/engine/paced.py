@@ -2,12 +2,14 @@
 
 It is one server with a lead time (DESIGN.md §5 rule 5), not N stations. The line moves
 in steps of one takt of work; at each step boundary at most one part enters at the head
-and the part that has made N steps leaves at the tail. A part arriving while the line
+and the part that has made N steps leaves at the tail. Steps where nothing enters or
+leaves cost no event: with nobody waiting at the entrance the line moves straight to the
+tail part's exit, and a part arriving meanwhile gets an event at the next boundary. A part arriving while the line
 moves waits for the next boundary; an empty line stands still and starts at once when a
 part arrives. A failure, the calendar (off shift, or `rate` < 1) or a tail part that
 cannot leave (blocked) stops the whole line. Capacity: one part per takt; lead time:
 N x takt of movement. The step is the line's "job", so failures and shifts are handled by
-the same lazy `Machine` clock as any station, at one event per takt while moving.
+the same lazy `Machine` clock as any station.
 """
 
 from __future__ import annotations
@@ -25,10 +27,16 @@ class PacedLine(Machine):
 
     __slots__ = (
         "cb",
+        "cb_in",
+        "entry_step",
         "env",
         "ev",
+        "ev_in",
         "exits",
         "inp",
+        "jump_fails",
+        "jump_step",
+        "jump_t",
         "last_entry",
         "moving",
         "out",
@@ -38,6 +46,7 @@ class PacedLine(Machine):
         "router",
         "step",
         "takt",
+        "target",
     )
 
     def __init__(self, name: str, env, cal, fm, positions: int, takt: float, inp,
@@ -56,6 +65,13 @@ class PacedLine(Machine):
         self.part: Part | None = None
         self.ev = reusable_event(env)
         self.cb = [self._step_done]
+        self.ev_in = reusable_event(env)
+        self.cb_in = [self._entry_due]
+        self.entry_step = -1  # boundary of a scheduled mid-jump entry, -1 if none
+        self.jump_t = 0.0
+        self.jump_step = 0
+        self.jump_fails: list[tuple[float, float]] = []
+        self.target = 0
         self.exits = 0
 
     @property
@@ -66,7 +82,11 @@ class PacedLine(Machine):
         return [self]
 
     def on_input(self, t: float) -> None:
-        if self.moving or self.last_entry >= self.step:
+        if self.moving:
+            if self.entry_step < 0:
+                self._plan_entry(t)
+            return
+        if self.last_entry >= self.step:
             return
         self._enter(t)
         if not self.moving and self.part is None and self.parts:
@@ -80,7 +100,14 @@ class PacedLine(Machine):
             self.parts.append((self.step + self.positions, part))
 
     def _move(self, t: float) -> None:
-        end = self.begin(t, self.takt)
+        """Move to the next boundary where something happens: the next step if a part
+        waits at the entrance, else straight to the tail part's exit (one event)."""
+        inp = self.inp
+        waiting = bool(inp.items or inp.blocked)
+        self.target = self.step + 1 if waiting else self.parts[0][0]
+        end = self.begin(t, (self.target - self.step) * self.takt)
+        self.jump_t, self.jump_step = t, self.step
+        self.jump_fails = list(self.fails)
         self.moving = True
         ev = self.ev
         ev.callbacks = self.cb
@@ -89,9 +116,68 @@ class PacedLine(Machine):
     def _step_done(self, _ev) -> None:
         t = self.env._now
         self.moving = False
-        self.step += 1
+        self.step = self.target
         self.finish(t, STARVED)
         self._boundary(t)
+
+    # -- entries during a multi-step move -------------------------------------------------
+
+    def _plan_entry(self, t: float) -> None:
+        """A part arrived mid-move: it enters at the next step boundary before the target."""
+        done = self._work_done(t)
+        j = self.jump_step + int(done / self.takt + 1e-9) + 1
+        if j >= self.target or self.last_entry >= j:
+            return
+        self.entry_step = j
+        due = self._time_at_work((j - self.jump_step) * self.takt)
+        ev = self.ev_in
+        ev.callbacks = self.cb_in
+        self.env.schedule(ev, NORMAL, max(due - t, 0.0))
+
+    def _entry_due(self, _ev) -> None:
+        t = self.env._now
+        j = self.entry_step
+        self.entry_step = -1
+        inp = self.inp
+        if self.last_entry < j and (inp.items or inp.blocked):
+            self.last_entry = j
+            part = inp.take(t)
+            self.parts.append((j + self.positions, part))
+        if (inp.items or inp.blocked) and j + 1 < self.target and self.entry_step < 0:
+            self.entry_step = j + 1
+            due = self._time_at_work((j + 1 - self.jump_step) * self.takt)
+            ev = self.ev_in
+            ev.callbacks = self.cb_in
+            self.env.schedule(ev, NORMAL, max(due - t, 0.0))
+
+    def _work_done(self, t: float) -> float:
+        """Line movement (work) since the move began at `jump_t`, up to `t`."""
+        cal, x, done = self.cal, self.jump_t, 0.0
+        for f, r in self.jump_fails:
+            if r <= x:
+                continue
+            if f >= t:
+                break
+            if f > x:
+                done += cal.work_between(x, f)
+            x = max(x, r)
+            if x >= t:
+                return done
+        return done + cal.work_between(x, t) if t > x else done
+
+    def _time_at_work(self, w: float) -> float:
+        """When the move begun at `jump_t` has done `w` of movement."""
+        cal, x, done = self.cal, self.jump_t, 0.0
+        for f, r in self.jump_fails:
+            if r <= x:
+                continue
+            if f > x:
+                seg = cal.work_between(x, f)
+                if done + seg >= w:
+                    return cal.advance_work(x, w - done)
+                done += seg
+            x = max(x, r)
+        return cal.advance_work(x, w - done)
 
     def _boundary(self, t: float) -> None:
         """Entry at the head, then the exit at the tail; move on unless blocked or empty."""
