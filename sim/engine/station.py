@@ -42,8 +42,13 @@ class Server(Machine):
         if out is None:
             out = st.router.choose(part.type, t)
         self.jobs += 1
-        if self.simple and not self.fails:
-            self.acc[WORKING] += t - self.since
+        if not self.fails:
+            if self.simple:
+                self.acc[WORKING] += t - self.since
+            elif self.unit_rate and self.w_left >= 0.0:
+                self.acc[WORKING] += self.w_left  # as Machine.finish
+            else:
+                self._account(WORKING, self.since, t)
         else:
             self._account(WORKING, self.since, t)
         self.since = t
