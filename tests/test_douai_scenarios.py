@@ -154,9 +154,7 @@ def test_each_fact_used_appears_next_to_its_source(name: str, fact: str, tag: st
     refs = (f"[{tag}]", URL[tag])
     near = any(ref in line for i in where for line in lines[max(0, i - 6):i + 7] for ref in refs)
     assert near, f"{fact!r} in {name} has no [{tag}] or its URL within a few lines"
-    defined = any(f"[{tag}]" in line and URL[tag] in line for line in lines) or any(
-        URL[tag] in line for line in lines)
-    assert defined, f"{name} uses [{tag}] without its URL"
+    assert any(URL[tag] in line for line in lines), f"{name} cites [{tag}] without its URL"
 
 
 def test_the_2024_holidays_are_the_french_public_holidays() -> None:
@@ -222,7 +220,7 @@ def test_sequencing_keeps_at_most_three_medium_bodies_in_a_row_where_possible() 
     medium = {p for p, g in group.items() if g == mc.value}
     rng = np.random.default_rng(0)
     for period in plan.periods:
-        q = {p: int(round(n * plan.scale.get(p, 1.0))) for p, n in period.quantities.items()}
+        q = {p: round(n * plan.scale.get(p, 1.0)) for p, n in period.quantities.items()}
         seq = sequence(q, plan.sequencing.rule, rng, group, mc.n, mc.value)
         assert {p: seq.count(p) for p in q if q[p]} == {p: n for p, n in q.items() if n}
         small = sum(n for p, n in q.items() if p not in medium)
