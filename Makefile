@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) run_sim.py run scenarios/examples/two_stations.yaml --replications 5
+	$(PY) run_sim.py run scenarios/douai/2024.yaml
 
 test: $(STAMP)
 	$(PY) -m pytest -q
