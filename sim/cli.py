@@ -270,6 +270,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     _positive(args.replications, "--replications")
     _positive(args.workers, "--workers")
+    if args.replications == 1:
+        raise UsageError("--replications must be >= 2: a confidence interval needs two")
     unknown = sorted(set(args.cases) - set(verify.case_names()))
     if unknown:
         raise UsageError(f"unknown case(s) {', '.join(unknown)}; "

@@ -289,3 +289,9 @@ def test_bad_run_options_are_exit_2_and_write_nothing(tmp_path, capsys, flags) -
     err = capsys.readouterr().err
     assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists() and not (tmp_path / "escape").exists()
+
+
+def test_validate_with_one_replication_is_a_usage_error(capsys) -> None:
+    assert main(["validate", "--replications", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--replications must be >= 2" in err[0]
