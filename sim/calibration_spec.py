@@ -162,18 +162,15 @@ def meta_targets(base: Path, file: str) -> dict[str, Any]:
             for k, v in found.items()}
 
 
-def lookup(data: Any, path: str) -> tuple[tuple[str, ...], Any]:
-    """Keys along a dotted path (existing dotted keys matched first) and the value (None)."""
-    parts, keys, node, i = path.split("."), [], data, 0
-    while i < len(parts) and isinstance(node, dict):
-        for j in range(len(parts), i, -1):
-            key = ".".join(parts[i:j])
-            if key in node:
-                keys.append(key)
-                node, i = node[key], j
-                break
-        else:
-            break
-    if i < len(parts):
-        return (*keys, *parts[i:]), None
+def lookup(data: Any, path: str) -> tuple[tuple[Any, ...], Any]:
+    """Keys along a dotted path (as `--set` resolves them) and the value there (None)."""
+    from sim.loader import path_keys
+
+    keys = path_keys(data, path.split("."))
+    node = data
+    for key in keys:
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            return tuple(keys), None
     return tuple(keys), node

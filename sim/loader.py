@@ -145,7 +145,7 @@ def _plain(x: Any) -> Any:
     return x
 
 
-def _keys(data: Any, parts: list[str]) -> list[Any]:
+def path_keys(data: Any, parts: list[str]) -> list[Any]:
     """Keys along a dotted path: existing (possibly dotted or integer) keys, then new ones."""
     keys: list[Any] = []
     node, i = data, 0
@@ -182,7 +182,7 @@ def _override(data: dict[str, Any], text: str, file: str, origin: Origin) -> Non
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None) or str(exc)
         raise ScenarioError(file, dotted, f"bad --set value {raw!r}: {problem}") from None
-    keys = _keys(data, parts)
+    keys = path_keys(data, parts)
     parent: Any = data
     for i, key in enumerate(keys):
         last = i == len(keys) - 1
