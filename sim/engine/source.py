@@ -54,7 +54,31 @@ class OrderBook:
         return None
 
 
-class Port:
+class TimedPort:
+    """A source output that sleeps until its next order is due (one reused event)."""
+
+    lead = 0.0
+
+    def _sleep(self, t: float) -> None:
+        """Schedule the next release, if any falls before the horizon."""
+        item = self.book.get(self.k)
+        if item is None:
+            return
+        due = max(item[0] - self.lead, t)
+        if due >= self.horizon:
+            return
+        ev = self.ev
+        ev.callbacks = self.cb
+        self.env.schedule(ev, NORMAL, due - t)
+
+    def _fire(self, _ev) -> None:
+        self._release_due(self.env._now)
+
+    def _release_due(self, t: float) -> None:
+        raise NotImplementedError
+
+
+class Port(TimedPort):
     """One output of a source: releases the source's orders into one buffer."""
 
     def __init__(self, name: str, env, book: OrderBook, buf, lead: float, saturated: bool,
@@ -97,21 +121,6 @@ class Port:
             return
         self.part = self._make(self.k, item[1])
         self.k += 1
-
-    def _sleep(self, t: float) -> None:
-        """Schedule the next release, if any."""
-        item = self.book.get(self.k)
-        if item is None:
-            return
-        due = max(item[0] - self.lead, t)
-        if due >= self.horizon:
-            return
-        ev = self.ev
-        ev.callbacks = self.cb
-        self.env.schedule(ev, NORMAL, due - t)
-
-    def _fire(self, _ev) -> None:
-        self._release_due(self.env._now)
 
     def _release_due(self, t: float) -> None:
         """Release every order due by `t` until one blocks; then sleep."""

@@ -17,9 +17,8 @@ from __future__ import annotations
 from array import array
 from collections import deque
 
-from simpy.core import NORMAL
-
 from sim.engine.machine import reusable_event
+from sim.engine.source import TimedPort
 
 
 class Stock:
@@ -94,7 +93,7 @@ class Stock:
         return self.area / span if span > 0 else 0.0
 
 
-class StockPort:
+class StockPort(TimedPort):
     """A source's deliveries into a stock: one event per delivery of `batch` units."""
 
     def __init__(self, name: str, env, book, stock: Stock, batch: int, lose: bool,
@@ -114,18 +113,8 @@ class StockPort:
     def start(self) -> None:
         self._sleep(0.0)
 
-    def _sleep(self, t: float) -> None:
-        item = self.book.get(self.k)
-        if item is None or item[0] >= self.horizon:
-            return
-        ev = self.ev
-        ev.callbacks = self.cb
-        self.env.schedule(ev, NORMAL, max(item[0], t) - t)
-
-    def _fire(self, _ev) -> None:
-        self._deliver_due(self.env._now)
-
-    def _deliver_due(self, t: float) -> None:
+    def _release_due(self, t: float) -> None:
+        """Deliver every batch due by `t` until one has to wait; then sleep."""
         stock = self.buf
         while True:
             item = self.book.get(self.k)
@@ -148,4 +137,4 @@ class StockPort:
     def released(self, t: float) -> None:
         """The stock took the delivery this port held back."""
         self.waiting = False
-        self._deliver_due(t)
+        self._release_due(t)
