@@ -148,7 +148,7 @@ def _order_source(name: str, spec, cal: Calendar, choose, streams: Streams, sc, 
             streams.rng(name, "ramp"))
         counters["ramp_dropped"] += dropped
         it = iter(zip(times, types))
-        return lambda last: next(it, None), None
+        return lambda last: next(it, None)
     if spec.sequence:
         cyc = itertools.cycle(spec.sequence)
         pick = lambda: choose(next(cyc))
@@ -171,7 +171,7 @@ def _order_source(name: str, spec, cal: Calendar, choose, streams: Streams, sc, 
     count = itertools.count()
     if spec.kind == "saturated":
         return (lambda last: None if limit is not None and next(count) >= limit
-                else (0.0, pick())), None
+                else (0.0, pick()))
     ia = make_sampler(spec.interarrival, streams.rng(name, "arrivals"))
 
     def next_arrival(last: float):
@@ -179,7 +179,7 @@ def _order_source(name: str, spec, cal: Calendar, choose, streams: Streams, sc, 
             return None
         t = cal.advance_on(last, ia.draw())
         return (t, pick()) if t < horizon else None
-    return next_arrival, None
+    return next_arrival
 
 
 def build(sc, replication: int = 0) -> Model:
@@ -255,7 +255,7 @@ def build(sc, replication: int = 0) -> Model:
         cal = cal_of(s.calendar)
         choose = _type_chooser(types, streams, n)
         try:
-            next_order, _ = _order_source(n, s, cal, choose, streams, sc, horizon, counters)
+            next_order = _order_source(n, s, cal, choose, streams, sc, horizon, counters)
         except ValueError as e:
             raise ScenarioError("", f"sources.{n}.plan", str(e)) from None
         if any(isinstance(buf, Stock) for buf in outputs[n].values()):
