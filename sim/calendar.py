@@ -106,13 +106,41 @@ class Calendar:
 
     @classmethod
     def build(cls, spec: Any, start: dt.date, horizon: float,
-              margin: float = 14 * DAY) -> Calendar:
-        """Compile ``spec`` (a CalendarSpec, or None for always on) over [0, horizon + margin]."""
+              margin: float = 14 * DAY, rates: bool = True) -> Calendar:
+        """Compile ``spec`` (a CalendarSpec, or None for always on) over [0, horizon + margin].
+
+        With ``rates=False`` every shift works at rate 1 (a station that does not follow
+        the shifts' speed: same on-shift windows, work equal to on-shift time)."""
         if spec is None:
             return AlwaysOn(start)
         limit = float(horizon) + float(margin)
         pieces, spans = _expand(spec, start, limit)
+        if not rates:
+            pieces = _merge([(a, b, 1.0) for a, b, _ in pieces], limit)
         return cls(start, limit, pieces, spans)
+
+    def with_speed(self, steps: list[tuple[float, float]]) -> Calendar:
+        """This calendar with its work rate multiplied by ``factor`` from each time on.
+
+        ``steps`` are sorted (time, factor) pairs; before the first the factor is 1. A line
+        that runs 15% faster from a date is this calendar with factor 1.15 from that date:
+        work in progress at the step continues at the new speed (DESIGN.md §5 rule 7: a
+        speed change costs no event)."""
+        if not steps:
+            return self
+        pieces = list(zip(self._s[:self._n], self._e[:self._n], self._r[:self._n]))
+        limit = self.end
+        if self.always_on:
+            pieces, limit = [(0.0, math.inf, 1.0)], math.inf
+        cuts = [t for t, _ in steps]
+        factors = [1.0] + [f for _, f in steps]
+        out: list[tuple[float, float, float]] = []
+        for a, b, r in pieces:
+            edges = [a] + [c for c in cuts if a < c < b] + [b]
+            for x, y in pairwise(edges):
+                out.append((x, y, r * factors[bisect_right(cuts, x)]))
+        spans = list(zip(self._span_s, self._span_e, self._span_n))
+        return Calendar(self.start, limit, _merge(out, limit), spans)
 
     @classmethod
     def always(cls, start: dt.date | None = None) -> Calendar:
@@ -325,8 +353,12 @@ def _expand(spec: Any, start: dt.date, limit: float
     """Expand the weekly patterns over [0, limit] into sorted, merged pieces and spans."""
     holidays = set(getattr(spec, "holidays", None) or ())
     shutdowns = [(sd.from_, sd.to) for sd in getattr(spec, "shutdowns", None) or ()]
-    changes = sorted(getattr(spec, "changes", None) or (), key=lambda c: c.from_)
-    change_days = [c.from_ for c in changes]
+    if hasattr(spec, "patterns"):
+        dated = spec.patterns()[1:]
+    else:
+        dated = [(c.from_, c.shifts) for c in getattr(spec, "changes", None) or ()]
+    dated.sort(key=lambda c: c[0])
+    change_days = [d for d, _ in dated]
     spans: list[tuple[float, float, str]] = []
     pieces: list[tuple[float, float, float]] = []
     for d in range(-1, math.ceil(limit / DAY) + 1):
@@ -334,7 +366,7 @@ def _expand(spec: Any, start: dt.date, limit: float
         if _cancelled(day, holidays, shutdowns):
             continue
         k = bisect_right(change_days, day) - 1
-        shifts = spec.shifts if k < 0 else changes[k].shifts
+        shifts = spec.shifts if k < 0 else dated[k][1]
         for shift in shifts:
             if day.weekday() in shift.days:
                 span, parts = _shift_pieces(shift, d * DAY)

@@ -49,26 +49,33 @@ from sim.spec.dists import (
     Uniform,
     Weibull,
 )
+from sim.spec.changes import ChangeSpec, Milestone
 from sim.spec.flow import (
     BufferSpec,
+    CallOff,
     FailureSpec,
     LearningCurve,
-    MaxConsecutive,
     PacedSpec,
-    PlanPeriod,
-    PlanSpec,
-    Ramp,
     RouteRule,
-    Sequencing,
     SinkSpec,
     SourceSpec,
     StationSpec,
+)
+from sim.spec.plans import (
+    DemandPeriod,
+    DemandSpec,
+    MaxConsecutive,
+    PlanPeriod,
+    PlanSpec,
+    Ramp,
+    Sequencing,
 )
 from sim.units import format_duration
 
 __all__ = [
     "DAY_NAMES", "AttrValue", "BreakSpec", "BufferSpec", "ByCycle", "CalendarChange",
-    "CalendarSpec", "Clock", "CycleSpec", "Deterministic", "DistSpec", "Duration", "Empirical",
+    "CalendarSpec", "CallOff", "ChangeSpec", "Clock", "DemandPeriod", "DemandSpec",
+    "Milestone", "CycleSpec", "Deterministic", "DistSpec", "Duration", "Empirical",
     "Erlang", "Exponential", "FailureSpec", "Gamma", "LearningCurve", "Lognormal",
     "MaxConsecutive", "NonNegDuration", "Normal", "PacedSpec", "PlanPeriod", "PlanSpec",
     "Probability", "ProductSpec", "Ramp", "RouteRule", "RunSpec", "Scenario", "Sequencing",
@@ -78,7 +85,7 @@ __all__ = [
 
 DAY = 86400.0
 STD_VARIANT = "std"
-RESERVED_ATTRS = ("product", "variant")
+RESERVED_ATTRS = ("product", "variant", "sop")
 
 
 class RunSpec(Spec):
@@ -128,7 +135,8 @@ class RunSpec(Spec):
 def _reserved(attrs: dict[str, Any], path: str) -> None:
     for name in RESERVED_ATTRS:
         if name in attrs:
-            raise fail(f"attribute name {name!r} is reserved", f"{path}.{name}")
+            hint = ": write it as the product's field 'sop'" if name == "sop" else ""
+            raise fail(f"attribute name {name!r} is reserved{hint}", f"{path}.{name}")
 
 
 def _none_is_empty(data: Any) -> Any:
@@ -153,6 +161,8 @@ class ProductSpec(Spec):
 
     attrs: dict[str, AttrValue] = Field(default_factory=dict)
     variants: dict[str, VariantSpec] = Field(default_factory=dict)
+    sop: dt.date | None = None
+    built_before: Annotated[int, Field(ge=0)] = 0
     note: str = ""
 
     @model_validator(mode="before")
@@ -192,6 +202,8 @@ class Scenario(Spec):
     stations: dict[str, StationSpec]
     buffers: dict[str, BufferSpec]
     sinks: dict[str, SinkSpec]
+    changes: tuple[ChangeSpec, ...] = ()
+    milestones: dict[str, Milestone] = Field(default_factory=dict)
     meta: Annotated[dict[str, Any], BeforeValidator(_meta)] = Field(default_factory=dict)
 
     @model_validator(mode="after")

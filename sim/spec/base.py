@@ -146,5 +146,8 @@ AttrValue = Annotated[str | int | float, BeforeValidator(_attr_value)]
 """A product attribute value: a string or a number (a YAML integer stays an int, so that
 str(value) reads as written; compare values with `attr_key`)."""
 
+PositiveInt = Annotated[int, Field(ge=1)]
+"""A whole number >= 1."""
+
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 """A probability in [0, 1]."""

@@ -15,8 +15,9 @@ from itertools import pairwise
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema, model_validator
+from pydantic_core import PydanticCustomError
 
-from sim.spec.base import Clock, Duration, Spec, fail, shown
+from sim.spec.base import Clock, Duration, Spec, fail, join, shown
 from sim.units import format_clock, format_duration, parse_clock
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -114,7 +115,7 @@ class ShiftSpec(Spec):
     start: Clock
     end: Clock
     breaks: tuple[BreakSpec, ...] = ()
-    rate: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
+    rate: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0  # applies to stations with shift_rate
     note: str = ""
 
     @property
@@ -183,16 +184,48 @@ class Shutdown(Spec):
 
 
 class CalendarChange(Spec):
-    """From a date on, a new weekly pattern replaces the previous one."""
+    """From a date on, the weekly pattern changes: restated whole (`shifts`), or edited
+    relative to the pattern in force (`remove` named shifts, then `add` new ones)."""
 
     from_: dt.date = Field(alias="from")
-    shifts: Annotated[tuple[ShiftSpec, ...], Field(min_length=1)]
+    shifts: tuple[ShiftSpec, ...] | None = None
+    add: tuple[ShiftSpec, ...] = ()
+    remove: tuple[str, ...] = ()
     note: str = ""
 
     @model_validator(mode="after")
     def _pattern(self) -> CalendarChange:
-        check_pattern(self.shifts, "shifts")
+        if self.shifts is not None and (self.add or self.remove):
+            raise fail("give 'shifts' (the whole new pattern) or 'add'/'remove' (edits of "
+                       "the pattern in force), not both", "shifts")
+        if self.shifts is None and not (self.add or self.remove):
+            raise fail("a calendar change needs 'shifts', 'add' or 'remove'")
+        if self.shifts is not None:
+            if not self.shifts:
+                raise fail("a calendar change must leave at least one shift", "shifts")
+            check_pattern(self.shifts, "shifts")
         return self
+
+    def apply(self, before: tuple[ShiftSpec, ...]) -> tuple[ShiftSpec, ...]:
+        """The pattern in force after this change, given the one in force before it."""
+        if self.shifts is not None:
+            return self.shifts
+        names = [s.name for s in before]
+        for i, name in enumerate(self.remove):
+            if name not in names:
+                raise fail(f"no shift {shown(name)} is in force on {self.from_}; shifts in "
+                           f"force: {', '.join(names)}", f"remove.{i}")
+        kept = tuple(s for s in before if s.name not in self.remove)
+        for i, shift in enumerate(self.add):
+            if shift.name in (s.name for s in kept):
+                raise fail(f"shift {shown(shift.name)} is already in force on {self.from_}; "
+                           "remove it first to replace it", f"add.{i}.name")
+        after = kept + self.add
+        if not after:
+            raise fail(f"this change leaves the calendar with no shift from {self.from_}",
+                       "remove")
+        check_pattern(after, "add" if self.add else "remove")
+        return after
 
 
 class CalendarSpec(Spec):
@@ -213,4 +246,16 @@ class CalendarSpec(Spec):
                     f"dates out of order: change from {b.from_} is not after {a.from_}",
                     f"changes.{i + 1}.from",
                 )
+        self.patterns()
         return self
+
+    def patterns(self) -> list[tuple[dt.date | None, tuple[ShiftSpec, ...]]]:
+        """The weekly pattern in force from each date on (the first from the start: None)."""
+        out: list[tuple[dt.date | None, tuple[ShiftSpec, ...]]] = [(None, self.shifts)]
+        for i, change in enumerate(self.changes):
+            try:
+                out.append((change.from_, change.apply(out[-1][1])))
+            except PydanticCustomError as exc:
+                path = join("changes", i, (exc.context or {}).get("path", ""))
+                raise fail(str((exc.context or {}).get("message", exc)), path) from None
+        return out

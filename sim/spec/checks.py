@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sim.spec.base import NAME_RE, attr_key, fail, join, shown
+from sim.spec.changes import check_changes
 from sim.spec.dists import ByCycle
 from sim.spec.flow import LearningCurve, RouteRule, SourceSpec, StationSpec
 
@@ -83,6 +84,7 @@ def check_scenario(s: Scenario) -> None:
         _check_source(ctx, name, source)
     for name, station in s.stations.items():
         _check_station(ctx, name, station)
+    check_changes(s)
 
 
 def _check_names(s: Scenario) -> None:
@@ -113,6 +115,13 @@ def _check_calendars(s: Scenario) -> None:
     for path, name in refs:
         if name is not None and name not in s.calendars:
             _unknown("calendar", name, s.calendars, path)
+    first, last = s.run.start, s.run.last_day
+    for name, cal in s.calendars.items():
+        for i, change in enumerate(cal.changes):
+            if not first < change.from_ <= last:
+                raise fail(f"change date {change.from_} is outside the run horizon {first} .. "
+                           f"{last} (the pattern in force at the start is 'shifts')",
+                           f"calendars.{name}.changes.{i}.from")
 
 
 def _check_buffers(s: Scenario) -> None:
@@ -162,24 +171,68 @@ def _check_source(ctx: _Context, name: str, src: SourceSpec) -> None:
             _unknown("output buffer", buf, outputs, f"{path}.leads.{buf}")
     _check_products(ctx, src.mix or {}, f"{path}.mix")
     _check_products(ctx, src.sequence or (), f"{path}.sequence")
-    if src.plan is None:
+    _check_calloff(s, name, src, outputs, path)
+    book = src.plan if src.plan is not None else src.demand
+    if book is None:
         return
+    key = "plan" if src.plan is not None else "demand"
     first, last = s.run.start, s.run.last_day
-    for i, period in enumerate(src.plan.periods):
-        for key, day in (("from", period.from_), ("to", period.to)):
+    for i, period in enumerate(book.periods):
+        for end, day in (("from", period.from_), ("to", period.to)):
             if not first <= day <= last:
                 raise fail(
-                    f"plan date {day} is outside the run horizon {first} .. {last}",
-                    f"{path}.plan.periods.{i}.{key}",
+                    f"{key} date {day} is outside the run horizon {first} .. {last}",
+                    f"{path}.{key}.periods.{i}.{end}",
                 )
-        _check_products(ctx, period.quantities, f"{path}.plan.periods.{i}.quantities")
-    _check_products(ctx, src.plan.ramps, f"{path}.plan.ramps")
-    _check_products(ctx, src.plan.scale, f"{path}.plan.scale")
-    limit = src.plan.sequencing.max_consecutive
+        _check_products(ctx, period.quantities, f"{path}.{key}.periods.{i}.quantities")
+        _check_products(ctx, getattr(period, "per_day", {}),
+                        f"{path}.{key}.periods.{i}.per_day")
+    _check_products(ctx, book.ramps, f"{path}.{key}.ramps")
+    _check_products(ctx, book.scale, f"{path}.{key}.scale")
+    for product, ramp in book.ramps.items():
+        sop = s.products[product].sop
+        if sop is not None and ramp.start < sop:
+            raise fail(f"ramp-up of {product} starts {ramp.start}, before its start of "
+                       f"production (sop {sop})", f"{path}.{key}.ramps.{product}.start")
+    limit = book.sequencing.max_consecutive
     if limit is not None:
-        mpath = f"{path}.plan.sequencing.max_consecutive"
+        mpath = f"{path}.{key}.sequencing.max_consecutive"
         ctx.check_attr(limit.attr, f"{mpath}.attr")
         ctx.check_value(limit.attr, limit.value, f"{mpath}.value")
+
+
+def downstream(s: Scenario, buffer: str) -> set[str]:
+    """Buffers a part in `buffer` can reach (itself included), following stations' outputs."""
+    seen, todo = {buffer}, [buffer]
+    while todo:
+        node = s.buffers[todo.pop()].to
+        for nxt in s.outputs(node) if node in s.stations else ():
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+def _check_calloff(s: Scenario, name: str, src: SourceSpec, outputs: list[str],
+                   path: str) -> None:
+    """A called-off output waits for the same order's part from another output to reach
+    `at`: `at` must lie on such a path and not on the called-off part's own path."""
+    for buf, rule in src.calloff.items():
+        where = f"{path}.calloff.{buf}"
+        if buf not in outputs:
+            _unknown("output buffer", buf, outputs, where)
+        if rule.at not in s.buffers:
+            _unknown("buffer", rule.at, s.buffers, f"{where}.at")
+        others = [b for b in outputs if b != buf and b not in src.calloff]
+        if not others:
+            raise fail("a call-off needs another output of the source released at once, "
+                       "whose part reaches the call-off point", where)
+        if rule.at in downstream(s, buf):
+            raise fail(f"call-off point {rule.at} is on the called-off part's own path: it "
+                       "would wait for itself", f"{where}.at")
+        if not any(rule.at in downstream(s, b) for b in others):
+            raise fail(f"call-off point {rule.at} is not on the path of the order's other "
+                       f"parts (from {', '.join(others)})", f"{where}.at")
 
 
 def _check_station(ctx: _Context, name: str, st: StationSpec) -> None:

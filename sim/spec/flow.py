@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from itertools import pairwise
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -23,79 +22,34 @@ from pydantic import (
     model_validator,
 )
 
-from sim.spec.base import Duration, Probability, Spec, Text, fail, shown
+from sim.spec.base import (
+    Duration,
+    NonNegDuration,
+    PositiveInt,
+    Probability,
+    Spec,
+    Text,
+    fail,
+    shown,
+)
 from sim.spec.dists import CycleSpec, DistSpec
+from sim.spec.plans import DemandSpec, PlanSpec
 from sim.units import parse_duration
 
-PositiveInt = Annotated[int, Field(ge=1)]
 
+class CallOff(Spec):
+    """Release this output's part of an order when the order's part from another output
+    reaches buffer `at` (just in sequence), `lead` later."""
 
-class MaxConsecutive(Spec):
-    """At most `n` releases in a row whose attribute `attr` equals `value`."""
-
-    attr: str
-    value: Text
-    n: PositiveInt
+    at: str
+    lead: NonNegDuration = 0.0
     note: str = ""
-
-
-class Sequencing(Spec):
-    """How a period's quantities are turned into a release order."""
-
-    rule: Literal["spread", "batch", "random"] = "spread"
-    max_consecutive: MaxConsecutive | None = None
-    note: str = ""
-
-
-class Ramp(Spec):
-    """S-curve ramp-up of a product's planned releases from `initial` share to 100%."""
-
-    start: dt.date
-    duration: Duration
-    initial: Probability = 0.0
-    note: str = ""
-
-
-class PlanPeriod(Spec):
-    """Quantities per product to release over the days from..to (inclusive)."""
-
-    from_: dt.date = Field(alias="from")
-    to: dt.date
-    quantities: dict[str, Annotated[int, Field(ge=0)]]
-    note: str = ""
-
-    @model_validator(mode="after")
-    def _order(self) -> PlanPeriod:
-        if self.to < self.from_:
-            raise fail(f"dates out of order: to {self.to} is before from {self.from_}", "to")
-        return self
-
-
-class PlanSpec(Spec):
-    """A production plan: dated periods with quantities, a sequencing rule, ramps."""
-
-    periods: Annotated[tuple[PlanPeriod, ...], Field(min_length=1)]
-    sequencing: Sequencing = Sequencing()
-    ramps: dict[str, Ramp] = Field(default_factory=dict)
-    scale: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
-    note: str = ""
-
-    @model_validator(mode="after")
-    def _order(self) -> PlanSpec:
-        for i, (a, b) in enumerate(pairwise(self.periods)):
-            if b.from_ <= a.to:
-                raise fail(
-                    f"dates out of order: period from {b.from_} starts before the previous "
-                    f"period ends ({a.to})",
-                    f"periods.{i + 1}.from",
-                )
-        return self
 
 
 class SourceSpec(Spec):
     """Where parts come from: saturated, random arrivals, or a dated plan."""
 
-    kind: Literal["saturated", "arrivals", "plan"]
+    kind: Literal["saturated", "arrivals", "plan", "demand"]
     mix: dict[str, Annotated[float, Field(ge=0.0)]] | None = None
     sequence: Annotated[tuple[str, ...], Field(min_length=1)] | None = None
     interarrival: DistSpec | None = None
@@ -105,10 +59,29 @@ class SourceSpec(Spec):
     leads: dict[str, Duration] = Field(default_factory=dict)
     batch: PositiveInt = 1
     plan: PlanSpec | None = None
+    demand: DemandSpec | None = None
+    calloff: dict[str, CallOff] = Field(default_factory=dict)
+    active: bool = True
     note: str = ""
 
     @model_validator(mode="after")
     def _kind(self) -> SourceSpec:
+        if self.kind == "demand" and self.demand is None:
+            raise fail("a source of kind 'demand' needs 'demand' (its order book)")
+        if self.kind != "demand" and self.demand is not None:
+            raise fail(f"'demand' is only for kind 'demand' (kind is {self.kind!r})", "demand")
+        if self.kind == "demand":
+            for key in ("mix", "sequence", "limit"):
+                if getattr(self, key) is not None:
+                    raise fail("a demand source takes its products from its order book, "
+                               f"not {key!r}", key)
+            if self.leads:
+                raise fail("a demand source releases when there is room: use 'calloff' "
+                           "for parts needed later, not 'leads'", "leads")
+        for buf in self.calloff:
+            if buf in self.leads:
+                raise fail("an output is released by 'calloff' or with a 'lead', not both",
+                           f"calloff.{buf}")
         if self.mix is not None and self.sequence is not None:
             raise fail("give 'mix' or 'sequence', not both", "sequence")
         if self.kind == "arrivals" and self.interarrival is None:
@@ -116,6 +89,12 @@ class SourceSpec(Spec):
         if self.kind != "arrivals" and self.interarrival is not None:
             raise fail(f"'interarrival' is only for kind 'arrivals' (kind is {self.kind!r})",
                        "interarrival")
+        if self.plan is not None:
+            for name, ramp in self.plan.ramps.items():
+                if ramp.mode == "delay":
+                    raise fail("a plan source drops what a ramp-up cannot build; to delay "
+                               "orders instead, use a source of kind 'demand'",
+                               f"plan.ramps.{name}.mode")
         if self.kind == "plan" and self.plan is None:
             raise fail("a source of kind 'plan' needs 'plan'")
         if self.kind != "plan" and self.plan is not None:
@@ -229,6 +208,7 @@ class StationSpec(Spec):
     consume: dict[str, PositiveInt | str] = Field(default_factory=dict)
     route: tuple[RouteRule, ...] = ()
     group: str = ""
+    shift_rate: bool = False
     note: str = ""
 
     @model_validator(mode="after")

@@ -1,0 +1,127 @@
+"""Dated production plans and order books: what a source is asked to build, and when.
+
+A `plan` is a push schedule: each period's quantities are released at fixed times spread
+over the period, whatever happens downstream. A `demand` is an order book the line pulls
+from: orders fall due over their period, and the source releases the next one when the
+first buffer has room, choosing among the orders due by the sequencing rule. Both share
+the sequencing rules and ramp-ups; both are checked here as far as they can be without
+the rest of the scenario (dates in order, quantities given).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from itertools import pairwise
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from sim.spec.base import Duration, PositiveInt, Probability, Spec, Text, fail
+
+
+class MaxConsecutive(Spec):
+    """At most `n` releases in a row whose attribute `attr` equals `value`."""
+
+    attr: str
+    value: Text
+    n: PositiveInt
+    note: str = ""
+
+
+class Sequencing(Spec):
+    """How a period's quantities are turned into a release order."""
+
+    rule: Literal["spread", "batch", "random"] = "spread"
+    max_consecutive: MaxConsecutive | None = None
+    note: str = ""
+
+
+class Ramp(Spec):
+    """S-curve ramp-up of a new product from `initial` to 100%: of its planned releases
+    (`drop`: the rest is dropped) or of a daily cap `per_day` (`delay`: orders above the
+    cap wait in the backlog). Plan sources drop; demand sources delay by default."""
+
+    start: dt.date
+    duration: Duration
+    initial: Probability = 0.0
+    mode: Literal["delay", "drop"] | None = None
+    per_day: PositiveInt | None = None
+    note: str = ""
+
+
+class PlanPeriod(Spec):
+    """Quantities per product to release over the days from..to (inclusive)."""
+
+    from_: dt.date = Field(alias="from")
+    to: dt.date
+    quantities: dict[str, Annotated[int, Field(ge=0)]]
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _order(self) -> PlanPeriod:
+        if self.to < self.from_:
+            raise fail(f"dates out of order: to {self.to} is before from {self.from_}", "to")
+        return self
+
+
+class PlanSpec(Spec):
+    """A production plan: dated periods with quantities, a sequencing rule, ramps."""
+
+    periods: Annotated[tuple[PlanPeriod, ...], Field(min_length=1)]
+    sequencing: Sequencing = Sequencing()
+    ramps: dict[str, Ramp] = Field(default_factory=dict)
+    scale: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _order(self) -> PlanSpec:
+        _periods_in_order(self.periods)
+        return self
+
+
+class DemandPeriod(Spec):
+    """Orders per product falling due over the days from..to (inclusive): a total for the
+    period (`quantities`) and/or a rate per working day (`per_day`)."""
+
+    from_: dt.date = Field(alias="from")
+    to: dt.date
+    quantities: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    per_day: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _order(self) -> DemandPeriod:
+        if self.to < self.from_:
+            raise fail(f"dates out of order: to {self.to} is before from {self.from_}", "to")
+        if not self.quantities and not self.per_day:
+            raise fail("a demand period needs 'quantities' or 'per_day'")
+        return self
+
+
+class DemandSpec(Spec):
+    """An order book: dated periods of orders, how to choose among due orders, ramp-ups."""
+
+    periods: Annotated[tuple[DemandPeriod, ...], Field(min_length=1)]
+    sequencing: Sequencing = Sequencing()
+    ramps: dict[str, Ramp] = Field(default_factory=dict)
+    scale: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _order(self) -> DemandSpec:
+        _periods_in_order(self.periods)
+        for name, ramp in self.ramps.items():
+            if ramp.mode != "drop" and ramp.per_day is None:
+                raise fail("a ramp-up that delays orders needs 'per_day': the daily "
+                           "quantity it rises to", f"ramps.{name}.per_day")
+        return self
+
+
+def _periods_in_order(periods: tuple[PlanPeriod, ...] | tuple[DemandPeriod, ...]) -> None:
+    for i, (a, b) in enumerate(pairwise(periods)):
+        if b.from_ <= a.to:
+            raise fail(
+                f"dates out of order: period from {b.from_} starts before the previous "
+                f"period ends ({a.to})",
+                f"periods.{i + 1}.from",
+            )
