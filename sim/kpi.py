@@ -22,6 +22,15 @@ Definitions (over the window, length ``W = horizon - warmup`` seconds):
 - ``station.<name>.<state>``: share of the station's post-warm-up server-seconds in each
   state of ``STATES`` (0 for states the station never entered).
 - ``buffer.<name>.mean_level``: time-average level over the window.
+- ``demand.ordered`` / ``demand.due`` / ``demand.released`` / ``demand.backlog_end``
+  (order-book sources, summed over them): orders in the book's periods (after scale);
+  orders due by the horizon (after sop and dropped ramp orders); orders released over the
+  whole run; due but not released at the horizon (``demand.backlog_end.<product>`` per
+  product). Whole run, not only the window: an order book is a plan for the horizon.
+- ``milestone.<name>.day``: days from the run start (fractional) at which the
+  ``count``-th unit of the milestone's product (all products when none) reached a
+  non-scrap sink, counting the product's ``built_before``; 0 if reached before the start,
+  nan if not reached by the horizon. ``milestone.<name>.reached``: 1 if reached, else 0.
 - ``counter.<key>``: the engine's extra counters (e.g. ``ramp_dropped``, ``rework``), except
   those named like a KPI above (``released``, ``completed``...), which would repeat it.
 """
@@ -29,6 +38,7 @@ Definitions (over the window, length ``W = horizon - warmup`` seconds):
 from __future__ import annotations
 
 import datetime
+import math
 
 import numpy as np
 
@@ -96,10 +106,94 @@ def run_kpis(r: RunResult) -> dict[str, float]:
             k[f"station.{st.name}.{state}"] = float(frac.get(state, 0.0))
     for b in r.buffers:
         k[f"buffer.{b.name}.mean_level"] = float(b.mean_level)
+    k.update(demand_kpis(r))
+    k.update(milestone_kpis(r))
     for key, n in r.counters.items():
         if key not in k:  # the engine's own released/lost/... would repeat the KPIs above
             k[f"counter.{key}"] = float(n)
     return k
+
+
+def demand_kpis(r: RunResult) -> dict[str, float]:
+    """Ordered, due, released and backlog at the horizon of the run's order books."""
+    if not r.demand:
+        return {}
+    k = {"demand.ordered": 0.0, "demand.due": 0.0, "demand.released": 0.0,
+         "demand.backlog_end": 0.0}
+    for d in r.demand:
+        released = np.bincount(d.release_product, minlength=len(d.products))
+        k["demand.ordered"] += float(d.planned.sum())
+        k["demand.due"] += float(d.due_end.sum())
+        k["demand.released"] += float(released.sum())
+        backlog = np.maximum(d.due_end - released, 0)
+        k["demand.backlog_end"] += float(backlog.sum())
+        for name, b in zip(d.products, backlog):
+            key = f"demand.backlog_end.{name}"
+            k[key] = k.get(key, 0.0) + float(b)
+    return k
+
+
+def milestone_kpis(r: RunResult) -> dict[str, float]:
+    """Day (from the run start) each milestone's count is reached, counting built_before."""
+    k: dict[str, float] = {}
+    if not r.milestones:
+        return k
+    c = r.completions
+    good = ~np.array(r.sink_scrap, dtype=bool)[c.sink] if len(c) else np.zeros(0, bool)
+    prod = np.array(r.type_product, dtype=object)[c.type] if len(c) else np.zeros(0, object)
+    for m in r.milestones:
+        mask = good if m.product is None else good & (prod == m.product)
+        before = (sum(r.built_before.values()) if m.product is None
+                  else r.built_before.get(m.product, 0))
+        need = m.count - before
+        times = np.sort(c.t_done[mask])
+        if need <= 0:
+            day = 0.0
+        elif need <= len(times):
+            day = float(times[need - 1]) / DAY_S
+        else:
+            day = float("nan")
+        k[f"milestone.{m.name}.day"] = day
+        k[f"milestone.{m.name}.reached"] = 0.0 if math.isnan(day) else 1.0
+    return k
+
+
+def demand_table(r: RunResult) -> Table:
+    """Per order-book source, period and product: orders planned, released and built.
+
+    ``released`` counts the source's releases dated in the period; ``completed`` the
+    product's good completions dated in the period (whole plant, every sink that is not
+    scrap). Periods cover the whole run, warm-up included.
+    """
+    cols: dict[str, list] = {k: [] for k in ("source", "period_from", "period_to", "product",
+                                             "planned", "released", "completed")}
+    daily = daily_counts(r)
+    names = products(r)
+    for d in r.demand:
+        for j, (a, b) in enumerate(zip(d.period_from, d.period_to)):
+            lo = (a - r.start).days * DAY_S
+            hi = ((b - r.start).days + 1) * DAY_S
+            in_period = (d.release_t >= lo) & (d.release_t < hi)
+            released = np.bincount(d.release_product[in_period], minlength=len(d.products))
+            first, last = (a - r.start).days, (b - r.start).days + 1
+            for i, p in enumerate(d.products):
+                cols["source"].append(d.source)
+                cols["period_from"].append(np.datetime64(a, "D"))
+                cols["period_to"].append(np.datetime64(b, "D"))
+                cols["product"].append(p)
+                cols["planned"].append(int(d.planned[j, i]))
+                cols["released"].append(int(released[i]))
+                built = daily[max(first, 0):last, names.index(p)].sum() if p in names else 0
+                cols["completed"].append(int(built))
+    return {
+        "source": np.array(cols["source"], dtype=str),
+        "period_from": np.array(cols["period_from"], dtype="datetime64[D]"),
+        "period_to": np.array(cols["period_to"], dtype="datetime64[D]"),
+        "product": np.array(cols["product"], dtype=str),
+        "planned": np.array(cols["planned"], dtype=np.int64),
+        "released": np.array(cols["released"], dtype=np.int64),
+        "completed": np.array(cols["completed"], dtype=np.int64),
+    }
 
 
 def _little_gap(wip_mean: float, sojourn_s: np.ndarray, window: float) -> float:

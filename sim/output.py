@@ -111,6 +111,23 @@ FILES: dict[str, tuple[str, dict[str, str]]] = {
         "mean, median and 95th percentile (completions.csv)."), {}),
 }
 
+# Tables written only for scenarios with an order-book (demand) source.
+DEMAND_TABLES: dict[str, tuple[str, dict[str, str]]] = {
+    "demand.csv": (
+        ("Order-book (demand) sources only: per replication, source, period and product, the "
+        "orders planned, released and built; the backlog is what was planned but not "
+        "released (absent without a demand source)."), {
+            "replication": "replication index (0-based)",
+            "source": "demand source name",
+            "period_from": "first day of the order-book period (YYYY-MM-DD)",
+            "period_to": "last day of the period (YYYY-MM-DD)",
+            "product": "product name",
+            "planned": "orders of the period (quantities + per_day x working days, x scale)",
+            "released": "orders of that product the source released in the period's days",
+            "completed": "good completions of that product in the period's days (all sinks)",
+        }),
+}
+
 # Planner figures (sim.plots_plan), written only for scenarios with a plan source.
 PLAN_PLOTS: dict[str, tuple[str, dict[str, str]]] = {
     "production_by_month.png": (
@@ -240,6 +257,9 @@ def write_tables(folder: Path, results: list[RunResult]) -> None:
     for name, build in builders.items():
         write_csv(folder / name, list(FILES[name][1]),
                   (_with_replication(build(r), r.replication) for r in results))
+    if results[0].demand:
+        write_csv(folder / "demand.csv", list(DEMAND_TABLES["demand.csv"][1]),
+                  (_with_replication(kpi.demand_table(r), r.replication) for r in results))
     trace = kpi.trace_table(results[0])
     if len(trace["t_s"]):
         write_csv(folder / "buffer_trace.csv", list(FILES["buffer_trace.csv"][1]),
@@ -409,7 +429,7 @@ def readme_text() -> str:
              "seconds from the run start date at 00:00 unless a column says otherwise; dates "
              "are calendar days (YYYY-MM-DD).")
     lines = [*textwrap.wrap(intro, 92, break_on_hyphens=False), ""]
-    for name, (what, columns) in {**FILES, **PLAN_PLOTS}.items():
+    for name, (what, columns) in {**FILES, **DEMAND_TABLES, **PLAN_PLOTS}.items():
         lines.append(name)
         lines.extend(textwrap.wrap(what, 92, initial_indent="    ", subsequent_indent="    ",
                                    break_on_hyphens=False))

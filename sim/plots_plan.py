@@ -333,6 +333,7 @@ def write_plan_plots(out_dir: Path, results: Sequence[RunResult],
 
 
 def has_plan(resolved: dict[str, Any]) -> bool:
-    """True when a scenario (plain data) releases parts from a plan source."""
+    """True when a scenario (plain data) releases parts from a plan or an order book."""
     sources = resolved.get("sources") or {}
-    return any(isinstance(s, dict) and s.get("kind") == "plan" for s in sources.values())
+    return any(isinstance(s, dict) and s.get("kind") in ("plan", "demand")
+               for s in sources.values())

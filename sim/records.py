@@ -67,6 +67,29 @@ class Completions:
 
 
 @dataclass(frozen=True)
+class DemandRecord:
+    """An order book's periods and what was released from it (one demand source)."""
+
+    source: str
+    products: tuple[str, ...]
+    period_from: tuple[datetime.date, ...]
+    period_to: tuple[datetime.date, ...]
+    planned: np.ndarray          # orders per [period, product], after scale
+    release_t: np.ndarray        # time of each release (whole run)
+    release_product: np.ndarray  # index into products of each release
+    due_end: np.ndarray          # orders due by the horizon per product (after sop, drops)
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """The date the `count`-th unit of `product` (None: every product) is built."""
+
+    name: str
+    product: str | None
+    count: int
+
+
+@dataclass(frozen=True)
 class RunResult:
     """Everything one replication produced."""
 
@@ -92,6 +115,9 @@ class RunResult:
     counters: dict[str, int] = field(default_factory=dict)
     shift_names: tuple[str, ...] = ()
     scheduled_seconds: float = 0.0  # on-shift time of the run calendar in [warmup, horizon]
+    demand: tuple[DemandRecord, ...] = ()
+    built_before: dict[str, int] = field(default_factory=dict)  # units built before start
+    milestones: tuple[Milestone, ...] = ()
 
     @property
     def observed_seconds(self) -> float:

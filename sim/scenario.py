@@ -33,6 +33,7 @@ from sim.spec.calendars import (
     ShiftSpec,
     Shutdown,
 )
+from sim.spec.changes import ChangeSpec, Milestone
 from sim.spec.checks import check_scenario
 from sim.spec.dists import (
     ByCycle,
@@ -49,7 +50,6 @@ from sim.spec.dists import (
     Uniform,
     Weibull,
 )
-from sim.spec.changes import ChangeSpec, Milestone
 from sim.spec.flow import (
     BufferSpec,
     CallOff,
@@ -73,14 +73,53 @@ from sim.spec.plans import (
 from sim.units import format_duration
 
 __all__ = [
-    "DAY_NAMES", "AttrValue", "BreakSpec", "BufferSpec", "ByCycle", "CalendarChange",
-    "CalendarSpec", "CallOff", "ChangeSpec", "Clock", "DemandPeriod", "DemandSpec",
-    "Milestone", "CycleSpec", "Deterministic", "DistSpec", "Duration", "Empirical",
-    "Erlang", "Exponential", "FailureSpec", "Gamma", "LearningCurve", "Lognormal",
-    "MaxConsecutive", "NonNegDuration", "Normal", "PacedSpec", "PlanPeriod", "PlanSpec",
-    "Probability", "ProductSpec", "Ramp", "RouteRule", "RunSpec", "Scenario", "Sequencing",
-    "ShiftSpec", "Shutdown", "SinkSpec", "SourceSpec", "StationSpec", "Triangular", "Uniform",
-    "VariantSpec", "Weibull", "attr_key",
+    "DAY_NAMES",
+    "AttrValue",
+    "BreakSpec",
+    "BufferSpec",
+    "ByCycle",
+    "CalendarChange",
+    "CalendarSpec",
+    "CallOff",
+    "ChangeSpec",
+    "Clock",
+    "CycleSpec",
+    "DemandPeriod",
+    "DemandSpec",
+    "Deterministic",
+    "DistSpec",
+    "Duration",
+    "Empirical",
+    "Erlang",
+    "Exponential",
+    "FailureSpec",
+    "Gamma",
+    "LearningCurve",
+    "Lognormal",
+    "MaxConsecutive",
+    "Milestone",
+    "NonNegDuration",
+    "Normal",
+    "PacedSpec",
+    "PlanPeriod",
+    "PlanSpec",
+    "Probability",
+    "ProductSpec",
+    "Ramp",
+    "RouteRule",
+    "RunSpec",
+    "Scenario",
+    "Sequencing",
+    "ShiftSpec",
+    "Shutdown",
+    "SinkSpec",
+    "SourceSpec",
+    "StationSpec",
+    "Triangular",
+    "Uniform",
+    "VariantSpec",
+    "Weibull",
+    "attr_key",
 ]
 
 DAY = 86400.0

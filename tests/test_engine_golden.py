@@ -76,9 +76,11 @@ def _calendar_line() -> dict:
                             "interarrival": {"dist": "exponential", "mean": "75 s"}}},
         "stations": {
             "press": {"cycle": {"dist": "lognormal", "mean": "55 s", "cv": 0.3},
-                      "failures": {"mtbf": "3 h", "mttr": "15 min", "mode": "time"}},
+                      "failures": {"mtbf": "3 h", "mttr": "15 min", "mode": "time"},
+                      "shift_rate": True},
             "weld": {"cycle": {"dist": "gamma", "mean": "100 s", "cv": 0.5}, "servers": 2,
-                     "failures": {"mtbf": "6 h", "mttr": "20 min", "repair_off_shift": True}},
+                     "failures": {"mtbf": "6 h", "mttr": "20 min", "repair_off_shift": True},
+                     "shift_rate": True},
         },
         "buffers": {"b0": {"from": "src", "to": "press", "capacity": 4},
                     "b1": {"from": "press", "to": "weld", "capacity": 3},

@@ -161,13 +161,22 @@ def test_a_break_pauses_the_job_under_way() -> None:
 
 
 def test_rate_one_half_doubles_job_durations() -> None:
-    r = run(_on_calendar({"cycle": "60 min"}, [shift("day", "08:00", "16:00", rate=0.5)],
-                         "2 d"))
+    r = run(_on_calendar({"cycle": "60 min", "shift_rate": True},
+                         [shift("day", "08:00", "16:00", rate=0.5)], "2 d"))
     hours = [10, 12, 14, 16, 34, 36, 38, 40]
     np.testing.assert_allclose(done(r), np.array(hours) * HOUR, rtol=0, atol=1e-6)
     s = station(r, "s1").state_seconds
     assert s["working"] == pytest.approx(16 * HOUR)  # on-shift seconds, not work content
     assert s["off_shift"] == pytest.approx(32 * HOUR)
+
+
+def test_a_station_that_does_not_opt_in_ignores_the_shift_rate() -> None:
+    # Same half-rate shift, but the station keeps its process time (paint keeps its 4 h
+    # when the line slows at night): one job per hour, 8 a day.
+    r = run(_on_calendar({"cycle": "60 min"}, [shift("day", "08:00", "16:00", rate=0.5)],
+                         "2 d"))
+    hours = [h for d in (0, 24) for h in range(d + 9, d + 17)]
+    np.testing.assert_allclose(done(r), np.array(hours) * HOUR, rtol=0, atol=1e-6)
 
 
 @pytest.mark.parametrize("off_shift, ends, failed_off", [

@@ -121,8 +121,11 @@ class Buffer:
         return part
 
     def refill(self, t: float) -> None:
-        """After the head left: let the first blocked feeder put its part, trace the level."""
-        if self.blocked:
+        """After the head left: let the first blocked feeder put its part, trace the level.
+
+        The level can exceed the capacity only after a dated change lowered it; then no
+        feeder enters until the level is below the new capacity."""
+        if self.blocked and len(self.items) < self.cap:
             feeder = self.blocked.popleft()
             self.items.append(feeder.part)
             if self.trace_t is not None:
@@ -139,7 +142,7 @@ class Buffer:
                 self.area += len(items) * (t - self.last)
                 self.last = t
                 del items[i]
-                if self.blocked:
+                if self.blocked and len(items) < self.cap:
                     feeder = self.blocked.popleft()
                     items.append(feeder.part)
                     feeder.released(t)

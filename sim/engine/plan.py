@@ -1,8 +1,9 @@
 """A production plan turned into a release timeline: how many of each, in which order, when.
 
 Each period's quantities are sequenced by a rule and released evenly over the on-shift
-time of the period (release k of N at on-shift offset (k + 0.5)/N), so that a plan is a
-rate, not a burst. `spread` is goal chasing (Monden's heuristic, as in Toyota's mixed-model
+time of the period, weighted by the shifts' rates (release k of N at capacity-weighted
+on-shift offset (k + 0.5)/N: a half-rate night shift gets half the releases of a day
+shift of the same length), so that a plan is a rate, not a burst. `spread` is goal chasing (Monden's heuristic, as in Toyota's mixed-model
 lines): at each slot take the product furthest behind its ideal cumulative share, subject
 to a limit on consecutive parts sharing an attribute value. Ramps thin a new product's
 releases along an S-curve: planned volume is not attainable at start of production.
@@ -79,11 +80,11 @@ def release_timeline(plan, cal: Calendar, start_date, horizon: float,
         n = len(order)
         if n == 0:
             continue
-        on = cal.on_between(a, b)
+        on = cal.work_between(a, b)  # capacity-weighted: a half-rate shift gets half
         if on <= 0:
             raise ValueError(f"plan period {period.from_}..{period.to} has no on-shift time")
         for k, product in enumerate(order):
-            t = cal.advance_on(a, (k + 0.5) / n * on)
+            t = cal.advance_work(a, (k + 0.5) / n * on)
             if product in ramps:
                 s, d, init = ramps[product]
                 if rng_ramp.random() >= ramp_factor(t, s, d, init):

@@ -16,7 +16,16 @@ from sim.engine.buffer import Buffer
 from sim.engine.model import Model, build
 from sim.engine.paced import PacedLine
 from sim.engine.stock import Stock
-from sim.records import STATES, BufferRecord, Completions, RunResult, StationRecord, frozen_array
+from sim.records import (
+    STATES,
+    BufferRecord,
+    Completions,
+    DemandRecord,
+    Milestone,
+    RunResult,
+    StationRecord,
+    frozen_array,
+)
 
 
 def _machines(model: Model):
@@ -79,6 +88,8 @@ def run_once(scenario, replication: int = 0,
         env.process(_progress(env, horizon, progress))
     for port in model.ports:
         port.start()
+    if model.changes is not None:
+        model.changes.start()
     _run_until(env, horizon)
     result = _records(model, base, time.perf_counter() - wall0)
     if progress is not None:
@@ -135,7 +146,20 @@ def _records(model: Model, base: dict[str, int], wall: float) -> RunResult:
         events=jobs + counters["released"], wall_seconds=wall, counters=counters,
         shift_names=shift_names,
         scheduled_seconds=(cal.on_between(warmup, horizon) if cal is not None
-                           else horizon - warmup))
+                           else horizon - warmup),
+        demand=tuple(_demand(name, port, horizon) for name, port in model.demand.items()),
+        built_before={p: s.built_before for p, s in sc.products.items() if s.built_before},
+        milestones=tuple(Milestone(n, m.product, m.count) for n, m in sc.milestones.items()))
+
+
+def _demand(name: str, port, horizon: float) -> DemandRecord:
+    """What the order book of a demand source planned, released and still owed."""
+    due_end = [int(np.searchsorted(d, horizon, side="left")) for d in port.due]
+    return DemandRecord(
+        name, tuple(port.products), tuple(a for a, _ in port.period_bounds),
+        tuple(b for _, b in port.period_bounds), frozen_array(port.planned, "i8"),
+        frozen_array(port.rel_t, "f8"), frozen_array(port.rel_p, "i4"),
+        frozen_array(due_end, "i8"))
 
 
 def _shifts(cal, t_done: np.ndarray) -> tuple[tuple[str, ...], np.ndarray | None]:

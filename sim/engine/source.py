@@ -74,6 +74,18 @@ class TimedPort:
     def _fire(self, _ev) -> None:
         self._release_due(self.env._now)
 
+    def restart(self, t: float) -> None:
+        """After a dated change of the source: forget the queued release, sleep anew."""
+        if self.ev.callbacks is self.cb:  # queued and not yet fired
+            self.ev.callbacks = []
+            self.ev = reusable_event(self.env)
+        if not self.holding():
+            self._sleep(t)
+
+    def holding(self) -> bool:
+        """Whether a release waits at a full buffer (it goes on when the buffer frees)."""
+        raise NotImplementedError
+
     def _release_due(self, t: float) -> None:
         raise NotImplementedError
 
@@ -110,6 +122,14 @@ class Port(TimedPort):
                 self.buf.block(self, 0.0)
         else:
             self._sleep(0.0)
+
+    def holding(self) -> bool:
+        return self.part is not None
+
+    def poke(self, t: float) -> None:
+        """The kit's leader released an order: release this output's part of it."""
+        if self.part is None:
+            self._release_due(t)
 
     def _make(self, k: int, ptype: int) -> Part:
         return Part(next(self.ids), k, ptype, 0.0)

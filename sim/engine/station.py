@@ -143,7 +143,7 @@ class Station:
                     inp.area += len(items) * (t - inp.last)
                     inp.last = t
                     part = items.popleft()
-                    if blocked:
+                    if blocked and len(items) < inp.cap:  # cap: lowered by a change
                         feeder = blocked.popleft()
                         items.append(feeder.part)
                         if inp.trace_t is not None:

@@ -71,6 +71,10 @@ class Stock:
         """Remove `n` units (the caller checked `count`); waiting deliveries may now fit."""
         self._set(t, self.level - n)
         self.counters["units_consumed"] += n
+        self.unblock(t)
+
+    def unblock(self, t: float) -> None:
+        """Let in the waiting deliveries that fit now (FIFO)."""
         while self.blocked and self.fits(self.blocked[0].batch):
             port = self.blocked.popleft()
             self._set(t, self.level + port.batch)
@@ -112,6 +116,9 @@ class StockPort(TimedPort):
 
     def start(self) -> None:
         self._sleep(0.0)
+
+    def holding(self) -> bool:
+        return self.waiting
 
     def _release_due(self, t: float) -> None:
         """Deliver every batch due by `t` until one has to wait; then sleep."""

@@ -132,9 +132,9 @@ def _edited(old: BaseModel, items: list[tuple[str, list[str], Any]], path: str) 
     data = old.model_dump(mode="json", by_alias=True)
     for key, parts, value in items:
         short = {"mtbf": "uptime", "mttr": "repair"}
-        if len(parts) == 2 and parts[0] == "failures" and parts[1] in short:
-            if isinstance(data.get("failures"), dict):
-                data["failures"].pop(short[parts[1]], None)
+        if (len(parts) == 2 and parts[0] == "failures" and parts[1] in short
+                and isinstance(data.get("failures"), dict)):
+            data["failures"].pop(short[parts[1]], None)
         try:
             _put(data, parts, value)
         except (KeyError, IndexError, TypeError):

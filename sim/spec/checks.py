@@ -187,6 +187,16 @@ def _check_source(ctx: _Context, name: str, src: SourceSpec) -> None:
         _check_products(ctx, period.quantities, f"{path}.{key}.periods.{i}.quantities")
         _check_products(ctx, getattr(period, "per_day", {}),
                         f"{path}.{key}.periods.{i}.per_day")
+    for i, period in enumerate(book.periods):
+        for product in (*period.quantities, *getattr(period, "per_day", {})):
+            sop = s.products[product].sop
+            if key == "plan" and sop is not None and period.from_ < sop and (
+                    period.quantities.get(product)):
+                raise fail(f"plan orders of {product} from {period.from_} come before its "
+                           f"start of production (sop {sop}); a plan is released as written, "
+                           "so start the period at the sop (a demand source holds orders "
+                           "until the sop instead)",
+                           f"{path}.{key}.periods.{i}.quantities.{product}")
     _check_products(ctx, book.ramps, f"{path}.{key}.ramps")
     _check_products(ctx, book.scale, f"{path}.{key}.scale")
     for product, ramp in book.ramps.items():
@@ -223,6 +233,17 @@ def _check_calloff(s: Scenario, name: str, src: SourceSpec, outputs: list[str],
             _unknown("output buffer", buf, outputs, where)
         if rule.at not in s.buffers:
             _unknown("buffer", rule.at, s.buffers, f"{where}.at")
+        at = s.buffers[rule.at]
+        if at.kind == "stock" or at.to in s.sinks:
+            raise fail(f"call-off point {rule.at} must be a buffer of parts between two "
+                       "stations (not a stock, not a buffer into a sink)", f"{where}.at")
+        for other in s.sources:
+            feeds_parts = all(s.buffers[b].kind == "parts" for b in s.outputs(other))
+            if other != name and feeds_parts and any(
+                    rule.at in downstream(s, b) for b in s.outputs(other)):
+                raise fail(f"call-off point {rule.at} is also reached by parts of source "
+                           f"{other}: choose a point only this source's orders pass",
+                           f"{where}.at")
         others = [b for b in outputs if b != buf and b not in src.calloff]
         if not others:
             raise fail("a call-off needs another output of the source released at once, "
