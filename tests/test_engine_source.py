@@ -227,3 +227,14 @@ def test_a_plan_release_into_a_full_buffer_waits_in_plan_order() -> None:
     n = len(slow.completions)
     assert _release_order(slow) == _release_order(fast)[:n]
     assert (slow.completions.t_release[1:] > np.sort(fast.completions.t_release)[1:n]).any()
+
+
+def test_plan_releases_follow_the_capacity_of_each_shift() -> None:
+    # A day shift at rate 1 and a night shift of the same length at rate 0.5: the plan's
+    # releases are spread over capacity-weighted time, so the night gets a third of them.
+    d = _plan({"M": 30, "S": 30})
+    d["calendars"]["plant"]["shifts"].append(shift("night", "20:00", "04:00", rate=0.5))
+    r = run(d)
+    hour = (r.completions.t_release % DAY) / HOUR
+    night = (hour >= 20) | (hour < 4)
+    assert int(night.sum()) == 20 and len(hour) == 60

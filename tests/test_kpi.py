@@ -163,3 +163,28 @@ def test_counters_repeating_kpis_are_not_repeated():
     k = run_kpis(make_result(counters={"released": 5, "completed": 9, "rework": 2}))
     assert k["counter.rework"] == 2
     assert "counter.released" not in k and "counter.completed" not in k
+
+
+def _milestone_result(before: int, count: int, product: str | None = "A"):
+    import dataclasses
+
+    from sim.records import Milestone
+
+    rows = [(0, 0, 0.0, 3600.0 * (i + 1)) for i in range(20)]  # 20 A, one per hour
+    r = make_result(rows)
+    return dataclasses.replace(r, built_before={"A": before},
+                               milestones=(Milestone("m", product, count),))
+
+
+@pytest.mark.parametrize(("before", "count", "day"), [
+    (100, 110, 10 / 24),       # the 10th completion, at 10 h
+    (100, 100, 0.0),           # reached before the run started
+    (0, 20, 20 / 24),
+    (0, 21, float("nan")),     # not reached by the horizon
+])
+def test_milestone_day_counts_units_built_before_the_start(before, count, day) -> None:
+    k = run_kpis(_milestone_result(before, count))
+    if math.isnan(day):
+        assert math.isnan(k["milestone.m.day"]) and k["milestone.m.reached"] == 0
+    else:
+        assert k["milestone.m.day"] == pytest.approx(day) and k["milestone.m.reached"] == 1

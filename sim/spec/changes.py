@@ -131,6 +131,9 @@ def _edited(old: BaseModel, items: list[tuple[str, list[str], Any]], path: str) 
     """The object's section with the edits applied, validated by its own model."""
     data = old.model_dump(mode="json", by_alias=True)
     for key, parts, value in items:
+        if parts[0] == "failures" and len(parts) > 1 and data.get("failures") is None:
+            raise fail("a station keeps or lacks failures for the whole run: give it "
+                       "failures from the start to change them", f"{path}.set.{key}")
         short = {"mtbf": "uptime", "mttr": "repair"}
         if (len(parts) == 2 and parts[0] == "failures" and parts[1] in short
                 and isinstance(data.get("failures"), dict)):

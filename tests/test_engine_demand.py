@@ -1,0 +1,120 @@
+"""Order books the line pulls from: release order, backlog, sop, delayed and dropped ramps.
+
+The rules are those of `sim/engine/demand.py`; each test states the arithmetic it checks.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scenario_builder import DAY, line, run
+
+from sim.kpi import demand_table, run_kpis
+
+
+def _book(periods: list[dict], cycle: str = "60 s", duration: str = "2 d",
+          ramps: dict | None = None, products: dict | None = None, cap: int = 1) -> dict:
+    d = line([cycle], cap, duration=duration)
+    d["run"]["start"] = "2025-01-01"
+    d["products"] = products or {"A": {}, "B": {}}
+    demand: dict = {"periods": periods}
+    if ramps:
+        demand["ramps"] = ramps
+    d["sources"]["src"] = {"kind": "demand", "demand": demand}
+    return d
+
+
+def _releases(r, product: str) -> np.ndarray:
+    d = r.demand[0]
+    return np.sort(d.release_t[d.release_product == d.products.index(product)])
+
+
+def _due(n: int, a: float, b: float) -> np.ndarray:
+    """Due times of n orders spread over [a, b) of a 24/7 calendar."""
+    return a + (np.arange(n) + 0.5) / n * (b - a)
+
+
+def test_demand_above_capacity_follows_the_current_period_and_carries_the_backlog() -> None:
+    # Day 1: 2,000 A for a line of 1,440 a day; day 2: 1,000 B. On day 2 the B orders
+    # (current period) go first: no A is released while a B is due and not released.
+    r = run(_book([{"from": "2025-01-01", "to": "2025-01-01", "quantities": {"A": 2000}},
+                   {"from": "2025-01-02", "to": "2025-01-02", "quantities": {"B": 1000}}]))
+    a, b = _releases(r, "A"), _releases(r, "B")
+    due_b = _due(1000, DAY, 2 * DAY)
+    for t in a[a >= DAY]:
+        assert np.searchsorted(due_b, t, side="right") == np.searchsorted(b, t, side="right")
+    assert len(a[a < DAY]) <= 1440 + 1
+    k = run_kpis(r)
+    assert k["demand.ordered"] == 3000
+    assert k["demand.backlog_end.B"] <= 1
+    assert k["demand.backlog_end.A"] == 2000 - len(a) > 0
+    assert k["demand.backlog_end"] == 3000 - len(a) - len(b)
+
+
+def test_the_demand_table_reports_planned_released_and_built_per_period() -> None:
+    r = run(_book([{"from": "2025-01-01", "to": "2025-01-01", "quantities": {"A": 2000}},
+                   {"from": "2025-01-02", "to": "2025-01-02", "per_day": {"B": 1000}}]))
+    t = demand_table(r)
+    rows = {(str(f), p): (pl, rel, c) for f, p, pl, rel, c in zip(
+        t["period_from"], t["product"], t["planned"], t["released"], t["completed"])}
+    a, b = _releases(r, "A"), _releases(r, "B")
+    assert rows["2025-01-01", "A"][:2] == (2000, int((a < DAY).sum()))
+    assert rows["2025-01-02", "B"][:2] == (1000, len(b))
+    built = r.completions.t_done[np.array(r.type_product)[r.completions.type] == "A"]
+    assert rows["2025-01-01", "A"][2] == int((built < DAY).sum())
+
+
+def test_no_order_is_released_before_the_products_sop() -> None:
+    d = _book([{"from": "2025-01-01", "to": "2025-01-02", "quantities": {"A": 200, "B": 200}}],
+              products={"A": {}, "B": {"sop": "2025-01-02"}})
+    r = run(d)
+    b = _releases(r, "B")
+    assert b.min() >= DAY
+    # The 100 B orders due on day 1 wait for the sop, then go out one per cycle.
+    assert len(b) == 200 and b[0] == pytest.approx(DAY)
+
+
+def _ramp_factor(t: float, start: float, duration: float, initial: float) -> float:
+    """The S-curve of the format doc, written out again here."""
+    if t < start:
+        return 0.0
+    return initial + (1 - initial) / (1 + math.exp(-10 * ((t - start) / duration - 0.5)))
+
+
+def test_a_delaying_ramp_caps_daily_releases_and_keeps_the_rest_as_backlog() -> None:
+    ramp = {"start": "2025-01-01", "duration": "8 d", "initial": 0.1, "per_day": 100}
+    r = run(_book([{"from": "2025-01-01", "to": "2025-01-10", "per_day": {"A": 100}}],
+                  duration="10 d", ramps={"A": ramp}))
+    a = _releases(r, "A")
+    per_day = np.bincount((a // DAY).astype(int), minlength=10)
+    due = _due(1000, 0.0, 10 * DAY)
+    released = 0
+    for day in range(10):
+        cap = round(100 * _ramp_factor(day * DAY, 0.0, 8 * DAY, 0.1))
+        backlog_then = int(np.searchsorted(due, (day + 1) * DAY)) - released
+        assert per_day[day] == min(cap, backlog_then), day
+        released += per_day[day]
+    k = run_kpis(r)
+    assert k["counter.ramp_dropped"] == 0
+    assert k["demand.released"] + k["demand.backlog_end"] == 1000
+
+
+def test_a_dropping_ramp_thins_due_orders_instead() -> None:
+    ramp = {"start": "2025-01-01", "duration": "8 d", "initial": 0.1, "mode": "drop"}
+    r = run(_book([{"from": "2025-01-01", "to": "2025-01-10", "per_day": {"A": 100}}],
+                  duration="10 d", ramps={"A": ramp}))
+    k = run_kpis(r)
+    assert 0 < k["counter.ramp_dropped"] < 1000
+    assert k["demand.due"] == 1000 - k["counter.ramp_dropped"]
+    assert k["demand.released"] + k["demand.backlog_end"] == k["demand.due"]
+
+
+def test_releases_wait_for_room_in_the_first_buffer() -> None:
+    # 100 orders due 864 s apart, a buffer of 2 and a 20 min station: releases 20 min apart
+    # once the buffer is full.
+    r = run(_book([{"from": "2025-01-01", "to": "2025-01-01", "quantities": {"A": 100}}],
+                  duration="1 d", cycle="20 min", cap=2))
+    a = _releases(r, "A")
+    assert np.diff(a[10:30]) == pytest.approx(1200.0)
