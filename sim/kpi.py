@@ -31,6 +31,10 @@ Definitions (over the window, length ``W = horizon - warmup`` seconds):
   ``count``-th unit of the milestone's product (all products when none) reached a
   non-scrap sink, counting the product's ``built_before``; 0 if reached before the start,
   nan if not reached by the horizon. ``milestone.<name>.reached``: 1 if reached, else 0.
+- ``reporting.<name>.completed``: good completions in the reporting window's days;
+  ``reporting.<name>.per_day``: the same per working day of the window (the window's
+  ``days`` when given, else the days with on-shift time on the run calendar, every day
+  when the run has no calendar), nan when the window has no working day.
 - ``counter.<key>``: the engine's extra counters (e.g. ``ramp_dropped``, ``rework``), except
   those named like a KPI above (``released``, ``completed``...), which would repeat it.
 """
@@ -108,6 +112,10 @@ def run_kpis(r: RunResult) -> dict[str, float]:
         k[f"buffer.{b.name}.mean_level"] = float(b.mean_level)
     k.update(demand_kpis(r))
     k.update(milestone_kpis(r))
+    for w in r.reporting:
+        n = int(((c.t_done >= w.t_from) & (c.t_done < w.t_to) & good).sum())
+        k[f"reporting.{w.name}.completed"] = float(n)
+        k[f"reporting.{w.name}.per_day"] = n / w.working_days if w.working_days else math.nan
     for key, n in r.counters.items():
         if key not in k:  # the engine's own released/lost/... would repeat the KPIs above
             k[f"counter.{key}"] = float(n)

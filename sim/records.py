@@ -90,6 +90,16 @@ class Milestone:
 
 
 @dataclass(frozen=True)
+class ReportWindow:
+    """Days [t_from, t_to) to report on, and how many of them had on-shift time."""
+
+    name: str
+    t_from: float
+    t_to: float
+    working_days: int
+
+
+@dataclass(frozen=True)
 class RunResult:
     """Everything one replication produced."""
 
@@ -118,6 +128,7 @@ class RunResult:
     demand: tuple[DemandRecord, ...] = ()
     built_before: dict[str, int] = field(default_factory=dict)  # units built before start
     milestones: tuple[Milestone, ...] = ()
+    reporting: tuple[ReportWindow, ...] = ()
 
     @property
     def observed_seconds(self) -> float:

@@ -33,7 +33,7 @@ from sim.spec.calendars import (
     ShiftSpec,
     Shutdown,
 )
-from sim.spec.changes import ChangeSpec, Milestone
+from sim.spec.changes import ChangeSpec
 from sim.spec.checks import check_scenario
 from sim.spec.dists import (
     ByCycle,
@@ -70,6 +70,7 @@ from sim.spec.plans import (
     Ramp,
     Sequencing,
 )
+from sim.spec.reporting import Milestone, ReportWindow
 from sim.units import format_duration
 
 __all__ = [
@@ -106,6 +107,7 @@ __all__ = [
     "Probability",
     "ProductSpec",
     "Ramp",
+    "ReportWindow",
     "RouteRule",
     "RunSpec",
     "Scenario",
@@ -241,8 +243,9 @@ class Scenario(Spec):
     stations: dict[str, StationSpec]
     buffers: dict[str, BufferSpec]
     sinks: dict[str, SinkSpec]
-    changes: tuple[ChangeSpec, ...] = ()
+    changes: dict[str, ChangeSpec] = Field(default_factory=dict)
     milestones: dict[str, Milestone] = Field(default_factory=dict)
+    reporting: dict[str, ReportWindow] = Field(default_factory=dict)
     meta: Annotated[dict[str, Any], BeforeValidator(_meta)] = Field(default_factory=dict)
 
     @model_validator(mode="after")

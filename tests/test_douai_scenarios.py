@@ -47,7 +47,7 @@ URL = {
     "recall": "https://econostrum.info/renault-15-000-vehicules-rappeles",
 }
 
-# (file, text of a fact from douai_facts.md as written in the file, its source tag)
+# (file, text of a fact from docs/douai-facts.md as written in the file, its source tag)
 FACTS = (
     ("plant.yaml", "takt 69 s", "ftv"),
     ("plant.yaml", "60 JPH", "gestion"),

@@ -23,7 +23,7 @@ def _paced(takt: str, positions: int = 5, duration: str = "20 d") -> dict:
 
 def test_a_paced_line_at_60_s_for_10_days_then_50_s_makes_the_paper_count() -> None:
     d = _paced("60 s")
-    d["changes"] = [{"from": "2025-01-11", "set": {"stations.s1.paced.takt": "50 s"}}]
+    d["changes"] = {"c": {"from": "2025-01-11", "set": {"stations.s1.paced.takt": "50 s"}}}
     t = done(run(d))
     change = 10 * DAY
     # Before: exits at 300 + 60 k up to the change; after: one per 50 s, the last one
@@ -38,7 +38,7 @@ def test_a_takt_change_mid_step_rescales_the_movement_left() -> None:
     # Takt 70 s: at 10 d the step begun at 863,940 s has done 60 of its 70 s; the 10 s
     # left run at speed 70/50, i.e. 10 / 1.4 = 7.142857 s, then one step per 50 s.
     d = _paced("70 s", positions=1)
-    d["changes"] = [{"from": "2025-01-11", "set": {"stations.s1.paced.takt": "50 s"}}]
+    d["changes"] = {"c": {"from": "2025-01-11", "set": {"stations.s1.paced.takt": "50 s"}}}
     t = done(run(d))
     change = 10 * DAY
     last_old = 70.0 * (change // 70)
@@ -51,7 +51,7 @@ def test_a_takt_change_mid_step_rescales_the_movement_left() -> None:
 def test_a_cycle_change_leaves_the_job_in_progress_at_its_drawn_work() -> None:
     d = line(["70 s"], 2, duration="2 d")
     d["run"]["start"] = "2025-01-01"
-    d["changes"] = [{"from": "2025-01-02", "set": {"stations.s1.cycle": "30 s"}}]
+    d["changes"] = {"c": {"from": "2025-01-02", "set": {"stations.s1.cycle": "30 s"}}}
     t = done(run(d))
     # Jobs of 70 s until the one begun at 86,380 s (ends 86,450, old work), then 30 s.
     assert t[t <= 86450.0][-1] == pytest.approx(86450.0)
@@ -67,8 +67,8 @@ def test_a_failure_change_applies_from_the_next_repair() -> None:
     fail = {"uptime": deterministic("1 h"), "repair": deterministic("10 min")}
     d = line([{"cycle": "60 s", "failures": fail}], 2, duration="6 h")
     d["run"]["start"] = "2025-01-01"
-    d["changes"] = [{"from": "2025-01-01", "at": "03:00",
-                     "set": {"stations.s1.failures.repair": "20 min"}}]
+    d["changes"] = {"c": {"from": "2025-01-01", "at": "03:00",
+                     "set": {"stations.s1.failures.repair": "20 min"}}}
     r = run(d)
     assert station(r, "s1").state_seconds["failed"] == pytest.approx(3600.0)
     assert station(r, "s1").failures == 4
@@ -81,8 +81,8 @@ def test_a_route_probability_change_sends_every_later_part_the_new_way() -> None
     d["sinks"] = {"yard": {}, "scrap": {"scrap": True}}
     d["buffers"]["bad"] = {"from": "s1", "to": "scrap", "capacity": "inf"}
     d["stations"]["s1"]["route"] = [{"to": "bad", "p": 0.0}, {"to": "out"}]
-    d["changes"] = [{"from": "2025-01-01", "at": "01:00",
-                     "set": {"stations.s1.route.0.p": 1.0}}]
+    d["changes"] = {"c": {"from": "2025-01-01", "at": "01:00",
+                     "set": {"stations.s1.route.0.p": 1.0}}}
     r = run(d)
     # The part finished exactly at the change is routed with the new probability.
     assert (done(r, "yard") < HOUR).all() and len(done(r, "yard")) == 59
@@ -100,8 +100,8 @@ def _switch(duration: str = "10 d") -> dict:
                   "active": False},
     }
     d["buffers"]["b0"]["from"] = ["src", "local"]
-    d["changes"] = [{"from": "2025-01-06", "set": {"sources.src.active": False,
-                                                 "sources.local.active": True}}]
+    d["changes"] = {"c": {"from": "2025-01-06", "set": {"sources.src.active": False,
+                                                 "sources.local.active": True}}}
     return d
 
 
@@ -121,7 +121,7 @@ def test_an_interarrival_change_restarts_the_source_at_the_change() -> None:
     d = line(["1 min"], 100, duration="2 d")
     d["run"]["start"] = "2025-01-01"
     d["sources"]["src"] = {"kind": "arrivals", "interarrival": "10 min"}
-    d["changes"] = [{"from": "2025-01-02", "set": {"sources.src.interarrival": "5 min"}}]
+    d["changes"] = {"c": {"from": "2025-01-02", "set": {"sources.src.interarrival": "5 min"}}}
     released = np.sort(run(d).completions.t_release)
     before = 600.0 * np.arange(1, 144)
     after = DAY + 300.0 * np.arange(1, 288)
@@ -131,7 +131,7 @@ def test_an_interarrival_change_restarts_the_source_at_the_change() -> None:
 def test_a_lower_capacity_keeps_the_parts_and_admits_none_until_below_it() -> None:
     d = line(["10 s", "60 s"], [1, 5], duration="3 h", trace=True)
     d["run"]["start"] = "2025-01-01"
-    d["changes"] = [{"from": "2025-01-01", "at": "01:00", "set": {"buffers.b1.capacity": 2}}]
+    d["changes"] = {"c": {"from": "2025-01-01", "at": "01:00", "set": {"buffers.b1.capacity": 2}}}
     r = run(d)
     b1 = next(b for b in r.buffers if b.name == "b1")
     t, level = np.asarray(b1.trace_t), np.asarray(b1.trace_level)
@@ -145,7 +145,7 @@ def test_a_lower_capacity_keeps_the_parts_and_admits_none_until_below_it() -> No
 def test_a_higher_capacity_lets_a_blocked_feeder_in_at_once() -> None:
     d = line(["10 s", "60 s"], [1, 5], duration="2 h", trace=True)
     d["run"]["start"] = "2025-01-01"
-    d["changes"] = [{"from": "2025-01-01", "at": "01:00", "set": {"buffers.b1.capacity": 9}}]
+    d["changes"] = {"c": {"from": "2025-01-01", "at": "01:00", "set": {"buffers.b1.capacity": 9}}}
     r = run(d)
     b1 = next(b for b in r.buffers if b.name == "b1")
     t, level = np.asarray(b1.trace_t), np.asarray(b1.trace_level)
@@ -158,7 +158,7 @@ def test_no_changes_and_an_empty_list_give_identical_runs() -> None:
     d = line([{"cycle": {"dist": "exponential", "mean": "60 s"},
                "failures": {"mtbf": "2 h", "mttr": "5 min"}}, "55 s"], 3, duration="2 d")
     a = run(d)
-    d["changes"] = []
+    d["changes"] = {}
     b = run(d)
     np.testing.assert_array_equal(a.completions.t_done, b.completions.t_done)
 
@@ -166,8 +166,8 @@ def test_no_changes_and_an_empty_list_give_identical_runs() -> None:
 def test_changes_share_random_numbers_across_scenarios_with_the_same_change() -> None:
     d = line([{"cycle": {"dist": "exponential", "mean": "60 s"}}], 3, duration="2 d")
     d["run"]["start"] = "2025-01-01"
-    d["changes"] = [{"from": "2025-01-02",
-                     "set": {"stations.s1.cycle": {"dist": "exponential", "mean": "40 s"}}}]
+    d["changes"] = {"c": {"from": "2025-01-02",
+                     "set": {"stations.s1.cycle": {"dist": "exponential", "mean": "40 s"}}}}
     sc = Scenario.model_validate({"name": "x", "sinks": {"yard": {}}, **d})
     a, b = run_once(sc, 3), run_once(sc, 3)
     np.testing.assert_array_equal(a.completions.t_done, b.completions.t_done)

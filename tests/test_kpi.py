@@ -188,3 +188,16 @@ def test_milestone_day_counts_units_built_before_the_start(before, count, day) -
         assert math.isnan(k["milestone.m.day"]) and k["milestone.m.reached"] == 0
     else:
         assert k["milestone.m.day"] == pytest.approx(day) and k["milestone.m.reached"] == 1
+
+
+def test_a_reporting_window_counts_its_days_output_per_working_day() -> None:
+    import dataclasses
+
+    from sim.records import ReportWindow
+
+    rows = [(0, 0, 0.0, 3600.0 * (i + 1)) for i in range(60)]  # one per hour, 2.5 days
+    r = dataclasses.replace(make_result(rows), reporting=(
+        ReportWindow("d2", DAY, 2 * DAY, 1), ReportWindow("none", 0.0, DAY, 0)))
+    k = run_kpis(r)
+    assert k["reporting.d2.completed"] == 24 and k["reporting.d2.per_day"] == 24
+    assert k["reporting.none.completed"] == 23 and math.isnan(k["reporting.none.per_day"])

@@ -24,32 +24,33 @@ def _base() -> dict:
 
 def _with(change: dict, base: dict | None = None) -> dict:
     d = copy.deepcopy(base or _base())
-    d["changes"] = [{"from": "2025-01-10", **change}]
+    d["changes"] = {"c": {"from": "2025-01-10", **change}}
     return d
 
 
 BAD_CHANGES = [
-    ({"set": {"stations.nope.cycle": "50 s"}}, "changes.0.set.stations.nope.cycle",
+    ({"set": {"stations.nope.cycle": "50 s"}}, "changes.c.set.stations.nope.cycle",
      "unknown station"),
-    ({"set": {"stations.s1.servers": 2}}, "changes.0.set.stations.s1.servers",
+    ({"set": {"stations.s1.servers": 2}}, "changes.c.set.stations.s1.servers",
      "cannot change during a run"),
-    ({"set": {"stations.s1.cycle": 50}}, "changes.0.set.stations.s1.cycle",
+    ({"set": {"stations.s1.cycle": 50}}, "changes.c.set.stations.s1.cycle",
      "expected a duration with a unit"),
-    ({"set": {"stations.s2.paced.positions": 9}}, "changes.0.set.stations.s2.paced.positions",
+    ({"set": {"stations.s2.paced.positions": 9}}, "changes.c.set.stations.s2.paced.positions",
      "only the takt"),
-    ({"set": {"stations.s1.failures.mtbf": "2 h"}}, "changes.0.set.stations.s1.failures.mtbf",
+    ({"set": {"stations.s1.failures.mtbf": "2 h"}}, "changes.c.set.stations.s1.failures.mtbf",
      "keeps or lacks failures"),
-    ({"set": {"buffers.b0.capacity": -1}}, "changes.0.set.buffers.b0.capacity",
+    ({"set": {"buffers.b0.capacity": -1}}, "changes.c.set.buffers.b0.capacity",
      "capacity must be >= 0"),
-    ({"set": {"buffers.out.capacity": 5}}, "changes.0.set.buffers.out.capacity",
+    ({"set": {"buffers.out.capacity": 5}}, "changes.c.set.buffers.out.capacity",
      "feeds a sink"),
-    ({"set": {"sources.src.mix": {"part": 1.0}}}, "changes.0.set.sources.src.mix",
+    ({"set": {"sources.src.mix": {"part": 1.0}}}, "changes.c.set.sources.src.mix",
      "only sources of kind 'arrivals'"),
-    ({"set": {"calendars.day.shifts": []}}, "changes.0.set.calendars.day.shifts",
+    ({"set": {"calendars.day.shifts": []}}, "changes.c.set.calendars.day.shifts",
      "calendars.<name>.changes"),
-    ({"from": "2025-03-01", "set": {"stations.s1.cycle": "50 s"}}, "changes.0.from",
+    ({"from": "2025-03-01", "set": {"stations.s1.cycle": "50 s"}}, "changes.c.from",
      "outside the run horizon"),
-    ({"set": {}}, "changes.0.set", "at least 1"),
+    ({"set": {}}, "changes.c.set", "at least 1"),
+    ({"at": "25:00", "set": {"stations.s1.cycle": "50 s"}}, "changes.c.at", "clock"),
 ]
 
 
@@ -66,11 +67,11 @@ def test_check_refuses_a_bad_change_with_exit_status_2(tmp_path, capsys) -> None
     d = _with({"set": {"stations.s1.servers": 2}})
     via_yaml(_base(), tmp_path)  # the base loads
     (tmp_path / "bad.yaml").write_text((tmp_path / "test.yaml").read_text().replace(
-        "sinks:", "changes:\n- {from: 2025-01-10, set: {stations.s1.servers: 2}}\nsinks:"))
+        "sinks:", "changes:\n  c: {from: 2025-01-10, set: {stations.s1.servers: 2}}\nsinks:"))
     assert d["changes"]
     assert main(["check", str(tmp_path / "bad.yaml")]) == 2
     err = capsys.readouterr().err
-    assert "changes.0.set.stations.s1.servers" in err and "Traceback" not in err
+    assert "changes.c.set.stations.s1.servers" in err and "Traceback" not in err
 
 
 def _calendar(changes: list[dict]) -> dict:
@@ -201,5 +202,5 @@ def test_a_change_of_a_paced_takt_is_written_back_in_the_resolved_scenario(tmp_p
 
     sc = via_yaml(_with({"set": {"stations.s2.paced.takt": "50 s"}}), tmp_path)
     again = resolved_dict(sc)
-    assert again["changes"][0]["set"] == {"stations.s2.paced.takt": "50 s"}
+    assert again["changes"]["c"]["set"] == {"stations.s2.paced.takt": "50 s"}
     np.testing.assert_equal(len(sc.changes), 1)

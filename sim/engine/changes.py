@@ -21,7 +21,7 @@ starts at that same instant. What happens to work in progress is part of the sem
   keeps the parts already in the buffer (none is destroyed) and admits no part until the
   level is below the new capacity.
 
-New values draw from streams of their own, tagged with the change's index, so scenarios
+New values draw from streams of their own, tagged with the change's name, so scenarios
 that share a change share its random numbers (DESIGN.md §6).
 """
 
@@ -70,10 +70,10 @@ class ChangeRunner:
     def _stations(self, change, t: float) -> None:
         m, spec, name = self.model, change.spec, change.name
         st = m.stations[name]
-        tag = f"@{change.index}"
+        tag = f"@{change.label}"
         if "cycle" in change.fields:
             st.cycle = factories.cycle_fn(spec.cycle, name, self.streams, m.types,
-                                          f"changes.{change.index}", tag)
+                                          f"changes.{change.label}", tag)
         if "failures" in change.fields:
             for machine in st.machines():
                 machine.fm = factories.failure_model(spec.failures, machine.name,
@@ -93,7 +93,7 @@ class ChangeRunner:
         choose = factories.type_chooser(m.types, self.streams, name)
         book.next_order = factories.order_source(
             name, spec, cal, choose, self.streams, m.scenario, m.horizon, m.counters,
-            f"@{change.index}", m.source_counts[name])
+            f"@{change.label}", m.source_counts[name])
         keep = max(p.k for p in ports)
         del book.times[keep:], book.types[keep:]
         book.done = False

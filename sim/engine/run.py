@@ -22,6 +22,7 @@ from sim.records import (
     Completions,
     DemandRecord,
     Milestone,
+    ReportWindow,
     RunResult,
     StationRecord,
     frozen_array,
@@ -149,7 +150,23 @@ def _records(model: Model, base: dict[str, int], wall: float) -> RunResult:
                            else horizon - warmup),
         demand=tuple(_demand(name, port, horizon) for name, port in model.demand.items()),
         built_before={p: s.built_before for p, s in sc.products.items() if s.built_before},
-        milestones=tuple(Milestone(n, m.product, m.count) for n, m in sc.milestones.items()))
+        milestones=tuple(Milestone(n, m.product, m.count) for n, m in sc.milestones.items()),
+        reporting=_windows(sc, cal, horizon))
+
+
+def _windows(sc, cal, horizon: float) -> tuple[ReportWindow, ...]:
+    """Reporting windows in seconds, with their working days on the run calendar."""
+    out = []
+    per_day = None
+    if sc.reporting and cal is not None:
+        per_day = cal.on_per_day(int(np.ceil(horizon / 86400.0)))
+    for name, w in sc.reporting.items():
+        a = (w.from_ - sc.run.start).days
+        b = (w.to - sc.run.start).days + 1
+        days = b - a if per_day is None else int((per_day[a:b] > 0).sum())
+        days = w.days if w.days is not None else days
+        out.append(ReportWindow(name, a * 86400.0, min(b * 86400.0, horizon), days))
+    return tuple(out)
 
 
 def _demand(name: str, port, horizon: float) -> DemandRecord:

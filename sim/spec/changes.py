@@ -1,16 +1,19 @@
 """Dated changes: what a planner moves during a year, written as data.
 
-A scenario's `changes:` list says, from a date (and optionally a clock time), new values
-for fields of its stations, sources and buffers, addressed by the same dotted paths as
-`--set`:
+A scenario's `changes:` mapping names dated changes; each says, from a date (and
+optionally a clock time), new values for fields of stations, sources and buffers,
+addressed by the same dotted paths as `--set`:
 
     changes:
-      - from: 2025-06-02
+      line_56jph:
+        from: 2025-06-02
         set: {stations.trim.paced.takt: 64 s, buffers.painted_body_store.capacity: 300}
 
-Why one list at scenario level rather than a `changes` key on every object: one mechanism
-for every kind of parameter, one place to read what moves during the run, and a variant
-file that adds a change is one entry long. Each change is checked here as the scenario
+Why one mapping at scenario level rather than a `changes` key on every object: one
+mechanism for every kind of parameter, one place to read what moves during the run; and
+named like every other collection of the format, so a variant file adds, moves or
+removes (`name: null`) one change in a few lines. Changes apply in time order, those at
+the same instant in the order written. Each change is checked here as the scenario
 would be if the value were written in place (the section's own model validates it), and
 only the fields the engine can change mid-run are accepted: a changed value that the
 engine could not honour is an error, not a silent no-op.
@@ -24,7 +27,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from sim.spec.base import Clock, PositiveInt, Spec, fail, join, shown
+from sim.spec.base import Clock, Spec, fail, shown
 from sim.spec.messages import first_error
 
 if TYPE_CHECKING:
@@ -52,20 +55,11 @@ class ChangeSpec(Spec):
     note: str = ""
 
 
-class Milestone(Spec):
-    """The date the `count`-th unit of a product (or of all products) is built, counting
-    the product's `built_before`."""
-
-    product: str | None = None
-    count: PositiveInt
-    note: str = ""
-
-
 @dataclass(frozen=True)
 class Change:
     """One object's new section after a dated change, as the engine applies it."""
 
-    index: int
+    label: str
     time: float
     section: str
     name: str
@@ -77,13 +71,9 @@ def resolve_changes(s: Scenario) -> list[Change]:
     """Every dated change in time order, each with the object's whole new section."""
     current: dict[tuple[str, str], Any] = {}
     out: list[Change] = []
-    last = -1.0
-    for i, change in enumerate(s.changes):
+    timed = [(_time(s, c, f"changes.{n}"), k, n, c) for k, (n, c) in enumerate(s.changes.items())]
+    for t, _, i, change in sorted(timed, key=lambda x: x[:2]):
         path = f"changes.{i}"
-        t = _time(s, change, path)
-        if t < last:
-            raise fail("dates out of order: changes are listed in time order", f"{path}.from")
-        last = t
         edits: dict[tuple[str, str], list[tuple[str, list[str], Any]]] = {}
         for key, value in change.set_.items():
             section, name, rest = _target(s, key, f"{path}.set.{key}")
@@ -210,9 +200,5 @@ def _station_change(old: Any, new: Any, fields: tuple[str, ...], path: str) -> N
 
 
 def check_changes(s: Scenario) -> None:
-    """Validate every dated change and milestone (raises a path-naming error)."""
+    """Validate every dated change (raises a path-naming error)."""
     resolve_changes(s)
-    for name, m in s.milestones.items():
-        if m.product is not None and m.product not in s.products:
-            raise fail(f"unknown product {shown(m.product)}; expected one of: "
-                       f"{', '.join(s.products)}", join("milestones", name, "product"))

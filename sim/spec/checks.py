@@ -14,6 +14,7 @@ from sim.spec.base import NAME_RE, attr_key, fail, join, shown
 from sim.spec.changes import check_changes
 from sim.spec.dists import ByCycle
 from sim.spec.flow import LearningCurve, RouteRule, SourceSpec, StationSpec
+from sim.spec.reporting import check_reporting
 
 if TYPE_CHECKING:
     from sim.scenario import Scenario
@@ -85,6 +86,7 @@ def check_scenario(s: Scenario) -> None:
     for name, station in s.stations.items():
         _check_station(ctx, name, station)
     check_changes(s)
+    check_reporting(s)
 
 
 def _check_names(s: Scenario) -> None:
