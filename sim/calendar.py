@@ -289,7 +289,8 @@ class AlwaysOn(Calendar):
     def advance_work(self, t: float, w: float) -> float:
         return t + w if w > 0.0 else t
 
-    advance_on = advance_work
+    def advance_on(self, t: float, d: float) -> float:
+        return t + d if d > 0.0 else t
 
     def next_on(self, t: float) -> float:
         return t

@@ -15,6 +15,7 @@ import json
 import math
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -127,13 +128,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"{scenario.name}: {n} replication(s), seed {scenario.run.seed}, "
               f"{wall:.1f} s wall")
-        print(format_summary(summary))
+        print(format_summary(summary, scenario.run.start))
     print(f"results: {written}")
     return EXIT_OK
 
 
-def format_summary(summary: dict[str, Any]) -> str:
-    """Headline KPI table (mean, ± 95% half-width, unit) and one state row per station.
+def format_summary(summary: dict[str, Any], start: Any = None) -> str:
+    """Headline KPI table (mean, ± 95% half-width, unit) and one state row per station;
+    with the run's start date, milestone days are also given as dates.
 
     Buffer levels and the per-station KPIs in full are in summary.json.
     """
@@ -142,6 +144,10 @@ def format_summary(summary: dict[str, Any]) -> str:
     rows = [("KPI", "mean", "± 95%", "unit")]
     rows += [(name, _num(e.mean), "± " + _num(e.half_width), kpi_unit(name)) for name, e in head]
     text = _columns(rows, right={1})
+    if start is not None:
+        for name, e in head:
+            if name.startswith("milestone.") and name.endswith(".day"):
+                text += "\n" + _milestone_line(name, e, start)
     stations = _station_rows(summary)
     if stations:
         text += "\n\n" + _columns(stations, right=set(range(1, len(STATES) + 1)))
@@ -149,6 +155,21 @@ def format_summary(summary: dict[str, Any]) -> str:
 
 
 DETAIL = ("station.", "buffer.")
+
+
+def _milestone_line(name: str, e: Any, start: Any) -> str:
+    """`milestone r5_100k: 2025-11-21 (95% CI 2025-11-20 .. 2025-11-22)`, or why not."""
+    import datetime
+
+    label = name[len("milestone."):-len(".day")]
+    if e.mean is None or math.isnan(e.mean):
+        return f"milestone {label}: not reached in every replication"
+
+    def date(days: float) -> str:
+        return (start + datetime.timedelta(days=math.floor(days))).isoformat()
+    if e.half_width is None or math.isnan(e.half_width):
+        return f"milestone {label}: {date(e.mean)}"
+    return f"milestone {label}: {date(e.mean)} (95% CI {date(e.low)} .. {date(e.high)})"
 
 
 def _zero_counter(name: str, e: Any) -> bool:
@@ -171,7 +192,7 @@ def _station_rows(summary: dict[str, Any]) -> list[tuple[str, ...]]:
     return rows
 
 
-def _columns(rows: list[tuple[str, ...]], right: set[int]) -> str:
+def _columns(rows: Sequence[tuple[str, ...]], right: set[int]) -> str:
     """Rows as aligned text columns (numbers right-aligned)."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = []
@@ -192,6 +213,12 @@ def kpi_unit(name: str) -> str:
         return "fraction"
     if name == "little_gap":
         return "ratio"
+    if name.startswith("demand."):
+        return "orders"
+    if name.startswith("milestone."):
+        return "days from start" if name.endswith(".day") else "share of runs"
+    if name.startswith("reporting."):
+        return "parts/day" if name.endswith(".per_day") else "parts"
     if name.startswith(("completed", "scrapped", "released", "lost", "counter.")):
         return "parts"
     if name == "wip_mean" or name.endswith("mean_level"):

@@ -17,7 +17,7 @@ import os
 import platform
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from importlib import metadata
 from pathlib import Path
@@ -217,7 +217,7 @@ def package_versions() -> dict[str, str]:
 
 def run_manifest(
     scenario: Any,
-    files: list[str | Path],
+    files: Sequence[str | Path],
     results: list[RunResult],
     *,
     overrides: list[str] | None = None,

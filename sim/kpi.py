@@ -31,7 +31,8 @@ Definitions (over the window, length ``W = horizon - warmup`` seconds):
   ``count``-th unit of the milestone's product (all products when none) reached a
   non-scrap sink, counting the product's ``built_before``; 0 if reached before the start,
   nan if not reached by the horizon. ``milestone.<name>.reached``: 1 if reached, else 0.
-- ``reporting.<name>.completed``: good completions in the reporting window's days;
+- ``reporting.<name>.completed``: good completions in the reporting window's days (of
+  its ``products`` when listed);
   ``reporting.<name>.per_day``: the same per working day of the window (the window's
   ``days`` when given, else the days with on-shift time on the run calendar, every day
   when the run has no calendar), nan when the window has no working day.
@@ -97,7 +98,8 @@ def run_kpis(r: RunResult) -> dict[str, float]:
     k["lost"] = float(r.lost)
     k["wip_mean"] = float(r.wip_mean)
     if completed:
-        mean, p50, p95 = float(lead_h.mean()), *np.percentile(lead_h, [50.0, 95.0]).tolist()
+        mean = float(lead_h.mean())
+        p50, p95 = (float(x) for x in np.percentile(lead_h, [50.0, 95.0]))
     else:
         mean = p50 = p95 = float("nan")
     k["lead_time_mean_h"] = mean
@@ -112,8 +114,12 @@ def run_kpis(r: RunResult) -> dict[str, float]:
         k[f"buffer.{b.name}.mean_level"] = float(b.mean_level)
     k.update(demand_kpis(r))
     k.update(milestone_kpis(r))
+    names = np.array(r.type_product, dtype=object)
     for w in r.reporting:
-        n = int(((c.t_done >= w.t_from) & (c.t_done < w.t_to) & good).sum())
+        mask = (c.t_done >= w.t_from) & (c.t_done < w.t_to) & good
+        if w.products and len(c):
+            mask &= np.isin(names[c.type], list(w.products))
+        n = int(mask.sum())
         k[f"reporting.{w.name}.completed"] = float(n)
         k[f"reporting.{w.name}.per_day"] = n / w.working_days if w.working_days else math.nan
     for key, n in r.counters.items():
@@ -306,11 +312,12 @@ def buffer_table(r: RunResult) -> Table:
 
 def trace_table(r: RunResult) -> Table:
     """Level changes of the traced buffers: buffer, t_s, level (whole run)."""
-    traced = [b for b in r.buffers if b.trace_t is not None and b.trace_level is not None]
+    traced = [(b.name, b.trace_t, b.trace_level) for b in r.buffers
+              if b.trace_t is not None and b.trace_level is not None]
     if not traced:
         return {"buffer": np.zeros(0, str), "t_s": np.zeros(0), "level": np.zeros(0, np.int64)}
     return {
-        "buffer": np.concatenate([np.full(len(b.trace_t), b.name) for b in traced]),
-        "t_s": np.concatenate([np.asarray(b.trace_t, np.float64) for b in traced]),
-        "level": np.concatenate([np.asarray(b.trace_level, np.int64) for b in traced]),
+        "buffer": np.concatenate([np.full(len(t), name) for name, t, _ in traced]),
+        "t_s": np.concatenate([np.asarray(t, np.float64) for _, t, _ in traced]),
+        "level": np.concatenate([np.asarray(lv, np.int64) for _, _, lv in traced]),
     }

@@ -205,10 +205,10 @@ def _override(data: dict[str, Any], text: str, file: str, origin: Origin) -> Non
             where = ".".join(str(k) for k in keys[:i])
             raise ScenarioError(file, dotted,
                                 f"cannot set {dotted!r}: {where} is not a mapping or list")
-    where = tuple(keys)
-    for stale in [k for k in origin if k[: len(where)] == where]:
+    at = tuple(keys)
+    for stale in [k for k in origin if k[: len(at)] == at]:
         del origin[stale]
-    _mark(value, where, file, origin)
+    _mark(value, at, file, origin)
 
 
 def load_dict(path: str | Path, overrides: Sequence[str] = ()) -> dict[str, Any]:

@@ -309,8 +309,8 @@ def _column(col: np.ndarray, decimals: int | None) -> tuple[str, list[list[Any]]
     """
     kind = col.dtype.kind
     if len(col) > 1 and kind != "f" and bool((col == col[0]).all()):
-        fmt, vals = _column(col[:1], decimals)
-        return (fmt % tuple(v[0] for v in vals)).replace("%", "%%"), []
+        fmt, one = _column(col[:1], decimals)
+        return (fmt % tuple(v[0] for v in one)).replace("%", "%%"), []
     if kind in "iub":
         return "%d", [col.astype(np.int64).tolist()]
     if kind == "f" and decimals is not None and decimals <= 4 and _fixed_ok(col, decimals):
@@ -318,14 +318,17 @@ def _column(col: np.ndarray, decimals: int | None) -> tuple[str, list[list[Any]]
         return "%d%s", [whole.tolist(), _fractions(decimals)[frac].tolist()]
     if kind == "f":
         fmt = "%s" if decimals is None else f"%.{decimals}f"
-        return fmt, [[_num(x) for x in col.tolist()] if decimals is None else col.tolist()]
+        values: list[Any] = ([_num(x) for x in col.tolist()] if decimals is None
+                             else col.tolist())
+        return fmt, [values]
     if kind == "M":
         uniq, inv = np.unique(col, return_inverse=True)
-        return "%s", [np.array(uniq.astype(str).tolist(), dtype=object)[inv].tolist()]
-    vals = col.astype(str).tolist()
+        labels: list[Any] = np.array(uniq.astype(str).tolist(), dtype=object)[inv].tolist()
+        return "%s", [labels]
+    vals: list[str] = col.astype(str).tolist()
     if _needs_quotes("\x00".join(vals)):
         vals = [_quote(v) for v in vals]
-    return "%s", [vals]
+    return "%s", [list(vals)]
 
 
 @functools.cache

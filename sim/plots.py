@@ -229,8 +229,9 @@ def _buffer(r: RunResult, name: str) -> BufferRecord:
 def _plot_traces(ax: Axes, r: RunResult, traced: list[BufferRecord]) -> None:
     """Level over time of traced buffers (replication 0), downsampled for display."""
     for b, colour in zip(traced, _colours(len(traced))):
+        levels = np.asarray(b.trace_level)
         t = np.append(np.asarray(b.trace_t, np.float64), r.horizon)
-        lv = np.append(np.asarray(b.trace_level), b.trace_level[-1])
+        lv = np.append(levels, levels[-1])
         if len(t) <= MAX_TRACE_POINTS:
             ax.plot(datenum(r.start, t), lv, color=colour, lw=0.8, drawstyle="steps-post",
                     label=b.name)
@@ -271,13 +272,14 @@ def plot_lead_time(results: Sequence[RunResult], path: Path) -> Path:
     low = float(lead[lead > 0].min()) if (lead > 0).any() else 0.0
     if low > 0 and lead.max() > 20 * max(p50, low):  # long tail (nights, weekends): log x
         edges = np.geomspace(low, float(lead.max()), 80)
-        ax.hist(np.maximum(lead, low), bins=edges, color="tab:blue", alpha=0.75, label="parts")
+        ax.hist(np.maximum(lead, low), bins=edges.tolist(), color="tab:blue", alpha=0.75,
+                label="parts")
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     else:
         edges = np.histogram_bin_edges(lead, bins="auto")
-        ax.hist(lead, bins=edges if len(edges) <= 101 else 100, color="tab:blue", alpha=0.75,
-                label="parts")
+        ax.hist(lead, bins=edges.tolist() if len(edges) <= 101 else 100, color="tab:blue",
+                alpha=0.75, label="parts")
     for value, name, style in ((lead.mean(), "mean", "-"), (p50, "median", "--"),
                                (p95, "95th percentile", ":")):
         ax.axvline(value, color="black", ls=style, lw=1.6, label=f"{name} {value:.2f} h")

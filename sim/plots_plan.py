@@ -57,7 +57,8 @@ def _months(r: RunResult, days: int) -> tuple[np.ndarray, np.ndarray]:
     return month[starts], starts
 
 
-def _long(labels: Sequence[Any], names: Sequence[str], per_rep: np.ndarray) -> Table:
+def _long(labels: Sequence[Any] | np.ndarray, names: Sequence[str], per_rep: np.ndarray
+          ) -> Table:
     """Long table of label x name from [reps, labels, names] values: mean, min, max."""
     n_lab, n_names = per_rep.shape[1], per_rep.shape[2]
     return {
@@ -259,8 +260,8 @@ def plot_daily_by_shift(results: Sequence[RunResult], path: Path) -> Path | None
     x = datenum(r0.start, np.arange(counts.shape[0]) * DAY_S)
     fig, (ax,) = _figure(12, 5)
     bottom = np.zeros(counts.shape[0])
-    for j, (name, colour) in enumerate(zip(shifts, _colours(len(shifts)))):
-        colour = "0.6" if name == OFF_SHIFT else colour
+    for j, (name, shade) in enumerate(zip(shifts, _colours(len(shifts)))):
+        colour: str | tuple[float, ...] = "0.6" if name == OFF_SHIFT else shade
         ax.bar(x, counts[:, j], bottom=bottom, width=0.9, align="edge", color=colour,
                label=name, linewidth=0)
         bottom += counts[:, j]
@@ -290,7 +291,7 @@ def plot_group_utilisation(results: Sequence[RunResult], path: Path) -> Path | N
                 label=state.replace("_", " "), edgecolor="white", linewidth=0.5)
         left += share[:, j]
     for yi, working in zip(y, share[:, 0]):
-        ax.text(1, yi, f"working {working:.1f}%", va="center", fontsize=8)
+        ax.text(1, float(yi), f"working {working:.1f}%", va="center", fontsize=8)
     ax.set_yticks(y, [f"{g} ({n} station{'s' if n != 1 else ''})"
                       for g, n in zip(groups, sizes)])
     ax.invert_yaxis()

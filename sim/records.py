@@ -97,6 +97,7 @@ class ReportWindow:
     t_from: float
     t_to: float
     working_days: int
+    products: tuple[str, ...] = ()  # empty: every product
 
 
 @dataclass(frozen=True)

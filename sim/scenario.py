@@ -257,7 +257,8 @@ class Scenario(Spec):
         """(product, variant, attributes incl. 'product' and 'variant') per product type."""
         out = []
         for pname, product in self.products.items():
-            variants = product.variants or {STD_VARIANT: None}
+            variants: dict[str, VariantSpec | None] = dict(product.variants) or {
+                STD_VARIANT: None}
             for vname, variant in variants.items():
                 attrs: dict[str, Any] = dict(product.attrs)
                 if variant is not None:

@@ -42,7 +42,7 @@ class Estimate:
                 "high": self.high, "sd": self.sd, "n": self.n}
 
 
-def ci95(values: Sequence[float]) -> Estimate:
+def ci95(values: Sequence[float] | np.ndarray) -> Estimate:
     """Mean and 95% t interval (n - 1 degrees of freedom) of independent values."""
     x = np.asarray(values, dtype=np.float64).ravel()
     n = int(x.size)

@@ -13,8 +13,9 @@ station blocked after service keeps its finished part (that part is not in the b
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -348,7 +349,7 @@ def calendar_output(scheduled_seconds: float, cycle: float) -> int:
 def evaluate(params: Mapping[str, object]) -> object:
     """Evaluate a scenario's `meta.theory` mapping: `case` names a function of this module,
     the other keys are its keyword arguments (as written in `scenarios/verify/*.yaml`)."""
-    cases = {
+    cases: dict[str, Callable[..., Any]] = {
         "availability": availability,
         "saturated_machine_throughput": saturated_machine_throughput,
         "mm1": mm1,

@@ -75,7 +75,7 @@ def test_the_night_shift_runs_at_half_rate_from_13_october_only() -> None:
     night = [s for s in zip(*cal.shift_spans()) if s[2] == "night"]
     first = min(a for a, _, _ in night)
     assert first == pytest.approx(_t(dt.date(2025, 10, 13)) + 21 * 3600)
-    s, e = cal.windows()
+    s, _ = cal.windows()
     rates = cal.rates()
     at_night = (s % DAY >= 21 * 3600) | (s % DAY < 5 * 3600)
     assert set(rates[at_night]) == {0.5} and set(rates[~at_night]) == {1.0}

@@ -197,7 +197,9 @@ def test_a_reporting_window_counts_its_days_output_per_working_day() -> None:
 
     rows = [(0, 0, 0.0, 3600.0 * (i + 1)) for i in range(60)]  # one per hour, 2.5 days
     r = dataclasses.replace(make_result(rows), reporting=(
-        ReportWindow("d2", DAY, 2 * DAY, 1), ReportWindow("none", 0.0, DAY, 0)))
+        ReportWindow("d2", DAY, 2 * DAY, 1), ReportWindow("none", 0.0, DAY, 0),
+        ReportWindow("b", 0.0, 3 * DAY, 3, ("B",))))
     k = run_kpis(r)
+    assert k["reporting.b.completed"] == 0
     assert k["reporting.d2.completed"] == 24 and k["reporting.d2.per_day"] == 24
     assert k["reporting.none.completed"] == 23 and math.isnan(k["reporting.none.per_day"])

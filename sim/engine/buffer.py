@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from array import array
 from collections import deque
+from typing import Any
 
 
 class Part:
@@ -52,7 +53,7 @@ class Buffer:
         self.cap = capacity
         self.items: deque[Part] = deque()
         self.blocked: deque = deque()
-        self.consumer = None
+        self.consumer: Any = None  # the station (or paced line) this buffer feeds
         self.ready: list = [True]  # the consumer's idle servers: skip waking a busy consumer
         self.endless = False  # fed by a saturated source: never short of parts
         self.area = 0.0
@@ -83,7 +84,7 @@ class Buffer:
     def _traced(self, t: float) -> None:
         n = len(self.items)
         self.max_level = max(self.max_level, n)
-        if self.trace_t is not None:
+        if self.trace_t is not None and self.trace_l is not None:
             self.trace_t.append(t)
             self.trace_l.append(n)
 

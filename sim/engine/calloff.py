@@ -129,6 +129,7 @@ class CalloffPort:
     def released(self, t: float) -> None:
         """The buffer took the part this port held; offer the next called-off one."""
         part = self.part
+        assert part is not None, "released without a part held"
         self.part = None
         self._admit(part, t)
         buf = self.buf

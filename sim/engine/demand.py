@@ -25,6 +25,7 @@ committed before there is room. Rules:
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from array import array
 from bisect import bisect_right
@@ -99,6 +100,8 @@ class DemandPort:
         self.counters = counters
         self.horizon = horizon
         self.followers: list = []
+        self.planned = np.zeros((0, len(products)), dtype=np.int64)  # orders per [period, product]
+        self.period_bounds: list[tuple[dt.date, dt.date]] = []
         n = len(products)
         self.n_released = [0] * n
         self.day = -1

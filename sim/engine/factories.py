@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 
 from sim.calendar import Calendar
-from sim.distributions import make_sampler
+from sim.distributions import Sampler, make_sampler
 from sim.engine.machine import FailureModel
 from sim.engine.plan import release_timeline
 from sim.engine.routing import Router, Uniforms, learning_curve
@@ -45,7 +45,7 @@ def cycle_fn(spec, name: str, streams: Streams, types, path: str, tag: str = "")
     # One stream per distinct distribution: with several, each is keyed by its own
     # attribute value, so adding a product leaves the others' draws unchanged (CRN).
     distinct = list({id(d): (d, attrs.get(by)) for d, (_, _, attrs) in zip(dists, types)}.values())
-    samplers: dict[int, object] = {}
+    samplers: dict[int, Sampler] = {}
     for d, key in distinct:
         stream = rng if len(distinct) == 1 else streams.rng(name, f"cycle:{by}={key}{tag}")
         samplers[id(d)] = make_sampler(d, stream)

@@ -83,8 +83,13 @@ class Machine:
         self.n_fail = 0
         self.always_on = cal.always_on
         time_mode = fm is not None and fm.time_mode
-        self.budget = fm.uptime.draw() if fm is not None and not time_mode else INF
-        self.td_next = cal.advance_on(0.0, fm.uptime.draw()) if time_mode else INF
+        self.budget = INF
+        self.td_next = INF
+        if fm is not None:
+            if time_mode:
+                self.td_next = cal.advance_on(0.0, fm.uptime.draw())
+            else:
+                self.budget = fm.uptime.draw()
         self.simple = cal.always_on and not time_mode
         self.unit_rate = cal.always_on or bool(np.all(cal.rates() == 1.0))
         self.w_left = -1.0
@@ -146,14 +151,20 @@ class Machine:
 
     # -- failures -----------------------------------------------------------------------
 
+    def _failures(self) -> FailureModel:
+        """The failure model (only called on paths that a failure put the machine on)."""
+        assert self.fm is not None, "a failure path on a machine without failures"
+        return self.fm
+
     def _repair_end(self, f: float) -> float:
-        d = self.fm.repair.draw()
-        if self.always_on or self.fm.repair_off_shift:
+        fm = self._failures()
+        d = fm.repair.draw()
+        if self.always_on or fm.repair_off_shift:
             return f + d
         return self.cal.advance_on(f, d)
 
     def _walk_operation(self, t: float, w: float) -> float:
-        cal, fm, fails = self.cal, self.fm, self.fails
+        cal, fm, fails = self.cal, self._failures(), self.fails
         x, b = t, self.budget
         while w > b:
             f = x + b if self.always_on else cal.advance_work(x, b)
@@ -170,7 +181,7 @@ class Machine:
             f = self.td_next
             r = self._repair_end(f)
             self.fails.append((f, r))
-            self.td_next = self.cal.advance_on(r, self.fm.uptime.draw())
+            self.td_next = self.cal.advance_on(r, self._failures().uptime.draw())
 
     def _walk_time(self, t: float, w: float) -> float:
         cal = self.cal
@@ -185,7 +196,7 @@ class Machine:
             w -= cal.work_between(x, nf)
             r = self._repair_end(nf)
             self.fails.append((nf, r))
-            self.td_next = cal.advance_on(r, self.fm.uptime.draw())
+            self.td_next = cal.advance_on(r, self._failures().uptime.draw())
             x = r
 
     # -- accounting ---------------------------------------------------------------------
@@ -213,7 +224,7 @@ class Machine:
                 r1 = min(b, r)
                 if self.always_on:
                     acc[FAILED] += r1 - f0
-                elif self.fm.repair_off_shift:
+                elif self._failures().repair_off_shift:
                     acc[FAILED] += r1 - f0
                     self.f_off += (r1 - f0) - self.cal.on_between(f0, r1)
                 else:

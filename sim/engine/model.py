@@ -10,7 +10,9 @@ a plan period without on-shift time) raise `ScenarioError` naming the field path
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import simpy
@@ -34,6 +36,7 @@ from sim.engine.source import OrderBook, Port
 from sim.engine.station import Station
 from sim.engine.stock import Stock, StockPort
 from sim.errors import ScenarioError
+from sim.scenario import Scenario, SourceSpec
 from sim.spec.changes import resolve_changes
 from sim.streams import Streams
 
@@ -43,25 +46,25 @@ class Model:
     """Everything one replication runs: the environment and its components."""
 
     env: simpy.Environment
-    scenario: object
+    scenario: Scenario
     replication: int
     horizon: float
     types: list[tuple[str, str, dict]]
     calendars: dict[str, Calendar]
-    stations: dict[str, object]
-    buffers: dict[str, object]
+    stations: dict[str, Station | PacedLine]
+    buffers: dict[str, Any]  # Buffer, WatchedBuffer, Stock or SinkPort
     sinks: dict[str, Sink]
-    ports: list
+    ports: list[Any]  # Port, StockPort, DemandPort, CalloffPort: start() each
     log: CompletionLog
     wip: Wip
     counters: dict[str, int] = field(default_factory=dict)
     source_calendars: dict[str, Calendar] = field(default_factory=dict)
-    source_counts: dict[str, object] = field(default_factory=dict)
+    source_counts: dict[str, Iterator[int]] = field(default_factory=dict)
     demand: dict[str, DemandPort] = field(default_factory=dict)
     changes: ChangeRunner | None = None
 
 
-def build(sc, replication: int = 0) -> Model:
+def build(sc: Scenario, replication: int = 0) -> Model:
     """Wire the SimPy model of one replication of scenario `sc`."""
     env = simpy.Environment()
     streams = Streams(sc.run.seed, replication)
@@ -90,7 +93,7 @@ def build(sc, replication: int = 0) -> Model:
                 "units_delivered": 0, "units_consumed": 0, "units_lost": 0}
     sinks = {n: Sink(n, i, s.scrap, log, wip) for i, (n, s) in enumerate(sc.sinks.items())}
     points = {r.at for src in sc.sources.values() for r in src.calloff.values()}
-    buffers: dict[str, object] = {}
+    buffers: dict[str, Any] = {}
     for n, b in sc.buffers.items():
         if b.to in sinks:
             buffers[n] = SinkPort(n, sinks[b.to])
@@ -104,10 +107,11 @@ def build(sc, replication: int = 0) -> Model:
     outputs = {n: {b: buffers[b] for b, s in sc.buffers.items() if n in s.from_}
                for n in list(sc.stations) + list(sc.sources)}
 
-    stations: dict[str, object] = {}
+    stations: dict[str, Station | PacedLine] = {}
     for n, s in sc.stations.items():
         cal = cal_of(s.calendar, s.shift_rate)
         out, rt = router(n, s, outputs[n], types, streams, start)
+        st: Station | PacedLine
         if s.paced is not None:
             steps = [(c.time, s.paced.takt / c.spec.paced.takt) for c in changes
                      if c.section == "stations" and c.name == n and "paced" in c.fields]
@@ -137,13 +141,14 @@ def build(sc, replication: int = 0) -> Model:
                                                           if r}, stations, buffers, sinks,
                   [], log, wip, counters)
     ids = itertools.count()
-    for n, s in sc.sources.items():
-        _source_ports(model, n, s, cal_of(s.calendar), streams, ids)
+    for n, src in sc.sources.items():
+        _source_ports(model, n, src, cal_of(src.calendar), streams, ids)
     model.changes = ChangeRunner(model, changes, streams) if changes else None
     return model
 
 
-def _source_ports(model: Model, n: str, s, cal: Calendar, streams: Streams, ids) -> None:
+def _source_ports(model: Model, n: str, s: SourceSpec, cal: Calendar, streams: Streams,
+                  ids: Iterator[int]) -> None:
     """The ports of source `n`: how its orders enter each of its output buffers."""
     sc, env, horizon = model.scenario, model.env, model.horizon
     outs = {b: model.buffers[b] for b in sc.outputs(n)}
@@ -152,16 +157,17 @@ def _source_ports(model: Model, n: str, s, cal: Calendar, streams: Streams, ids)
     if any(isinstance(buf, Stock) for buf in outs.values()):
         count = model.source_counts[n] = itertools.count()
         (bname, buf), = outs.items()
-        book = OrderBook(order_source(n, s, cal, choose, streams, sc, horizon, model.counters,
-                                      count=count))
-        model.ports.append(StockPort(f"{n}->{bname}", env, book, buf, s.batch,
+        units = OrderBook(order_source(n, s, cal, choose, streams, sc, horizon, model.counters,
+                                       count=count))
+        model.ports.append(StockPort(f"{n}->{bname}", env, units, buf, s.batch,
                                      s.when_full == "lose", horizon))
         return
     leader: DemandPort | None = None
     if s.kind == "demand":
-        book: object = DemandBook()
+        demand_book = DemandBook()
+        book: DemandBook | OrderBook = demand_book
         first = next(b for b in outs if b not in s.calloff)
-        leader = _demand_port(model, n, s, cal, choose, streams, outs[first], book, ids)
+        leader = _demand_port(model, n, s, cal, choose, streams, outs[first], demand_book, ids)
         model.demand[n] = leader
         model.ports.append(leader)
     else:
@@ -172,13 +178,14 @@ def _source_ports(model: Model, n: str, s, cal: Calendar, streams: Streams, ids)
         except ValueError as e:
             raise ScenarioError("", f"sources.{n}.plan", str(e)) from None
         book = OrderBook(next_order, s.batch)
+    port: Port | CalloffPort
     for bname, buf in outs.items():
         name = f"{n}->{bname}"
         if leader is not None and buf is leader.buf:
             continue
         if bname in s.calloff:
             rule = s.calloff[bname]
-            port: object = CalloffPort(name, env, book, buf, rule.lead, ids, model.wip,
+            port = CalloffPort(name, env, book, buf, rule.lead, ids, model.wip,
                                        model.counters, horizon)
             model.buffers[rule.at].watchers.append(port.trigger)
         else:
@@ -190,10 +197,12 @@ def _source_ports(model: Model, n: str, s, cal: Calendar, streams: Streams, ids)
         model.ports.append(port)
 
 
-def _demand_port(model: Model, n: str, s, cal: Calendar, choose, streams: Streams, buf,
-                 book: DemandBook, ids) -> DemandPort:
+def _demand_port(model: Model, n: str, s: SourceSpec, cal: Calendar, choose,
+                 streams: Streams, buf: Any, book: DemandBook, ids: Iterator[int]
+                 ) -> DemandPort:
     """The order book of a demand source: due times per product, shares per period."""
     sc, spec, start = model.scenario, s.demand, model.scenario.run.start
+    assert spec is not None
     products = list(dict.fromkeys(p for per in spec.periods
                                   for p in (*per.quantities, *per.per_day)))
     on_days = cal.on_per_day(int(np.ceil(model.horizon / 86400.0)) + 1) > 0
@@ -233,6 +242,7 @@ def _demand_port(model: Model, n: str, s, cal: Calendar, choose, streams: Stream
                 model.counters["ramp_dropped"] += int((~keep).sum())
                 times = times[keep]
             else:
+                assert ramp.per_day is not None  # checked by DemandSpec
                 cap = (r0, ramp.duration, ramp.initial, ramp.per_day)
         caps.append(cap)
         merged.append(times)

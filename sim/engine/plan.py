@@ -27,9 +27,9 @@ def sequence(quantities: dict[str, int], rule: str, rng: np.random.Generator,
     if rule == "batch":
         return [n for n in names for _ in range(quantities[n])]
     if rule == "random":
-        seq = [n for n in names for _ in range(quantities[n])]
-        rng.shuffle(seq)
-        return seq
+        shuffled = [n for n in names for _ in range(quantities[n])]
+        rng.shuffle(shuffled)
+        return shuffled
     total = sum(quantities[n] for n in names)
     done = dict.fromkeys(names, 0)
     limited = {n: group_of is not None and max_run is not None and group_of.get(n) == group_value
@@ -37,7 +37,8 @@ def sequence(quantities: dict[str, int], rule: str, rng: np.random.Generator,
     seq: list[str] = []
     for i in range(1, total + 1):
         open_ = [n for n in names if done[n] < quantities[n]]
-        allowed = [n for n in open_ if not (limited[n] and run >= max_run)] or open_
+        allowed = [n for n in open_ if not (limited[n] and max_run is not None
+                                            and run >= max_run)] or open_
         pick = max(allowed, key=lambda n: i * quantities[n] / total - done[n])
         run = run + 1 if limited[pick] else 0
         done[pick] += 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -54,7 +55,7 @@ class Router:
 
     __slots__ = ("fixed", "tables", "uniforms")
 
-    def __init__(self, tables: list[list[tuple[object, object]]], uniforms: Uniforms) -> None:
+    def __init__(self, tables: list[list[tuple[Any, Any]]], uniforms: Uniforms) -> None:
         self.tables = tables
         self.uniforms = uniforms
         self.fixed = [t[0][0] if len(t) == 1 and t[0][1] is None else None for t in tables]

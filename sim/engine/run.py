@@ -165,7 +165,8 @@ def _windows(sc, cal, horizon: float) -> tuple[ReportWindow, ...]:
         b = (w.to - sc.run.start).days + 1
         days = b - a if per_day is None else int((per_day[a:b] > 0).sum())
         days = w.days if w.days is not None else days
-        out.append(ReportWindow(name, a * 86400.0, min(b * 86400.0, horizon), days))
+        out.append(ReportWindow(name, a * 86400.0, min(b * 86400.0, horizon), days,
+                                w.products))
     return tuple(out)
 
 

@@ -17,6 +17,7 @@ A part counts as released, and its lead time starts, when it enters its buffer.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from simpy.core import NORMAL
 
@@ -58,6 +59,13 @@ class TimedPort:
     """A source output that sleeps until its next order is due (one reused event)."""
 
     lead = 0.0
+    name: str
+    env: Any
+    book: Any
+    k: int
+    horizon: float
+    ev: Any
+    cb: list[Callable[[Any], None]]
 
     def _sleep(self, t: float) -> None:
         """Schedule the next release, if any falls before the horizon."""
@@ -93,7 +101,7 @@ class TimedPort:
 class Port(TimedPort):
     """One output of a source: releases the source's orders into one buffer."""
 
-    def __init__(self, name: str, env, book: OrderBook, buf, lead: float, saturated: bool,
+    def __init__(self, name: str, env, book: Any, buf, lead: float, saturated: bool,
                  lose: bool, ids, wip, counters: dict, horizon: float) -> None:
         self.name = name
         self.env = env
@@ -182,6 +190,7 @@ class Port(TimedPort):
     def released(self, t: float) -> None:
         """The buffer took the part this port held."""
         part = self.part
+        assert part is not None, "released without a part held"
         self._admit(part, t)
         if self.saturated:
             self._hold_next(t)

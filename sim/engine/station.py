@@ -38,6 +38,7 @@ class Server(Machine):
         st = self.station
         t = self.env._now
         part = self.part
+        assert part is not None, "a job ended on an empty server"
         out = st.out
         if out is None:
             out = st.router.choose(part.type, t)
@@ -230,4 +231,4 @@ class Station:
     # -- statistics ---------------------------------------------------------------------
 
     def machines(self) -> list[Machine]:
-        return self.servers
+        return list(self.servers)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from array import array
 from collections import deque
+from typing import Any
 
 from sim.engine.machine import reusable_event
 from sim.engine.source import TimedPort
@@ -31,7 +32,7 @@ class Stock:
         self.cap = capacity
         self.level = 0
         self.blocked: deque[StockPort] = deque()
-        self.consumer = None
+        self.consumer: Any = None
         self.ready: list = [True]
         self.counters = counters
         self.area = 0.0
@@ -53,7 +54,7 @@ class Stock:
         self.last = t
         self.level = level
         self.max_level = max(self.max_level, level)
-        if self.trace_t is not None:
+        if self.trace_t is not None and self.trace_l is not None:
             self.trace_t.append(t)
             self.trace_l.append(level)
 

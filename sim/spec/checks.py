@@ -8,12 +8,14 @@ loads is one the engine can build without further defensive code.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sim.spec.base import NAME_RE, attr_key, fail, join, shown
 from sim.spec.changes import check_changes
 from sim.spec.dists import ByCycle
 from sim.spec.flow import LearningCurve, RouteRule, SourceSpec, StationSpec
+from sim.spec.plans import DemandPeriod, DemandSpec, PlanPeriod, PlanSpec
 from sim.spec.reporting import check_reporting
 
 if TYPE_CHECKING:
@@ -174,12 +176,13 @@ def _check_source(ctx: _Context, name: str, src: SourceSpec) -> None:
     _check_products(ctx, src.mix or {}, f"{path}.mix")
     _check_products(ctx, src.sequence or (), f"{path}.sequence")
     _check_calloff(s, name, src, outputs, path)
-    book = src.plan if src.plan is not None else src.demand
+    book: PlanSpec | DemandSpec | None = src.plan if src.plan is not None else src.demand
     if book is None:
         return
     key = "plan" if src.plan is not None else "demand"
     first, last = s.run.start, s.run.last_day
-    for i, period in enumerate(book.periods):
+    periods: Sequence[PlanPeriod | DemandPeriod] = book.periods
+    for i, period in enumerate(periods):
         for end, day in (("from", period.from_), ("to", period.to)):
             if not first <= day <= last:
                 raise fail(
@@ -189,7 +192,7 @@ def _check_source(ctx: _Context, name: str, src: SourceSpec) -> None:
         _check_products(ctx, period.quantities, f"{path}.{key}.periods.{i}.quantities")
         _check_products(ctx, getattr(period, "per_day", {}),
                         f"{path}.{key}.periods.{i}.per_day")
-    for i, period in enumerate(book.periods):
+    for i, period in enumerate(periods):
         for product in (*period.quantities, *getattr(period, "per_day", {})):
             sop = s.products[product].sop
             if key == "plan" and sop is not None and period.from_ < sop and (

@@ -11,6 +11,7 @@ the rest of the scenario (dates in order, quantities given).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from itertools import pairwise
 from typing import Annotated, Literal
 
@@ -117,7 +118,7 @@ class DemandSpec(Spec):
         return self
 
 
-def _periods_in_order(periods: tuple[PlanPeriod, ...] | tuple[DemandPeriod, ...]) -> None:
+def _periods_in_order(periods: Sequence[PlanPeriod | DemandPeriod]) -> None:
     for i, (a, b) in enumerate(pairwise(periods)):
         if b.from_ <= a.to:
             raise fail(

@@ -29,13 +29,14 @@ class Milestone(Spec):
 
 
 class ReportWindow(Spec):
-    """Days from..to (inclusive) whose output is reported: total and per working day
-    (`days` working days when given, else the days with on-shift time on the run
-    calendar)."""
+    """Days from..to (inclusive) whose output (of `products`, default all) is reported:
+    total and per working day (`days` working days when given, else the days with
+    on-shift time on the run calendar)."""
 
     from_: dt.date = Field(alias="from")
     to: dt.date
     days: PositiveInt | None = None
+    products: tuple[str, ...] = ()
     note: str = ""
 
     @model_validator(mode="after")
@@ -53,6 +54,10 @@ def check_reporting(s: Scenario) -> None:
                        f"{', '.join(s.products)}", join("milestones", name, "product"))
     first, last = s.run.start, s.run.last_day
     for name, w in s.reporting.items():
+        for i, product in enumerate(w.products):
+            if product not in s.products:
+                raise fail(f"unknown product {shown(product)}; expected one of: "
+                           f"{', '.join(s.products)}", join("reporting", name, "products", i))
         for key, day in (("from", w.from_), ("to", w.to)):
             if not first <= day <= last:
                 raise fail(f"reporting date {day} is outside the run horizon {first} .. "

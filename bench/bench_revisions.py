@@ -1,0 +1,93 @@
+"""Speed of this tree against an earlier revision, in interleaved rounds.
+
+Why: a feature that should cost nothing when unused (dated changes, order books, call-off)
+must be shown to cost nothing, on the same machine, at the same time. Measuring "before"
+and "after" an hour apart mixes the change with the machine's load, so the two revisions
+run alternately, round after round, each run in a fresh interpreter, and the script prints
+medians and ranges per revision with the load average. The base revision is checked out
+into a temporary git worktree; both run with the current interpreter and packages.
+
+    python bench/bench_revisions.py --base 068e6ce [--rounds 5] [--days 365]
+
+Cases: the reference line of DESIGN.md §5 (`bench/reference_line.yaml`, `--days` long)
+and one replication of a Douai scenario (`--douai`, default the 2024 calibrated year).
+The child times build + run only (the scenario is loaded before the clock starts) and
+reports the vehicles built, so a difference in results shows next to a difference in time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CHILD = """
+import json, sys, time
+from sim.loader import load_scenario
+from sim.engine.run import run_once
+sc = load_scenario(sys.argv[1], sys.argv[2:])
+t = time.perf_counter()
+r = run_once(sc, 0)
+print(json.dumps({"wall": time.perf_counter() - t, "completed": r.counters["completed"]}))
+"""
+
+
+def _measure(tree: Path, scenario: str, overrides: list[str]) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    out = subprocess.run([sys.executable, "-c", CHILD, scenario, *overrides], cwd=tree,
+                         env=env, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--base", required=True, help="git revision to compare against")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--days", type=int, default=365, help="reference line length")
+    ap.add_argument("--douai", default="scenarios/douai/2024.yaml")
+    args = ap.parse_args()
+    cases = {
+        "reference line": ("bench/reference_line.yaml", [f"run.duration={args.days} d"]),
+        "douai": (args.douai, []),
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp) / "base"
+        subprocess.run(["git", "worktree", "add", "--detach", str(base), args.base], cwd=ROOT,
+                       check=True, capture_output=True)
+        try:
+            trees = {f"base {args.base}": base, "this tree": ROOT}
+            walls: dict[tuple[str, str], list[float]] = {}
+            done: dict[tuple[str, str], set[int]] = {}
+            for _ in range(args.rounds):
+                for case, (scenario, overrides) in cases.items():
+                    for label, tree in trees.items():
+                        m = _measure(tree, scenario, overrides)
+                        walls.setdefault((case, label), []).append(m["wall"])
+                        done.setdefault((case, label), set()).add(m["completed"])
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT,
+                           check=False, capture_output=True)
+    load = os.getloadavg()
+    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {args.rounds} interleaved "
+          f"rounds, load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}")
+    for case in cases:
+        meds = {}
+        for label in trees:
+            w = walls[case, label]
+            meds[label] = statistics.median(w)
+            print(f"{case:15s} {label:22s} median {meds[label]:6.2f} s  range "
+                  f"{min(w):.2f}-{max(w):.2f}  vehicles {sorted(done[case, label])}")
+        a, b = meds.values()
+        print(f"{case:15s} this tree / base: {b / a:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
