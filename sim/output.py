@@ -126,6 +126,10 @@ DEMAND_TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "released": "orders of that product the source released in the period's days",
             "completed": "good completions of that product in the period's days (all sinks)",
         }),
+    "demand_by_period.png": (
+        ("Order books only: planned, released and built orders per period (all products, "
+        "replication mean) and the backlog at each period's end, cumulative planned minus "
+        "cumulative released (demand.csv)."), {}),
 }
 
 # Planner figures (sim.plots_plan), written only for scenarios with a plan source.
@@ -246,6 +250,10 @@ def write_results(out_dir: Path, results: list[RunResult], resolved: dict, manif
 
             if plots_plan.has_plan(resolved):
                 plots_plan.write_plan_plots(tmp, results, resolved.get("meta"))
+            if results[0].demand:
+                from sim import plots_demand
+
+                plots_demand.plot_demand(results, tmp / "demand_by_period.png")
     assert writer.final is not None
     return writer.final
 

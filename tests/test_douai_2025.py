@@ -169,3 +169,26 @@ def test_variants_move_output_the_way_their_question_says(runs) -> None:
     per_day = [np.bincount((_built(x) // DAY).astype(int), minlength=365)[fri]
                for x in (base, stop)]
     assert per_day[1] < 0.1 * per_day[0]  # no LG modules: no medium packs, no marriage
+
+
+@pytest.mark.parametrize("name", ("2025.yaml", *VARIANTS))
+def test_every_2025_file_validates_against_the_json_schema(name: str) -> None:
+    import json
+
+    import jsonschema
+
+    from sim.loader import scenario_schema
+
+    schema = scenario_schema()
+    raw = json.loads(json.dumps(yaml.safe_load((HERE / name).read_text()), default=str))
+    jsonschema.validators.validator_for(schema)(schema).validate(raw)
+
+
+@pytest.mark.parametrize("name", ("2025.yaml", "2025-line-rate.yaml", "2025-supply-late.yaml"))
+def test_the_resolved_2025_scenario_loads_back_equal(tmp_path, name: str) -> None:
+    from sim.loader import resolved_dict
+
+    sc = load_scenario(HERE / name)
+    path = tmp_path / "resolved.yaml"
+    path.write_text(yaml.safe_dump(resolved_dict(sc), sort_keys=False), encoding="utf-8")
+    assert load_scenario(path) == sc

@@ -169,3 +169,4 @@ def test_results_folder_of_a_plan_scenario_has_the_planner_figures(tmp_path, mon
     assert "production_by_month.png" in (out / "README.txt").read_text()
     plain = write_results(tmp_path / "plain", results, {"name": "plain"}, {"scenario": "p"})
     assert "production_by_month.png" not in {p.name for p in plain.iterdir()}
+

@@ -1,0 +1,24 @@
+"""The order-book figure: planned, released, built per period and the backlog, from its table."""
+
+from __future__ import annotations
+
+
+def test_the_order_book_figure_is_drawn_from_its_table(tmp_path) -> None:
+    from scenario_builder import line, run
+
+    from sim.kpi import run_kpis
+    from sim.plots_demand import backlog_table, plot_demand
+
+    d = line(["60 s"], 1, duration="2 d")
+    d["run"]["start"] = "2025-01-01"
+    d["products"] = {"A": {}, "B": {}}
+    d["sources"]["src"] = {"kind": "demand", "demand": {"periods": [
+        {"from": "2025-01-01", "to": "2025-01-01", "quantities": {"A": 2000}},
+        {"from": "2025-01-02", "to": "2025-01-02", "quantities": {"B": 1000}}]}}
+    rs = [run(d, 0), run(d, 1)]
+    t = backlog_table(rs)
+    k = run_kpis(rs[0])
+    assert list(t["planned"]) == [2000, 1000]
+    assert t["released"].sum() == k["demand.released"]
+    assert t["backlog"][-1] == k["demand.backlog_end"]
+    assert plot_demand(rs, tmp_path / "d.png").stat().st_size > 10_000
