@@ -172,3 +172,30 @@ def test_changes_share_random_numbers_across_scenarios_with_the_same_change() ->
     a, b = run_once(sc, 3), run_once(sc, 3)
     np.testing.assert_array_equal(a.completions.t_done, b.completions.t_done)
     assert run_once(sc, 4).completions.t_done[0] != a.completions.t_done[0]
+
+
+def test_a_supplier_switch_of_a_stock_delivers_batches_at_the_new_rate() -> None:
+    # Imported modules (10 per hourly delivery) until day 2, then the local supplier (10 per
+    # hour too): 47 deliveries each over 4 days (the one due at the switch is dropped).
+    d = {
+        "run": {"duration": "4 d", "start": "2025-01-01"},
+        "products": {"car": {}, "module": {}},
+        "sources": {
+            "src": {"kind": "saturated", "mix": {"car": 1.0}},
+            "imp": {"kind": "arrivals", "interarrival": "1 h", "mix": {"module": 1.0},
+                    "batch": 10},
+            "loc": {"kind": "arrivals", "interarrival": "1 h", "mix": {"module": 1.0},
+                    "batch": 10, "active": False},
+        },
+        "stations": {"asm": {"cycle": "1 min", "carrier": "bodies",
+                             "consume": {"stock": 1}}},
+        "buffers": {"bodies": {"from": "src", "to": "asm", "capacity": 1},
+                    "stock": {"from": ["imp", "loc"], "to": "asm", "capacity": "inf",
+                              "kind": "stock"},
+                    "out": {"from": "asm", "to": "yard", "capacity": "inf"}},
+        "changes": {"switch": {"from": "2025-01-03", "set": {"sources.imp.active": False,
+                                                             "sources.loc.active": True}}},
+    }
+    r = run(d)
+    assert r.counters["units_delivered"] == 2 * 47 * 10
+    assert r.counters["units_consumed"] == len(r.completions)

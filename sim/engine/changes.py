@@ -31,7 +31,7 @@ from simpy.core import URGENT
 
 from sim.engine import factories
 from sim.engine.machine import reusable_event
-from sim.engine.stock import Stock
+from sim.engine.stock import Stock, StockPort
 
 
 class ChangeRunner:
@@ -98,10 +98,11 @@ class ChangeRunner:
         del book.times[keep:], book.types[keep:]
         book.done = False
         book.last = t
-        book.batch = spec.batch
         for port in ports:
-            if hasattr(port, "batch"):
-                port.batch = spec.batch
+            if isinstance(port, StockPort):
+                port.batch = spec.batch  # units per delivery; one book entry per delivery
+            else:
+                book.batch = spec.batch  # parts per arrival: one book entry per part
             port.restart(t)
 
     def _buffers(self, change, t: float) -> None:
