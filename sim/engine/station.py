@@ -37,8 +37,7 @@ class Server(Machine):
         """The job ends: hand the part on, or keep it and block (blocking after service)."""
         st = self.station
         t = self.env._now
-        part = self.part
-        assert part is not None, "a job ended on an empty server"
+        part: Part = self.part  # type: ignore[assignment]  # a busy server holds its part
         out = st.out
         if out is None:
             out = st.router.choose(part.type, t)
