@@ -31,6 +31,7 @@ from simpy.core import URGENT
 
 from sim.engine import factories
 from sim.engine.machine import reusable_event
+from sim.engine.station import Station
 from sim.engine.stock import Stock, StockPort
 
 
@@ -107,9 +108,17 @@ class ChangeRunner:
 
     def _buffers(self, change, t: float) -> None:
         buf = self.model.buffers[change.name]
+        lower = change.spec.capacity < buf.cap
         buf.cap = change.spec.capacity
         if isinstance(buf, Stock):
             buf.unblock(t)
             return
+        consumer = buf.consumer
+        if lower and isinstance(consumer, Station) and consumer.inp is buf:
+            # The station's inlined take assumes a blocked feeder enters as soon as one
+            # part leaves; above a lowered capacity it must not. From now on the station
+            # takes through Buffer.take, which checks the level (cost only after such a
+            # change, none on the hot path otherwise).
+            consumer.inp = None
         while buf.blocked and len(buf.items) < buf.cap:
             buf.refill(t)

@@ -143,7 +143,7 @@ class Station:
                     inp.area += len(items) * (t - inp.last)
                     inp.last = t
                     part = items.popleft()
-                    if blocked and len(items) < inp.cap:  # cap: lowered by a change
+                    if blocked:  # one part left a full buffer: its first blocked feeder enters
                         feeder = blocked.popleft()
                         items.append(feeder.part)
                         if inp.trace_t is not None:
