@@ -23,6 +23,7 @@ from simpy.core import NORMAL
 
 from sim.engine.buffer import Buffer, Part
 from sim.engine.machine import reusable_event
+from sim.engine.source import admit
 
 
 class WatchedBuffer(Buffer):
@@ -122,9 +123,7 @@ class CalloffPort:
             self.buf.block(self, t)
 
     def _admit(self, part: Part, t: float) -> None:
-        part.t_release = t
-        self.wip.change(t, 1)
-        self.counters["released"] += 1
+        admit(part, t, self.wip, self.counters)
 
     def released(self, t: float) -> None:
         """The buffer took the part this port held; offer the next called-off one."""

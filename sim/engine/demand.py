@@ -36,6 +36,7 @@ from simpy.core import NORMAL
 from sim.engine.buffer import Part
 from sim.engine.machine import reusable_event
 from sim.engine.plan import ramp_factor
+from sim.engine.source import admit
 
 DAY = 86400.0
 
@@ -227,9 +228,7 @@ class DemandPort:
         self.today[i] += 1
         self.in_period[i] += 1
         self.n_period += 1
-        part.t_release = t
-        self.wip.change(t, 1)
-        self.counters["released"] += 1
+        admit(part, t, self.wip, self.counters)
         self.book.times.append(t)
         self.book.types.append(part.type)
         self.rel_t.append(t)

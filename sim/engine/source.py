@@ -25,6 +25,13 @@ from sim.engine.buffer import Part
 from sim.engine.machine import reusable_event
 
 
+def admit(part: Part, t: float, wip, counters: dict) -> None:
+    """A released part enters the system at t: its lead time starts, WIP and count grow."""
+    part.t_release = t
+    wip.change(t, 1)
+    counters["released"] += 1
+
+
 class OrderBook:
     """The source's lazily generated timeline of orders: times and types."""
 
@@ -183,9 +190,7 @@ class Port(TimedPort):
             self.counters["lost"] += 1
 
     def _admit(self, part: Part, t: float) -> None:
-        part.t_release = t
-        self.wip.change(t, 1)
-        self.counters["released"] += 1
+        admit(part, t, self.wip, self.counters)
 
     def released(self, t: float) -> None:
         """The buffer took the part this port held."""

@@ -50,29 +50,53 @@ class Ramp(Spec):
     note: str = ""
 
 
-class PlanPeriod(Spec):
-    """Quantities per product to release over the days from..to (inclusive)."""
+class _Period(Spec):
+    """Days from..to (inclusive) of a plan or an order book."""
 
     from_: dt.date = Field(alias="from")
     to: dt.date
-    quantities: dict[str, Annotated[int, Field(ge=0)]]
     note: str = ""
 
     @model_validator(mode="after")
-    def _order(self) -> PlanPeriod:
+    def _dates(self) -> _Period:
         if self.to < self.from_:
             raise fail(f"dates out of order: to {self.to} is before from {self.from_}", "to")
         return self
 
 
-class PlanSpec(Spec):
-    """A production plan: dated periods with quantities, a sequencing rule, ramps."""
+class PlanPeriod(_Period):
+    """Quantities per product to release over the days from..to (inclusive)."""
 
-    periods: Annotated[tuple[PlanPeriod, ...], Field(min_length=1)]
+    quantities: dict[str, Annotated[int, Field(ge=0)]]
+
+
+class DemandPeriod(_Period):
+    """Orders per product falling due over the days from..to (inclusive): a total for the
+    period (`quantities`) and/or a rate per working day (`per_day`)."""
+
+    quantities: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    per_day: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _given(self) -> DemandPeriod:
+        if not self.quantities and not self.per_day:
+            raise fail("a demand period needs 'quantities' or 'per_day'")
+        return self
+
+
+class _Book(Spec):
+    """What plans and order books share: sequencing, ramp-ups, per-product scale."""
+
     sequencing: Sequencing = Sequencing()
     ramps: dict[str, Ramp] = Field(default_factory=dict)
     scale: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
     note: str = ""
+
+
+class PlanSpec(_Book):
+    """A production plan: dated periods with quantities, a sequencing rule, ramps."""
+
+    periods: Annotated[tuple[PlanPeriod, ...], Field(min_length=1)]
 
     @model_validator(mode="after")
     def _order(self) -> PlanSpec:
@@ -80,33 +104,10 @@ class PlanSpec(Spec):
         return self
 
 
-class DemandPeriod(Spec):
-    """Orders per product falling due over the days from..to (inclusive): a total for the
-    period (`quantities`) and/or a rate per working day (`per_day`)."""
-
-    from_: dt.date = Field(alias="from")
-    to: dt.date
-    quantities: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
-    per_day: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
-    note: str = ""
-
-    @model_validator(mode="after")
-    def _order(self) -> DemandPeriod:
-        if self.to < self.from_:
-            raise fail(f"dates out of order: to {self.to} is before from {self.from_}", "to")
-        if not self.quantities and not self.per_day:
-            raise fail("a demand period needs 'quantities' or 'per_day'")
-        return self
-
-
-class DemandSpec(Spec):
+class DemandSpec(_Book):
     """An order book: dated periods of orders, how to choose among due orders, ramp-ups."""
 
     periods: Annotated[tuple[DemandPeriod, ...], Field(min_length=1)]
-    sequencing: Sequencing = Sequencing()
-    ramps: dict[str, Ramp] = Field(default_factory=dict)
-    scale: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
-    note: str = ""
 
     @model_validator(mode="after")
     def _order(self) -> DemandSpec:
@@ -118,7 +119,7 @@ class DemandSpec(Spec):
         return self
 
 
-def _periods_in_order(periods: Sequence[PlanPeriod | DemandPeriod]) -> None:
+def _periods_in_order(periods: Sequence[_Period]) -> None:
     for i, (a, b) in enumerate(pairwise(periods)):
         if b.from_ <= a.to:
             raise fail(
