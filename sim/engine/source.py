@@ -190,7 +190,10 @@ class Port(TimedPort):
             self.counters["lost"] += 1
 
     def _admit(self, part: Part, t: float) -> None:
-        admit(part, t, self.wip, self.counters)
+        # admit(), inlined on purpose: a saturated source releases on the hot path.
+        part.t_release = t
+        self.wip.change(t, 1)
+        self.counters["released"] += 1
 
     def released(self, t: float) -> None:
         """The buffer took the part this port held."""
