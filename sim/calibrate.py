@@ -177,7 +177,7 @@ def calibrate(
     `replications` overrides the file's; `report` is called after each iteration;
     `progress` as in `run_replications` (True: a bar per iteration, None: on a terminal).
     """
-    from sim.experiment import run_replications
+    from sim.experiments.replications import run_replications
     from sim.kpi import run_kpis
     from sim.loader import load_scenario
     from sim.stats import summarise

@@ -108,7 +108,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.file, overrides)
     _build_model(scenario)
 
-    from sim.experiment import default_workers, run_manifest, run_replications, scenario_files
+    from sim.experiments.replications import (
+        default_workers,
+        run_manifest,
+        run_replications,
+        scenario_files,
+    )
     from sim.kpi import run_kpis
     from sim.output import write_results
     from sim.stats import summarise

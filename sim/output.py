@@ -423,7 +423,7 @@ def complete_manifest(manifest: dict, results: list[RunResult]) -> dict[str, Any
     out.setdefault("replications", len(results))
     out.setdefault("seeds", [{"replication": r.replication, "seed": r.seed} for r in results])
     if "versions" not in out or "git" not in out:
-        from sim.experiment import git_revision, package_versions
+        from sim.experiments.replications import git_revision, package_versions
 
         out.setdefault("versions", package_versions())
         out.setdefault("git", git_revision(Path(__file__).resolve().parent))

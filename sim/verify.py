@@ -301,10 +301,10 @@ def simulate(cases: Sequence[Case], replications: int | None = None,
     """Values of every measure (rows: replications 0..n-1) of registered cases.
 
     Replication r of a case is `run_once(scenario, r)`, exactly as in
-    `sim.experiment.run_replications`; here all cases share one process pool and only the
+    `sim.experiments.replications.run_replications`; here all cases share one process pool and only the
     measures travel back, longest tasks first.
     """
-    from sim.experiment import default_workers
+    from sim.experiments.replications import default_workers
 
     tasks = [(c.name, r) for c in cases for r in range(replications or c.replications)]
     workers = default_workers(len(tasks)) if workers is None else workers

@@ -25,7 +25,7 @@ from sim.calibrate import (
 )
 from sim.calibration_spec import load_spec, lookup
 from sim.errors import ScenarioError
-from sim.experiment import run_replications
+from sim.experiments.replications import run_replications
 from sim.kpi import run_kpis
 from sim.loader import load_scenario
 from sim.stats import summarise

@@ -16,7 +16,7 @@ import pytest
 import sim
 from sim import cli
 from sim.cli import format_summary, kpi_unit, main
-from sim.experiment import run_replications
+from sim.experiments.replications import run_replications
 from sim.loader import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -219,7 +219,7 @@ def test_failures_in_the_engine_write_nothing(tmp_path, capsys, monkeypatch, exc
     def boom(*args, **kwargs):
         raise exc
 
-    monkeypatch.setattr("sim.experiment.run_replications", boom)
+    monkeypatch.setattr("sim.experiments.replications.run_replications", boom)
     assert run_tiny(tmp_path) == status
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
@@ -230,7 +230,7 @@ def test_debug_reraises(tmp_path, monkeypatch) -> None:
     def boom(*args, **kwargs):
         raise RuntimeError("engine exploded")
 
-    monkeypatch.setattr("sim.experiment.run_replications", boom)
+    monkeypatch.setattr("sim.experiments.replications.run_replications", boom)
     path = write(tmp_path, "tiny", TINY)
     for argv in (["--debug", "run", str(path)], ["run", str(path), "--debug"]):
         with pytest.raises(RuntimeError):

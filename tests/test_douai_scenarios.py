@@ -20,7 +20,7 @@ import yaml
 from sim.calendar import Calendar
 from sim.engine.plan import sequence
 from sim.engine.run import run_once
-from sim.experiment import run_replications
+from sim.experiments.replications import run_replications
 from sim.loader import load_scenario
 from sim.records import RunResult
 from sim.stats import ci95

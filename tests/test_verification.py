@@ -179,7 +179,7 @@ def test_shift_calendar_case_runs_exactly() -> None:
 @pytest.mark.slow
 def test_simulate_matches_run_replications() -> None:
     """The shared pool gives the values of `run_replications`, bit for bit."""
-    from sim.experiment import run_replications
+    from sim.experiments.replications import run_replications
 
     case = CASES["hillier_boling_3"]
     got = verify.simulate([case], replications=2, workers=2)[case.name]

@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("sim.loader")
 pytest.importorskip("sim.engine.run")
 
-from sim.experiment import (
+from sim.experiments.replications import (
     _run_one,
     default_workers,
     run_manifest,
