@@ -24,3 +24,8 @@ class ScenarioError(Exception):
 
     def __reduce__(self) -> tuple[type, tuple[str, str, str]]:
         return (type(self), (self.file, self.path, self.message))
+
+
+class UsageError(Exception):
+    """A request that cannot be honoured (unknown case name, results that do not pair...):
+    exit status 2, nothing written."""

@@ -87,3 +87,35 @@ def test_paired_diff_uses_differences():
 def test_paired_diff_needs_equal_lengths():
     with pytest.raises(ValueError):
         paired_diff([1.0, 2.0], [1.0])
+
+
+def test_unpaired_half_width_is_welchs_interval() -> None:
+    from scipy import stats as st
+
+    from sim.stats import unpaired_half_width
+
+    a, b = [10.0, 12.0, 11.0, 13.0], [9.0, 9.5, 12.0, 8.0, 10.0]
+    va, vb = np.var(a, ddof=1) / 4, np.var(b, ddof=1) / 5
+    df = (va + vb) ** 2 / (va**2 / 3 + vb**2 / 4)
+    assert unpaired_half_width(a, b) == pytest.approx(st.t.ppf(0.975, df) * np.sqrt(va + vb))
+    assert unpaired_half_width([1.0, 1.0], [2.0, 2.0]) == 0.0
+
+
+def test_paired_p_value_matches_scipys_paired_t_test() -> None:
+    from scipy import stats as st
+
+    from sim.stats import paired_p_value
+
+    a, b = np.array([5.0, 6.1, 7.2, 6.0, 5.5]), np.array([4.8, 6.0, 6.6, 5.9, 5.0])
+    assert paired_p_value(a - b) == pytest.approx(st.ttest_rel(a, b).pvalue)
+    assert paired_p_value([0.0, 0.0, 0.0]) == 1.0
+    assert paired_p_value([2.0, 2.0, 2.0]) == 0.0
+
+
+def test_holm_rejects_step_down_and_never_more_than_its_level_allows() -> None:
+    from sim.stats import holm
+
+    # m = 4 at 0.05: thresholds 0.0125, 0.0167, 0.025, 0.05 in p order.
+    assert holm([0.01, 0.04, 0.03, 0.005]) == [True, False, False, True]
+    assert holm([0.001, 0.012, 0.02, 0.04]) == [True, True, True, True]
+    assert holm([float("nan"), 0.01]) == [False, True]

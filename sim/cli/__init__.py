@@ -20,15 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import sim
-from sim.errors import ScenarioError
+from sim.cli import compare as compare_verb
+from sim.errors import ScenarioError, UsageError
 from sim.records import STATES
 from sim.units import format_duration
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-
-
-class UsageError(Exception):
-    """A request that cannot be honoured (unknown case name...): exit status 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help="replications per iteration (default: the file's)")
     calibrate.add_argument("--dry-run", action="store_true",
                            help="print the iterations, do not write the calibrated file")
+    compare_verb.add_parser(verbs, debug)
     return parser
 
 
@@ -325,7 +323,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": cmd_run, "check": cmd_check, "schema": cmd_schema, "validate": cmd_validate,
-            "calibrate": cmd_calibrate}
+            "calibrate": cmd_calibrate, "compare": compare_verb.cmd_compare}
 
 
 def main(argv: list[str] | None = None) -> int:

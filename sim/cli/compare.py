@@ -1,0 +1,103 @@
+"""The `compare` verb: scenarios (run now, paired) or results folders, against the first.
+
+Thin by design: parse, load or read every input first (a bad file or a pair that cannot
+be paired fails before anything runs or is written), call `sim.experiments.compare`, write
+the folder with `sim.report.comparison`, print the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from sim.errors import UsageError
+
+
+def add_parser(verbs: argparse._SubParsersAction, debug: argparse.ArgumentParser) -> None:
+    """The `compare` sub-command and its options."""
+    p = verbs.add_parser("compare", parents=[debug],
+                         help="compare scenarios or results folders with paired intervals")
+    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT",
+                   help="scenario files (run now, same seeds) or results folders of `run`; "
+                        "the first is the baseline")
+    p.add_argument("--replications", "-n", type=int,
+                   help="replications of every scenario (default: the baseline's)")
+    p.add_argument("--seed", type=int, help="root seed of every scenario (default: the "
+                                            "baseline's)")
+    p.add_argument("--workers", "-w", type=int, help="processes (default: one per CPU)")
+    p.add_argument("--out", type=Path, default=Path("results"),
+                   help="base directory of results (default: results/)")
+    p.add_argument("--name", help="folder name (default: compare-<baseline>)")
+    p.add_argument("--all", action="store_true", help="print every KPI, not the headline")
+    p.add_argument("--quiet", "-q", action="store_true", help="print only the folder")
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Build the arms, compare, write, print."""
+    from sim.experiments.compare import arm_from_folder, check_pairing, compare
+    from sim.report.comparison import format_comparison, write_comparison
+
+    if len(args.inputs) < 2:
+        raise UsageError("compare needs at least two inputs (the first is the baseline)")
+    if args.name is not None and Path(args.name).name != args.name:
+        raise UsageError(f"--name must be a plain folder name (got {args.name!r})")
+    folders = [p.is_dir() for p in args.inputs]
+    began = time.perf_counter()
+    if all(folders):
+        if args.replications is not None or args.seed is not None:
+            raise UsageError("--replications and --seed apply to scenario files, not to "
+                             "results folders")
+        arms = [arm_from_folder(p) for p in args.inputs]
+        check_pairing(arms)
+        inputs = {"kind": "results folders", "folders": [str(p) for p in args.inputs]}
+    elif not any(folders):
+        arms, inputs = _run_scenarios(args)
+    else:
+        raise UsageError("give scenario files or results folders, not both")
+    comparison = compare(arms)
+    manifest = {"verb": "compare", "argv": args.argv, "inputs": inputs,
+                "baseline": comparison.baseline, "replications": comparison.replications,
+                "seeds": [{"replication": r, "seed": s} for r, s in arms[0].seeds],
+                "wall_seconds": round(time.perf_counter() - began, 3)}
+    target = args.out / (args.name or f"compare-{comparison.baseline}")
+    written = write_comparison(target, comparison, manifest)
+    if not args.quiet:
+        print(format_comparison(comparison, every_kpi=args.all))
+    print(f"comparison: {written}")
+    return 0
+
+
+def _run_scenarios(args: argparse.Namespace) -> tuple[list, dict]:
+    """Load every scenario first, then run each with the baseline's seed and replications."""
+    from sim.experiments.compare import arm_from_results
+    from sim.experiments.replications import (
+        default_workers,
+        file_sha256,
+        run_replications,
+        scenario_files,
+    )
+    from sim.loader import load_scenario
+
+    for flag in ("replications", "workers"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            raise UsageError(f"--{flag} must be >= 1 (got {value})")
+    base = load_scenario(args.inputs[0])
+    n = args.replications or base.run.replications
+    seed = base.run.seed if args.seed is None else args.seed
+    if n < 2:
+        raise UsageError("compare needs at least 2 replications (--replications): an "
+                         "interval needs two")
+    sets = [f"run.replications={n}", f"run.seed={seed}"]
+    scenarios = [load_scenario(p, sets) for p in args.inputs]
+    names = [s.name for s in scenarios]
+    if len(set(names)) != len(names):
+        raise UsageError(f"scenario names must differ to be told apart (got {names})")
+    workers = args.workers or default_workers(n)
+    arms = [arm_from_results(s.name, run_replications(s, n, workers=workers,
+                                                      progress=False if args.quiet else None))
+            for s in scenarios]
+    files = [{"file": str(f), "sha256": file_sha256(f)}
+             for p in args.inputs for f in scenario_files(p)]
+    return arms, {"kind": "scenario files", "files": files, "overrides": sets}

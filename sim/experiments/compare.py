@@ -1,0 +1,193 @@
+"""Compare scenarios with paired confidence intervals (common random numbers).
+
+Why paired: replication r of every scenario runs with the same root seed's r-th streams,
+and streams are keyed by component name (DESIGN.md §6), so two options that share most of
+the plant draw the same failures, cycle times and routings there. The difference of a KPI,
+replication by replication, then carries only the effect of the option, and its t interval
+is far narrower than the one of two independent samples. Both are reported, so a reader
+sees what pairing bought.
+
+Significance: each (KPI, alternative) pair is a test of "mean difference = 0" by the paired
+t test; Holm's step-down correction keeps the family-wise error of all of them at 5%.
+
+Inputs are "arms": the per-replication KPI values and daily output of one scenario, from
+fresh runs (`arm_from_results`) or from a results folder (`arm_from_folder`). Arms pair only
+when their seeds, replications and time windows are equal (`check_pairing`).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sim.errors import UsageError
+from sim.kpi import daily_counts, run_kpis
+from sim.records import RunResult
+from sim.stats import ci95, holm, paired_diff, paired_p_value, unpaired_half_width
+
+ALPHA = 0.05
+CORRECTION = "Holm step-down over every (KPI, alternative) test, family-wise error 5%"
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One scenario's results, replication by replication."""
+
+    name: str
+    seeds: tuple[tuple[int, int], ...]     # (replication, seed)
+    start: dt.date
+    warmup: float
+    horizon: float
+    kpis: dict[str, tuple[float, ...]]      # KPI -> value per replication
+    daily: np.ndarray                       # [replications, days] good completions
+
+
+@dataclass(frozen=True)
+class KpiRow:
+    """One KPI of one scenario, and its difference to the baseline."""
+
+    kpi: str
+    scenario: str
+    mean: float
+    half_width: float
+    diff: float
+    diff_half_width: float
+    unpaired_half_width: float
+    relative: float
+    p_value: float
+    significant: bool
+
+
+@dataclass(frozen=True)
+class PeriodRow:
+    """Good completions in one month or ISO week: a scenario against the baseline."""
+
+    period: str          # "month" | "week"
+    label: str           # 2024-10 or 2024-W41
+    first_day: dt.date
+    scenario: str
+    mean: float
+    diff: float
+    diff_half_width: float
+    unpaired_half_width: float
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Every scenario against the first (the baseline)."""
+
+    baseline: str
+    scenarios: tuple[str, ...]
+    replications: int
+    correction: str
+    kpis: tuple[KpiRow, ...]
+    periods: tuple[PeriodRow, ...]
+
+
+def arm_from_results(name: str, results: Sequence[RunResult]) -> Arm:
+    """An arm from the records of fresh runs."""
+    r0 = results[0]
+    per = [run_kpis(r) for r in results]
+    keys = [k for k in per[0] if all(k in p for p in per)]
+    return Arm(name, tuple((r.replication, r.seed) for r in results), r0.start, r0.warmup,
+               r0.horizon, {k: tuple(p[k] for p in per) for k in keys},
+               np.array([daily_counts(r).sum(axis=1) for r in results]))
+
+
+def arm_from_folder(folder: Path) -> Arm:
+    """An arm from a results folder written by `run` (summary.json and daily.csv)."""
+    summary_path, daily_path = folder / "summary.json", folder / "daily.csv"
+    if not summary_path.is_file() or not daily_path.is_file():
+        raise UsageError(f"{folder}: not a results folder (no summary.json and daily.csv)")
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    window = summary["window"]
+    start = dt.date.fromisoformat(window["start"])
+    seeds = tuple((int(r["replication"]), int(r["seed"])) for r in summary["runs"])
+    kpis = {k: tuple(math.nan if v is None else float(v) for v in e["values"])
+            for k, e in summary["kpis"].items()}
+    days = max(1, math.ceil(window["horizon_s"] / 86400.0))
+    daily = np.zeros((len(seeds), days))
+    index = {rep: i for i, (rep, _) in enumerate(seeds)}
+    with daily_path.open(encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            day = (dt.date.fromisoformat(row["date"]) - start).days
+            daily[index[int(row["replication"])], day] += int(row["completed"])
+    return Arm(str(summary["scenario"]), seeds, start, float(window["warmup_s"]),
+               float(window["horizon_s"]), kpis, daily)
+
+
+def check_pairing(arms: Sequence[Arm]) -> None:
+    """Arms pair only with equal seeds, replications and windows; else a UsageError."""
+    if len(arms) < 2:
+        raise UsageError("compare needs at least two scenarios or results folders")
+    base = arms[0]
+    if len(base.seeds) < 2:
+        raise UsageError("compare needs at least 2 replications: an interval needs two")
+    for arm in arms[1:]:
+        what = []
+        if arm.seeds != base.seeds:
+            what.append(f"seeds/replications {_seeds(arm)} vs {_seeds(base)}")
+        if (arm.start, arm.warmup, arm.horizon) != (base.start, base.warmup, base.horizon):
+            what.append(f"window {arm.start} +{arm.horizon / 86400:g} d (warm-up "
+                        f"{arm.warmup:g} s) vs {base.start} +{base.horizon / 86400:g} d "
+                        f"(warm-up {base.warmup:g} s)")
+        if what:
+            raise UsageError(f"{arm.name} does not pair with {base.name}: "
+                             + "; ".join(what))
+
+
+def _seeds(arm: Arm) -> str:
+    return f"{len(arm.seeds)} replication(s) from seed {arm.seeds[0][1]}"
+
+
+def compare(arms: Sequence[Arm]) -> Comparison:
+    """Every KPI and every month and week of each arm against the first arm."""
+    check_pairing(arms)
+    base = arms[0]
+    keys = [k for k in base.kpis if all(k in a.kpis for a in arms)]
+    raw = []
+    for arm in arms:
+        for k in keys:
+            a, b = np.array(arm.kpis[k]), np.array(base.kpis[k])
+            own, diff = ci95(a), paired_diff(a, b)
+            alt = arm is not base
+            raw.append((k, arm.name, own, diff, unpaired_half_width(a, b) if alt else math.nan,
+                        paired_p_value(a - b) if alt else math.nan))
+    significant = holm([r[5] for r in raw], ALPHA)
+    base_mean = {k: float(np.mean(base.kpis[k])) for k in keys}
+    rows = tuple(
+        KpiRow(k, name, own.mean, own.half_width, d.mean, d.half_width, unp,
+               d.mean / abs(base_mean[k]) if base_mean[k] else math.nan, p, sig)
+        for (k, name, own, d, unp, p), sig in zip(raw, significant))
+    return Comparison(base.name, tuple(a.name for a in arms), len(base.seeds), CORRECTION,
+                      rows, _periods(arms))
+
+
+def _periods(arms: Sequence[Arm]) -> tuple[PeriodRow, ...]:
+    base = arms[0]
+    days = base.daily.shape[1]
+    dates = [base.start + dt.timedelta(days=d) for d in range(days)]
+    out = []
+    for period, key in (("month", lambda d: d.strftime("%Y-%m")),
+                        ("week", lambda d: f"{d.isocalendar()[0]}-W{d.isocalendar()[1]:02d}")):
+        labels = [key(d) for d in dates]
+        order = list(dict.fromkeys(labels))
+        idx = np.array([order.index(lab) for lab in labels])
+        sums = {a.name: np.stack([np.bincount(idx, weights=rep, minlength=len(order))
+                                  for rep in a.daily]) for a in arms}
+        first = {lab: dates[labels.index(lab)] for lab in order}
+        for arm in arms:
+            for j, lab in enumerate(order):
+                a, b = sums[arm.name][:, j], sums[base.name][:, j]
+                d = paired_diff(a, b)
+                out.append(PeriodRow(period, lab, first[lab], arm.name, float(a.mean()),
+                                     d.mean, d.half_width,
+                                     unpaired_half_width(a, b) if arm is not base else math.nan))
+    return tuple(out)

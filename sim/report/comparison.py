@@ -1,0 +1,128 @@
+"""A comparison as people read it: the printed table and the comparison folder.
+
+Why separate from `sim.experiments.compare`: that module computes frozen records; this one
+only renders them (text for the terminal, CSV and JSON for the folder), so a plot or an
+HTML page can be added later from the same records without recomputing anything. The
+folder has the guarantees of a run's folder (`sim.output`): a new name, never a
+half-written or overwritten one, and a manifest saying what produced it.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sim.experiments.compare import Comparison, KpiRow, PeriodRow
+from sim.output import ResultsWriter, complete_manifest, prepare_dir, write_json
+
+HEADLINE = ("completed", "throughput_per_hour", "lead_time_p50_h", "demand.backlog_end",
+            "wip_mean")
+FILES = {
+    "comparison.csv": "one row per KPI and scenario: mean and 95% half-width, difference to "
+                      "the baseline with its paired 95% half-width, the unpaired (Welch) "
+                      "half-width it would have without common random numbers, the relative "
+                      "difference, the paired t test p-value and whether it is significant "
+                      "after the correction named in comparison.json",
+    "periods.csv": "good completions per calendar month and ISO week: each scenario's mean "
+                   "and its difference to the baseline with paired and unpaired half-widths",
+    "comparison.json": "the same records, the baseline, the replications and the correction",
+    "manifest.json": "what was compared: inputs (scenario files with SHA-256 or results "
+                     "folders), seeds, versions, git revision, command",
+}
+
+
+def _headline(name: str) -> bool:
+    return name in HEADLINE or name.startswith(("completed.", "milestone.", "reporting."))
+
+
+def format_comparison(c: Comparison, every_kpi: bool = False, weeks: int = 8) -> str:
+    """The printed table: headline KPIs (each alternative under the baseline, KPIs that
+    are 0 everywhere left out), then the weeks whose paired difference is furthest from 0."""
+    rows = [("KPI", "scenario", "mean ± 95%", "diff ± paired 95%", "relative",
+             "unpaired ±", "signif.")]
+    by_kpi: dict[str, list[KpiRow]] = {}
+    for r in c.kpis:
+        by_kpi.setdefault(r.kpi, []).append(r)
+    shown = [r for group in by_kpi.values() if (every_kpi or _headline(group[0].kpi))
+             and not all(x.mean == 0 and not x.half_width for x in group) for r in group]
+    for r in shown:
+        if r.scenario == c.baseline:
+            rows.append((r.kpi, r.scenario, f"{_n(r.mean)} ± {_n(r.half_width)}", "baseline",
+                         "", "", ""))
+            continue
+        rows.append((r.kpi, r.scenario, f"{_n(r.mean)} ± {_n(r.half_width)}",
+                     f"{_signed(r.diff)} ± {_n(r.diff_half_width)}", _pct(r.relative),
+                     f"± {_n(r.unpaired_half_width)}", "yes" if r.significant else "no"))
+    lines = _aligned(rows)
+    lines.append(f"{c.replications} paired replications; significance: {c.correction}.")
+    moved = sorted((p for p in c.periods if p.period == "week" and p.scenario != c.baseline
+                    and abs(p.diff) > p.diff_half_width),
+                   key=lambda p: -abs(p.diff) / max(p.diff_half_width, 1e-12))[:weeks]
+    if moved:
+        lines += ["", ("weeks whose output differs (paired 95% interval excludes 0; all "
+                       "weeks and months in periods.csv):")]
+        lines += _aligned([("week", "from", "scenario", "diff ± paired 95%", "unpaired ±")] + [
+            (p.label, p.first_day.isoformat(), p.scenario,
+             f"{_signed(p.diff)} ± {_n(p.diff_half_width)}", f"± {_n(p.unpaired_half_width)}")
+            for p in sorted(moved, key=lambda p: (p.first_day, p.scenario))])
+    return "\n".join(lines)
+
+
+def _aligned(rows: Sequence[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+
+
+def write_comparison(out_dir: Path, c: Comparison, manifest: dict[str, Any]) -> Path:
+    """Write the comparison folder all or nothing; returns the folder written."""
+    writer = ResultsWriter(prepare_dir(out_dir.parent, out_dir.name))
+    with writer as tmp:
+        _csv(tmp / "comparison.csv", c.kpis)
+        _csv(tmp / "periods.csv", c.periods)
+        write_json(tmp / "comparison.json", {
+            "baseline": c.baseline, "scenarios": list(c.scenarios),
+            "replications": c.replications, "correction": c.correction,
+            "interval": "95% Student t; differences paired by replication (common random "
+                        "numbers)",
+            "files": FILES,
+            "kpis": [_plain(r) for r in c.kpis], "periods": [_plain(r) for r in c.periods]})
+        write_json(tmp / "manifest.json", complete_manifest(manifest, []))
+    assert writer.final is not None
+    return writer.final
+
+
+def _plain(row: KpiRow | PeriodRow) -> dict[str, Any]:
+    out = dataclasses.asdict(row)
+    for k, v in out.items():
+        if isinstance(v, float) and not math.isfinite(v):
+            out[k] = None
+        elif not isinstance(v, (int, float, str, bool)) and v is not None:
+            out[k] = str(v)
+    return out
+
+
+def _csv(path: Path, rows: tuple[KpiRow, ...] | tuple[PeriodRow, ...]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        fields = [fld.name for fld in dataclasses.fields(rows[0])] if rows else []
+        out.writerow(fields)
+        for row in rows:
+            out.writerow(["" if v is None else v for v in _plain(row).values()])
+
+
+def _n(x: float) -> str:
+    if x is None or math.isnan(x):
+        return "n/a"
+    return f"{x:,.4g}" if abs(x) < 1e4 else f"{x:,.0f}"
+
+
+def _signed(x: float) -> str:
+    return "n/a" if math.isnan(x) else ("+" if x > 0 else "") + _n(x)
+
+
+def _pct(x: float) -> str:
+    return "" if math.isnan(x) else f"{100 * x:+.2f}%"

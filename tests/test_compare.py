@@ -1,0 +1,115 @@
+"""`compare`: paired intervals that are exact for identical scenarios, narrower than the
+unpaired ones under common random numbers, and refusals for inputs that do not pair."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from scenario_builder import line
+
+from sim.cli import main
+from sim.experiments.compare import arm_from_results, compare
+from sim.experiments.replications import run_replications
+from sim.loader import load_scenario
+
+HERE = Path(__file__).resolve().parent.parent / "scenarios" / "douai"
+
+
+def _files(tmp_path: Path, second: dict | None = None) -> tuple[Path, Path]:
+    """A small random line and a variant of it (by default: only its name differs)."""
+    d = line([{"cycle": {"dist": "exponential", "mean": "50 s"},
+               "failures": {"mtbf": "2 h", "mttr": "10 min"}},
+              {"cycle": {"dist": "exponential", "mean": "55 s"}}], 3, duration="14 d",
+             seed=3, replications=4)
+    d["name"] = "base"
+    d["run"]["start"] = "2025-01-01"
+    a = tmp_path / "base.yaml"
+    a.write_text(yaml.safe_dump(d))
+    b = tmp_path / "alt.yaml"
+    b.write_text(yaml.safe_dump({"extends": "base.yaml", "name": "alt", **(second or {})}))
+    return a, b
+
+
+def test_a_scenario_against_itself_differs_by_exactly_zero(tmp_path) -> None:
+    a, b = _files(tmp_path)
+    arms = [arm_from_results(s.name, run_replications(s, 4, workers=1, progress=False))
+            for s in (load_scenario(a), load_scenario(b))]
+    c = compare(arms)
+    alt = [r for r in c.kpis if r.scenario == "alt"]
+    assert alt and all(r.diff == 0 and r.diff_half_width == 0 for r in alt
+                       if not np.isnan(r.diff))
+    assert not any(r.significant for r in c.kpis)
+    assert all(p.diff == 0 and p.diff_half_width == 0 for p in c.periods)
+
+
+def test_a_slower_station_loses_output_with_a_paired_interval_narrower_than_unpaired(
+        tmp_path) -> None:
+    slower = {"stations": {"s2": {"cycle": {"dist": "exponential", "mean": "57 s"}}}}
+    a, b = _files(tmp_path, slower)
+    arms = [arm_from_results(s.name, run_replications(s, 4, workers=1, progress=False))
+            for s in (load_scenario(a), load_scenario(b))]
+    row = next(r for r in compare(arms).kpis if r.kpi == "completed" and r.scenario == "alt")
+    assert row.diff < 0 and row.significant
+    assert row.diff_half_width < row.unpaired_half_width / 2  # common random numbers
+
+
+def test_compare_from_folders_equals_compare_from_scenarios(tmp_path, capsys) -> None:
+    slower = {"stations": {"s2": {"cycle": {"dist": "exponential", "mean": "57 s"}}}}
+    a, b = _files(tmp_path, slower)
+    out = tmp_path / "out"
+    assert main(["compare", str(a), str(b), "--out", str(out), "-w", "1", "-q"]) == 0
+    for f in (a, b):
+        assert main(["run", str(f), "--out", str(out), "--no-plots", "-q", "-w", "1"]) == 0
+    assert main(["compare", str(out / "base"), str(out / "alt"), "--out", str(out),
+                 "--name", "from-folders"]) == 0
+    runs = json.loads((out / "compare-base" / "comparison.json").read_text())
+    folders = json.loads((out / "from-folders" / "comparison.json").read_text())
+    pick = {(r["kpi"], r["scenario"]): r for r in folders["kpis"]}
+    for r in runs["kpis"]:
+        if r["kpi"] in ("completed", "lead_time_p50_h"):
+            assert pick[r["kpi"], r["scenario"]]["diff"] == pytest.approx(r["diff"])
+    assert runs["periods"] == folders["periods"]
+    assert "paired replications" in capsys.readouterr().out
+
+
+def test_results_that_do_not_pair_are_refused_and_nothing_is_written(tmp_path, capsys) -> None:
+    a, b = _files(tmp_path)
+    out = tmp_path / "out"
+    assert main(["run", str(a), "--out", str(out), "--no-plots", "-q", "-w", "1"]) == 0
+    assert main(["run", str(b), "--out", str(out), "--no-plots", "-q", "-w", "1",
+                 "--seed", "99"]) == 0
+    before = sorted(p.name for p in out.iterdir())
+    assert main(["compare", str(out / "base"), str(out / "alt"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "does not pair" in err and "seed" in err and "Traceback" not in err
+    assert sorted(p.name for p in out.iterdir()) == before
+
+
+@pytest.mark.parametrize("args", [["one.yaml"], ["a.yaml", "results"]])
+def test_too_few_or_mixed_inputs_are_usage_errors(tmp_path, args, capsys) -> None:
+    a, _ = _files(tmp_path)
+    (tmp_path / "results").mkdir()
+    inputs = [str(a) if x.endswith(".yaml") else str(tmp_path / x) for x in args]
+    assert main(["compare", *inputs, "--out", str(tmp_path / "o")]) == 2
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+def test_the_lg_stop_loses_its_week_and_catches_up_after(tmp_path, capsys) -> None:
+    out = tmp_path / "out"
+    assert main(["compare", str(HERE / "2024.yaml"), str(HERE / "2024-lg-stop.yaml"),
+                 "-n", "4", "--out", str(out), "-q"]) == 0
+    c = json.loads((out / "compare-douai-2024" / "comparison.json").read_text())
+    weeks = {p["label"]: p for p in c["periods"]
+             if p["period"] == "week" and p["scenario"] == "douai-2024-lg-stop"}
+    stop = weeks["2024-W41"]  # 7-11 Oct 2024
+    assert stop["diff"] + stop["diff_half_width"] < -500
+    after = sum(weeks[f"2024-W{w}"]["diff"] for w in range(42, 48))
+    assert after > 500  # the line catches up in the following weeks
+    year = next(r for r in c["kpis"]
+                if r["kpi"] == "completed" and r["scenario"] == "douai-2024-lg-stop")
+    assert year["diff_half_width"] < year["unpaired_half_width"] / 2
