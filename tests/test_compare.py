@@ -113,3 +113,22 @@ def test_the_lg_stop_loses_its_week_and_catches_up_after(tmp_path, capsys) -> No
     year = next(r for r in c["kpis"]
                 if r["kpi"] == "completed" and r["scenario"] == "douai-2024-lg-stop")
     assert year["diff_half_width"] < year["unpaired_half_width"] / 2
+
+
+def test_the_comparison_folder_has_its_figures_and_files(tmp_path) -> None:
+    from sim.report.comparison import FILES
+
+    slower = {"stations": {"s2": {"cycle": {"dist": "exponential", "mean": "57 s"}}}}
+    a, b = _files(tmp_path, slower)
+    out = tmp_path / "out"
+    assert main(["compare", str(a), str(b), "--out", str(out), "-w", "1", "-q"]) == 0
+    folder = out / "compare-base"
+    names = {p.name for p in folder.iterdir()}
+    assert {n for n in FILES if "*" not in n} <= names
+    pngs = {n for n in names if n.endswith(".png")}
+    assert pngs == {"compare_monthly.png", "compare_cumulative.png", "compare_difference.png",
+                    "compare_daily.png", "compare_stations.png"}
+    assert all((folder / n).stat().st_size > 10_000 for n in pngs)
+    c = json.loads((folder / "comparison.json").read_text())
+    assert set(c["bottlenecks"]) == {"base", "alt"}
+    assert all(0 < v["working_share_on_shift"] <= 1 for v in c["bottlenecks"].values())

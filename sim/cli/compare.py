@@ -30,6 +30,7 @@ def add_parser(verbs: argparse._SubParsersAction, debug: argparse.ArgumentParser
                    help="base directory of results (default: results/)")
     p.add_argument("--name", help="folder name (default: compare-<baseline>)")
     p.add_argument("--all", action="store_true", help="print every KPI, not the headline")
+    p.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     p.add_argument("--quiet", "-q", action="store_true", help="print only the folder")
 
 
@@ -61,7 +62,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
                 "seeds": [{"replication": r, "seed": s} for r, s in arms[0].seeds],
                 "wall_seconds": round(time.perf_counter() - began, 3)}
     target = args.out / (args.name or f"compare-{comparison.baseline}")
-    written = write_comparison(target, comparison, manifest)
+    written = write_comparison(target, comparison, manifest, plots=not args.no_plots)
     if not args.quiet:
         print(format_comparison(comparison, every_kpi=args.all))
     print(f"comparison: {written}")
@@ -70,7 +71,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def _run_scenarios(args: argparse.Namespace) -> tuple[list, dict]:
     """Load every scenario first, then run each with the baseline's seed and replications."""
-    from sim.experiments.compare import arm_from_results
+    from sim.experiments.compare import arm_from_results, targets_of
     from sim.experiments.replications import (
         default_workers,
         file_sha256,
@@ -96,7 +97,8 @@ def _run_scenarios(args: argparse.Namespace) -> tuple[list, dict]:
         raise UsageError(f"scenario names must differ to be told apart (got {names})")
     workers = args.workers or default_workers(n)
     arms = [arm_from_results(s.name, run_replications(s, n, workers=workers,
-                                                      progress=False if args.quiet else None))
+                                                      progress=False if args.quiet else None),
+                             targets_of(s.meta))
             for s in scenarios]
     files = [{"file": str(f), "sha256": file_sha256(f)}
              for p in args.inputs for f in scenario_files(p)]

@@ -22,10 +22,12 @@ import datetime as dt
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import yaml
+from scipy import stats as _st
 
 from sim.errors import UsageError
 from sim.kpi import daily_counts, run_kpis
@@ -47,6 +49,7 @@ class Arm:
     horizon: float
     kpis: dict[str, tuple[float, ...]]      # KPI -> value per replication
     daily: np.ndarray                       # [replications, days] good completions
+    targets: dict[str, float] = field(default_factory=dict)  # meta.targets of the scenario
 
 
 @dataclass(frozen=True)
@@ -74,9 +77,24 @@ class PeriodRow:
     first_day: dt.date
     scenario: str
     mean: float
+    half_width: float
     diff: float
     diff_half_width: float
     unpaired_half_width: float
+
+
+@dataclass(frozen=True)
+class Curve:
+    """Cumulative good completions of one scenario, day by day: mean and 95% band, and
+    its cumulative difference to the baseline with the paired and unpaired half-widths."""
+
+    scenario: str
+    mean: np.ndarray
+    half_width: np.ndarray
+    daily_mean: np.ndarray
+    diff: np.ndarray
+    diff_half_width: np.ndarray
+    unpaired_half_width: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -89,16 +107,56 @@ class Comparison:
     correction: str
     kpis: tuple[KpiRow, ...]
     periods: tuple[PeriodRow, ...]
+    start: dt.date = dt.date(2024, 1, 1)
+    curves: tuple[Curve, ...] = ()
+    targets: dict[str, float] = field(default_factory=dict)
+
+    def bottlenecks(self) -> dict[str, tuple[str, float]]:
+        """Per scenario, the station working the largest share of its on-shift time (the
+        utilisation method: a first answer; shifting-bottleneck analysis is not done)."""
+        out: dict[str, tuple[str, float]] = {}
+        for name in self.scenarios:
+            shares = on_shift_shares(self, name)
+            if shares:
+                best = max(shares, key=lambda st: shares[st]["working"])
+                out[name] = (best, shares[best]["working"])
+        return out
 
 
-def arm_from_results(name: str, results: Sequence[RunResult]) -> Arm:
-    """An arm from the records of fresh runs."""
+def on_shift_shares(c: Comparison, scenario: str) -> dict[str, dict[str, float]]:
+    """Station -> state -> mean share of the station's on-shift time (off shift removed)."""
+    raw: dict[str, dict[str, float]] = {}
+    for r in c.kpis:
+        parts = r.kpi.split(".")
+        if r.scenario == scenario and parts[0] == "station" and len(parts) == 3:
+            raw.setdefault(parts[1], {})[parts[2]] = r.mean
+    out = {}
+    for station, states in raw.items():
+        on = 1.0 - states.get("off_shift", 0.0)
+        if on > 0:
+            out[station] = {s: v / on for s, v in states.items() if s != "off_shift"}
+    return out
+
+
+def arm_from_results(name: str, results: Sequence[RunResult],
+                     targets: dict[str, float] | None = None) -> Arm:
+    """An arm from the records of fresh runs (`targets`: the scenario's meta.targets)."""
     r0 = results[0]
     per = [run_kpis(r) for r in results]
     keys = [k for k in per[0] if all(k in p for p in per)]
     return Arm(name, tuple((r.replication, r.seed) for r in results), r0.start, r0.warmup,
                r0.horizon, {k: tuple(p[k] for p in per) for k in keys},
-               np.array([daily_counts(r).sum(axis=1) for r in results]))
+               np.array([daily_counts(r).sum(axis=1) for r in results]), targets or {})
+
+
+def targets_of(meta: dict | None) -> dict[str, float]:
+    """`meta.targets` of a scenario as {kpi: value} ({kpi: value} or {kpi: {value, ...}})."""
+    out = {}
+    for k, v in ((meta or {}).get("targets") or {}).items():
+        value = v.get("value") if isinstance(v, dict) else v
+        if isinstance(value, (int, float)):
+            out[str(k)] = float(value)
+    return out
 
 
 def arm_from_folder(folder: Path) -> Arm:
@@ -119,8 +177,11 @@ def arm_from_folder(folder: Path) -> Arm:
         for row in csv.DictReader(f):
             day = (dt.date.fromisoformat(row["date"]) - start).days
             daily[index[int(row["replication"])], day] += int(row["completed"])
+    resolved = folder / "scenario.resolved.yaml"
+    meta = yaml.safe_load(resolved.read_text(encoding="utf-8")).get("meta") \
+        if resolved.is_file() else None
     return Arm(str(summary["scenario"]), seeds, start, float(window["warmup_s"]),
-               float(window["horizon_s"]), kpis, daily)
+               float(window["horizon_s"]), kpis, daily, targets_of(meta))
 
 
 def check_pairing(arms: Sequence[Arm]) -> None:
@@ -167,7 +228,27 @@ def compare(arms: Sequence[Arm]) -> Comparison:
                d.mean / abs(base_mean[k]) if base_mean[k] else math.nan, p, sig)
         for (k, name, own, d, unp, p), sig in zip(raw, significant))
     return Comparison(base.name, tuple(a.name for a in arms), len(base.seeds), CORRECTION,
-                      rows, _periods(arms))
+                      rows, _periods(arms), base.start, _curves(arms), base.targets)
+
+
+def _curves(arms: Sequence[Arm]) -> tuple[Curve, ...]:
+    """Cumulative output per day: each arm's t band and the paired band of its lead."""
+    base = np.cumsum(arms[0].daily, axis=1)
+    n = base.shape[0]
+    t = float(_st.t.ppf(0.975, n - 1))
+    out = []
+    for arm in arms:
+        cum = np.cumsum(arm.daily, axis=1)
+        d = cum - base
+        va, vb = cum.var(axis=0, ddof=1) / n, base.var(axis=0, ddof=1) / n
+        se2 = va + vb
+        with np.errstate(divide="ignore", invalid="ignore"):
+            df = np.where(se2 > 0, se2**2 / ((va**2 + vb**2) / (n - 1)), n - 1)
+        out.append(Curve(arm.name, cum.mean(axis=0), t * cum.std(axis=0, ddof=1) / np.sqrt(n),
+                         arm.daily.mean(axis=0), d.mean(axis=0),
+                         t * d.std(axis=0, ddof=1) / np.sqrt(n),
+                         _st.t.ppf(0.975, np.maximum(df, 1)) * np.sqrt(se2)))
+    return tuple(out)
 
 
 def _periods(arms: Sequence[Arm]) -> tuple[PeriodRow, ...]:
@@ -188,6 +269,6 @@ def _periods(arms: Sequence[Arm]) -> tuple[PeriodRow, ...]:
                 a, b = sums[arm.name][:, j], sums[base.name][:, j]
                 d = paired_diff(a, b)
                 out.append(PeriodRow(period, lab, first[lab], arm.name, float(a.mean()),
-                                     d.mean, d.half_width,
+                                     ci95(a).half_width, d.mean, d.half_width,
                                      unpaired_half_width(a, b) if arm is not base else math.nan))
     return tuple(out)

@@ -22,6 +22,8 @@ from sim.output import ResultsWriter, complete_manifest, prepare_dir, write_json
 HEADLINE = ("completed", "throughput_per_hour", "lead_time_p50_h", "demand.backlog_end",
             "wip_mean")
 FILES = {
+    "compare_*.png": "figures: monthly output, cumulative output, difference over time, "
+                     "daily output, station states (sim/report/comparison_plots.py)",
     "comparison.csv": "one row per KPI and scenario: mean and 95% half-width, difference to "
                       "the baseline with its paired 95% half-width, the unpaired (Welch) "
                       "half-width it would have without common random numbers, the relative "
@@ -59,6 +61,9 @@ def format_comparison(c: Comparison, every_kpi: bool = False, weeks: int = 8) ->
                      f"± {_n(r.unpaired_half_width)}", "yes" if r.significant else "no"))
     lines = _aligned(rows)
     lines.append(f"{c.replications} paired replications; significance: {c.correction}.")
+    for name, (station, share) in c.bottlenecks().items():
+        lines.append(f"bottleneck of {name}: {station} (working {100 * share:.1f}% of its "
+                     "on-shift time)")
     moved = sorted((p for p in c.periods if p.period == "week" and p.scenario != c.baseline
                     and abs(p.diff) > p.diff_half_width),
                    key=lambda p: -abs(p.diff) / max(p.diff_half_width, 1e-12))[:weeks]
@@ -77,7 +82,8 @@ def _aligned(rows: Sequence[tuple[str, ...]]) -> list[str]:
     return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
 
 
-def write_comparison(out_dir: Path, c: Comparison, manifest: dict[str, Any]) -> Path:
+def write_comparison(out_dir: Path, c: Comparison, manifest: dict[str, Any],
+                     plots: bool = True) -> Path:
     """Write the comparison folder all or nothing; returns the folder written."""
     writer = ResultsWriter(prepare_dir(out_dir.parent, out_dir.name))
     with writer as tmp:
@@ -89,8 +95,14 @@ def write_comparison(out_dir: Path, c: Comparison, manifest: dict[str, Any]) -> 
             "interval": "95% Student t; differences paired by replication (common random "
                         "numbers)",
             "files": FILES,
+            "bottlenecks": {k: {"station": s, "working_share_on_shift": w}
+                            for k, (s, w) in c.bottlenecks().items()},
             "kpis": [_plain(r) for r in c.kpis], "periods": [_plain(r) for r in c.periods]})
         write_json(tmp / "manifest.json", complete_manifest(manifest, []))
+        if plots:
+            from sim.report.comparison_plots import write_comparison_plots
+
+            write_comparison_plots(tmp, c)
     assert writer.final is not None
     return writer.final
 

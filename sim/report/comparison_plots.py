@@ -1,0 +1,152 @@
+"""Comparison figures: what a planner puts side by side to choose between options.
+
+Every figure is drawn from the `Comparison` records (`sim.experiments.compare`), whose
+numbers are also in comparison.csv / periods.csv / comparison.json, so nothing a figure
+shows is missing from a table. Headless (Agg canvas, no pyplot).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from matplotlib.ticker import StrMethodFormatter
+
+from sim.experiments.compare import Comparison, on_shift_shares
+from sim.plots import STATE_COLOURS, _colours, _date_axis, _figure, _save, datenum
+from sim.records import STATES
+
+FIGURES = {
+    "compare_monthly.png": "good completions per month, one bar per scenario (mean) with "
+                           "its 95% interval as a whisker (periods.csv)",
+    "compare_cumulative.png": "cumulative good completions per scenario with 95% bands, "
+                              "and the baseline's meta.targets.completed when given",
+    "compare_difference.png": "cumulative difference to the baseline over time: paired 95% "
+                              "band (filled) and the unpaired band it would have without "
+                              "common random numbers (dashed)",
+    "compare_daily.png": "good completions per day, 7-day moving average, per scenario",
+    "compare_stations.png": "state shares of each station on its on-shift time, scenarios "
+                            "side by side; the bottleneck (largest working share) marked",
+}
+
+
+def write_comparison_plots(folder: Path, c: Comparison) -> list[Path]:
+    """Write every comparison figure into `folder`."""
+    return [_monthly(c, folder / "compare_monthly.png"),
+            _cumulative(c, folder / "compare_cumulative.png"),
+            _difference(c, folder / "compare_difference.png"),
+            _daily(c, folder / "compare_daily.png"),
+            _stations(c, folder / "compare_stations.png")]
+
+
+def _monthly(c: Comparison, path: Path) -> Path:
+    fig, (ax,) = _figure(12, 5)
+    rows = [p for p in c.periods if p.period == "month"]
+    labels = list(dict.fromkeys(p.label for p in rows))
+    x = np.arange(len(labels))
+    width = 0.8 / len(c.scenarios)
+    for k, (name, colour) in enumerate(zip(c.scenarios, _colours(len(c.scenarios)))):
+        mine = {p.label: p for p in rows if p.scenario == name}
+        means = [mine[lab].mean for lab in labels]
+        errs = [mine[lab].half_width for lab in labels]
+        ax.bar(x + (k - (len(c.scenarios) - 1) / 2) * width, means, width, color=colour,
+               label=name, yerr=errs, capsize=2)
+    ax.set_xticks(x, labels, rotation=45, ha="right")
+    ax.set_ylabel("good completions per month")
+    ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    ax.set_title(f"monthly output, mean and 95% interval of {c.replications} replications")
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    return _save(fig, path)
+
+
+def _days(c: Comparison) -> np.ndarray:
+    n = len(c.curves[0].mean)
+    return datenum(c.start, np.arange(1, n + 1) * 86400.0)
+
+
+def _cumulative(c: Comparison, path: Path) -> Path:
+    fig, (ax,) = _figure(12, 5)
+    x = _days(c)
+    for curve, colour in zip(c.curves, _colours(len(c.curves))):
+        ax.plot(x, curve.mean, color=colour, label=curve.scenario)
+        ax.fill_between(x, curve.mean - curve.half_width, curve.mean + curve.half_width,
+                        color=colour, alpha=0.2)
+    if "completed" in c.targets:
+        ax.axhline(c.targets["completed"], color="0.3", ls=":",
+                   label=f"target {c.targets['completed']:,.0f} (baseline meta.targets)")
+    _date_axis(ax)
+    ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    ax.set_ylabel("cumulative good completions")
+    ax.set_title("cumulative output, mean and 95% band")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def _difference(c: Comparison, path: Path) -> Path:
+    fig, (ax,) = _figure(12, 5)
+    x = _days(c)
+    for curve, colour in zip(c.curves[1:], _colours(len(c.curves))[1:]):
+        ax.plot(x, curve.diff, color=colour, label=f"{curve.scenario} - {c.baseline}")
+        ax.fill_between(x, curve.diff - curve.diff_half_width,
+                        curve.diff + curve.diff_half_width, color=colour, alpha=0.25)
+        for sign in (-1, 1):
+            ax.plot(x, curve.diff + sign * curve.unpaired_half_width, color=colour, lw=0.7,
+                    ls="--")
+    ax.axhline(0, color="0.3", lw=0.8)
+    _date_axis(ax)
+    ax.set_ylabel("cumulative difference (vehicles)")
+    ax.set_title("difference to the baseline: paired 95% band (filled), unpaired (dashed)")
+    if len(c.curves) > 1:
+        ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def _daily(c: Comparison, path: Path) -> Path:
+    fig, (ax,) = _figure(12, 4.5)
+    x = _days(c)
+    kernel = np.ones(7) / 7
+    for curve, colour in zip(c.curves, _colours(len(c.curves))):
+        smooth = np.convolve(curve.daily_mean, kernel, mode="same")
+        ax.plot(x, smooth, color=colour, label=curve.scenario)
+    _date_axis(ax)
+    ax.set_ylabel("good completions per day (7-day mean)")
+    ax.set_title("daily output per scenario (replication mean)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def _stations(c: Comparison, path: Path) -> Path:
+    shares = {name: on_shift_shares(c, name) for name in c.scenarios}
+    stations = list(dict.fromkeys(st for s in shares.values() for st in s))
+    n = len(c.scenarios)
+    fig, (ax,) = _figure(12, max(3.0, 0.28 * len(stations) * n + 1.5))
+    bottleneck = c.bottlenecks()
+    height = 0.8 / n
+    states = [s for s in STATES if s != "off_shift"]
+    labels, ys = [], []
+    for i, st in enumerate(stations):
+        for k, name in enumerate(c.scenarios):
+            y = i + (k - (n - 1) / 2) * height
+            left = 0.0
+            for state in states:
+                v = 100 * shares[name].get(st, {}).get(state, 0.0)
+                ax.barh(y, v, height * 0.9, left=left, color=STATE_COLOURS[state],
+                        label=state if (i, k) == (0, 0) else None)
+                left += v
+            if bottleneck.get(name, ("",))[0] == st:
+                ax.text(left + 0.5, y, f"bottleneck of {name}", va="center", fontsize=7)
+        labels.append(st)
+        ys.append(i)
+    ax.set_yticks(ys, labels)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 125)
+    ax.set_xlabel("% of on-shift time (bars per station in the order: "
+                  + ", ".join(c.scenarios) + ")")
+    ax.set_title("station states on on-shift time")
+    ax.legend(fontsize=8, loc="lower right")
+    return _save(fig, path)
+
