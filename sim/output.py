@@ -37,6 +37,9 @@ from sim.stats import LEVEL, summarise
 # File name -> (what it holds, {column: meaning and unit}); CSV headers follow this order.
 FILES: dict[str, tuple[str, dict[str, str]]] = {
     "README.txt": ("This file: every file of the folder and its columns.", {}),
+    "report.html": (
+        ("One page to open first: headline KPIs, the figures, the scenario file and the "
+        "provenance (files, hashes, seeds, versions); opens from the file system."), {}),
     "scenario.resolved.yaml": (
         ("The scenario as run: extends merged, --set applied, defaults filled in. "
         "Load it to rerun exactly this case."), {}),
@@ -254,8 +257,21 @@ def write_results(out_dir: Path, results: list[RunResult], resolved: dict, manif
                 from sim import plots_demand
 
                 plots_demand.plot_demand(results, tmp / "demand_by_period.png")
+        _write_page(tmp, manifest)
     assert writer.final is not None
     return writer.final
+
+
+def _write_page(folder: Path, manifest: dict) -> None:
+    """report.html, from what the folder holds, with the text of the scenario file run."""
+    from sim.report.html import run_page
+
+    files = manifest.get("files") or []
+    source = Path(files[0]["path"]) if files and "path" in files[0] else None
+    text = source.read_text(encoding="utf-8") if source and source.is_file() else None
+    captions = {name: what for name, (what, _) in {**FILES, **DEMAND_TABLES,
+                                                   **PLAN_PLOTS}.items()}
+    (folder / "report.html").write_text(run_page(folder, text, captions), encoding="utf-8")
 
 
 def write_tables(folder: Path, results: list[RunResult]) -> None:

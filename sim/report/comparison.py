@@ -18,6 +18,7 @@ from typing import Any
 
 from sim.experiments.compare import Comparison, KpiRow, PeriodRow
 from sim.output import ResultsWriter, complete_manifest, prepare_dir, write_json
+from sim.report.html import comparison_page
 
 HEADLINE = ("completed", "throughput_per_hour", "lead_time_p50_h", "demand.backlog_end",
             "wip_mean")
@@ -32,6 +33,7 @@ FILES = {
     "periods.csv": "good completions per calendar month and ISO week: each scenario's mean "
                    "and its difference to the baseline with paired and unpaired half-widths",
     "comparison.json": "the same records, the baseline, the replications and the correction",
+    "report.html": "one page: the headline table, the figures and the provenance",
     "manifest.json": "what was compared: inputs (scenario files with SHA-256 or results "
                      "folders), seeds, versions, git revision, command",
 }
@@ -99,10 +101,14 @@ def write_comparison(out_dir: Path, c: Comparison, manifest: dict[str, Any],
                             for k, (s, w) in c.bottlenecks().items()},
             "kpis": [_plain(r) for r in c.kpis], "periods": [_plain(r) for r in c.periods]})
         write_json(tmp / "manifest.json", complete_manifest(manifest, []))
+        captions = dict(FILES)
         if plots:
-            from sim.report.comparison_plots import write_comparison_plots
+            from sim.report.comparison_plots import FIGURES, write_comparison_plots
 
             write_comparison_plots(tmp, c)
+            captions.update(FIGURES)
+        (tmp / "report.html").write_text(
+            comparison_page(tmp, format_comparison(c), captions), encoding="utf-8")
     assert writer.final is not None
     return writer.final
 

@@ -107,7 +107,8 @@ def _difference(c: Comparison, path: Path) -> Path:
 def _daily(c: Comparison, path: Path) -> Path:
     fig, (ax,) = _figure(12, 4.5)
     x = _days(c)
-    kernel = np.ones(7) / 7
+    width = min(7, len(x))  # a run shorter than a week is averaged over its length
+    kernel = np.ones(width) / width
     for curve, colour in zip(c.curves, _colours(len(c.curves))):
         smooth = np.convolve(curve.daily_mean, kernel, mode="same")
         ax.plot(x, smooth, color=colour, label=curve.scenario)
