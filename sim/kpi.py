@@ -10,7 +10,11 @@ Definitions (over the window, length ``W = horizon - warmup`` seconds):
 - ``completed``: parts reaching a non-scrap sink at ``t_done >= warmup``;
   ``completed.<product>`` the same per product (summed over its types);
   ``scrapped``: parts reaching a scrap sink at ``t_done >= warmup``.
-- ``throughput_per_hour = completed / (W / 3600)``.
+- ``per_day``: ``completed`` per working day (a day of the window with on-shift time on
+  the run calendar; every day without one); ``jph_on_shift``: ``completed`` per on-shift
+  hour of the run calendar (jobs per hour while the plant works; equals
+  ``throughput_per_hour`` without a calendar).
+- ``throughput_per_hour = completed / (W / 3600)`` (per calendar hour).
 - ``lead_time_*_h``: ``t_done - t_release`` of the good completions after warm-up, in hours
   (the full sojourn, even when the part was released before warm-up); ``nan`` if none.
 - ``little_gap = |L - lambda * Wbar| / L`` with ``L = wip_mean`` (time-average parts in the
@@ -86,8 +90,11 @@ def run_kpis(r: RunResult) -> dict[str, float]:
     lead_h = sojourn[good] / HOUR_S
 
     k: dict[str, float] = {
-        "throughput_per_hour": completed / (window / HOUR_S) if window > 0 else float("nan"),
         "completed": float(completed),
+        "per_day": completed / r.working_days if r.working_days else float("nan"),
+        "jph_on_shift": (completed / (r.scheduled_seconds / HOUR_S) if r.scheduled_seconds
+                         else float("nan")),
+        "throughput_per_hour": completed / (window / HOUR_S) if window > 0 else float("nan"),
     }
     per_product = np.bincount(_type_product_index(r)[np.asarray(c.type[good], np.int64)],
                               minlength=len(products(r)))

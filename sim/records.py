@@ -126,6 +126,7 @@ class RunResult:
     counters: dict[str, int] = field(default_factory=dict)
     shift_names: tuple[str, ...] = ()
     scheduled_seconds: float = 0.0  # on-shift time of the run calendar in [warmup, horizon]
+    working_days: int = 0  # days of [warmup, horizon] with on-shift time (all days if 24/7)
     demand: tuple[DemandRecord, ...] = ()
     built_before: dict[str, int] = field(default_factory=dict)  # units built before start
     milestones: tuple[Milestone, ...] = ()

@@ -203,3 +203,16 @@ def test_a_reporting_window_counts_its_days_output_per_working_day() -> None:
     assert k["reporting.b.completed"] == 0
     assert k["reporting.d2.completed"] == 24 and k["reporting.d2.per_day"] == 24
     assert k["reporting.none.completed"] == 23 and math.isnan(k["reporting.none.per_day"])
+
+
+def test_per_day_and_jph_on_shift_count_working_days_and_on_shift_hours() -> None:
+    from scenario_builder import line, run, shift
+
+    # One 8 h shift Monday to Friday, a 60 s station that never starves: 480 a day, 60 an
+    # on-shift hour; the week of 1 Jan 2024 has 5 working days of 7.
+    d = line(["60 s"], 2, duration="1 w", calendar="day",
+             calendars={"day": {"shifts": [shift("day", "06:00", "14:00", "mon-fri")]}})
+    k = run_kpis(run(d))
+    assert k["completed"] == 5 * 480
+    assert k["per_day"] == 480 and k["jph_on_shift"] == 60
+    assert k["throughput_per_hour"] == pytest.approx(5 * 480 / (7 * 24))

@@ -176,8 +176,10 @@ def _milestone_line(name: str, e: Any, start: Any) -> str:
 
 
 def _zero_counter(name: str, e: Any) -> bool:
-    """An engine counter that stayed at zero in every replication (noise in the table)."""
-    return name.startswith("counter.") and e.mean == 0 and not e.half_width
+    """An engine counter, or a product, that stayed at zero in every replication (noise in
+    the table: products that build nothing, like purchased modules, stay out)."""
+    return (name.startswith(("counter.", "completed.")) and e.mean == 0
+            and not e.half_width)
 
 
 def _station_rows(summary: dict[str, Any]) -> list[tuple[str, ...]]:
@@ -208,6 +210,10 @@ def _columns(rows: Sequence[tuple[str, ...]], right: set[int]) -> str:
 
 def kpi_unit(name: str) -> str:
     """Unit of a KPI, from the naming conventions of sim.kpi."""
+    if name == "per_day":
+        return "parts/working day"
+    if name == "jph_on_shift":
+        return "parts/on-shift h"
     if name.endswith("_per_hour"):
         return "1/h"
     if name.endswith("_h"):

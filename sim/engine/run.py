@@ -148,10 +148,19 @@ def _records(model: Model, base: dict[str, int], wall: float) -> RunResult:
         shift_names=shift_names,
         scheduled_seconds=(cal.on_between(warmup, horizon) if cal is not None
                            else horizon - warmup),
+        working_days=_working_days(cal, warmup, horizon),
         demand=tuple(_demand(name, port, horizon) for name, port in model.demand.items()),
         built_before={p: s.built_before for p, s in sc.products.items() if s.built_before},
         milestones=tuple(Milestone(n, m.product, m.count) for n, m in sc.milestones.items()),
         reporting=_windows(sc, cal, horizon))
+
+
+def _working_days(cal, warmup: float, horizon: float) -> int:
+    """Days of the statistics window with on-shift time (every day without a calendar)."""
+    first, last = int(warmup // 86400.0), int(np.ceil(horizon / 86400.0))
+    if cal is None or cal.always_on:
+        return last - first
+    return int((cal.on_per_day(last)[first:] > 0).sum())
 
 
 def _windows(sc, cal, horizon: float) -> tuple[ReportWindow, ...]:
