@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) run_sim.py run scenarios/douai/2024.yaml
+	$(PY) run_sim.py run scenarios/douai/2024.yaml --replications 20
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -275,6 +275,25 @@ def test_summary_table_has_units_half_widths_and_station_states() -> None:
     assert lines[-1].split()[:3] == ["s1", "90.0", "10.0"]
 
 
+def test_station_shares_are_printed_on_on_shift_time() -> None:
+    def est(m: float) -> SimpleNamespace:
+        return SimpleNamespace(mean=m, half_width=0.0, low=m, high=m, n=5)
+
+    # 30% working and 10% starved of all time, 60% off shift: 75% / 25% of on-shift time.
+    table = format_summary({"station.s1.working": est(0.3), "station.s1.starved": est(0.1),
+                            "station.s1.blocked": est(0.0), "station.s1.failed": est(0.0),
+                            "station.s1.off_shift": est(0.6)})
+    assert table.splitlines()[-1].split() == ["s1", "75.0", "0.0", "25.0", "0.0", "60.0"]
+
+
+def test_a_milestone_is_printed_as_a_date_with_its_interval() -> None:
+    import datetime
+
+    est = SimpleNamespace(mean=324.7, half_width=1.2, low=323.5, high=325.9, n=10)
+    table = format_summary({"milestone.r5.day": est}, datetime.date(2025, 1, 1))
+    assert "milestone r5: 2025-11-21 (95% CI 2025-11-20 .. 2025-11-22)" in table
+
+
 def test_units_follow_kpi_names() -> None:
     assert kpi_unit("completed.R5") == "parts"
     assert kpi_unit("station.s1.working") == "fraction"

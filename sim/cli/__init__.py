@@ -183,16 +183,23 @@ def _zero_counter(name: str, e: Any) -> bool:
 
 
 def _station_rows(summary: dict[str, Any]) -> list[tuple[str, ...]]:
-    """Station x state table of mean percentages (empty when no station KPIs)."""
-    names = dict.fromkeys(k.split(".")[1] for k in summary if k.startswith("station."))
+    """Station x state table of mean percentages of the station's *on-shift* time (so a
+    bottleneck is not hidden by nights and weekends), then the off-shift share of all time
+    (empty when no station KPIs)."""
+    names = dict.fromkeys(k.split(".")[1] for k in summary
+                          if k.startswith("station.") and k.count(".") == 2)
     if not names:
         return []
-    rows = [("station (% of time)", *STATES)]
+    on_states = [s for s in STATES if s != "off_shift"]
+    rows = [("station (% of on-shift time)", *on_states, "off shift (% of all)")]
     for name in names:
+        off = summary.get(f"station.{name}.off_shift")
+        on = 1.0 - (off.mean if off is not None else 0.0)
         cells = []
-        for state in STATES:
+        for state in on_states:
             est = summary.get(f"station.{name}.{state}")
-            cells.append("" if est is None else f"{100 * est.mean:.1f}")
+            cells.append("" if est is None or on <= 0 else f"{100 * est.mean / on:.1f}")
+        cells.append("" if off is None else f"{100 * off.mean:.1f}")
         rows.append((name, *cells))
     return rows
 
