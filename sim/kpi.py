@@ -25,6 +25,10 @@ Definitions (over the window, length ``W = horizon - warmup`` seconds):
   when ``L == 0``. Parts that leave by other ways than a sink are not departures here.
 - ``station.<name>.<state>``: share of the station's post-warm-up server-seconds in each
   state of ``STATES`` (0 for states the station never entered).
+- ``station.<name>.waiting_for.<input>`` (assembly stations): share of the station's
+  on-shift time during which a server was idle because that input could not supply the
+  next job (the carrier checked first, then the other inputs in order; with order
+  matching, "cannot supply" means the matching part is not there).
 - ``buffer.<name>.mean_level``: time-average level over the window.
 - ``demand.ordered`` / ``demand.due`` / ``demand.released`` / ``demand.backlog_end``
   (order-book sources, summed over them): orders in the book's periods (after scale);
@@ -117,6 +121,9 @@ def run_kpis(r: RunResult) -> dict[str, float]:
         frac = st.fractions()
         for state in STATES:
             k[f"station.{st.name}.{state}"] = float(frac.get(state, 0.0))
+        on = sum(v for s, v in st.state_seconds.items() if s != "off_shift")
+        for buf, seconds in st.waiting.items():
+            k[f"station.{st.name}.waiting_for.{buf}"] = seconds / on if on > 0 else math.nan
     for b in r.buffers:
         k[f"buffer.{b.name}.mean_level"] = float(b.mean_level)
     k.update(demand_kpis(r))

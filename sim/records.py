@@ -32,6 +32,8 @@ class StationRecord:
     jobs: int
     failures: int
     group: str = ""
+    waiting: dict[str, float] = field(default_factory=dict)  # assembly: on-shift s per input
+
 
     def fractions(self) -> dict[str, float]:
         total = sum(self.state_seconds.values())

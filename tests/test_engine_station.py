@@ -341,3 +341,23 @@ def test_rework_loop_visit_ratio() -> None:
     bound = 4.0 * math.sqrt(n * p) / (1 - p) + 4 * in_flight
     assert abs(visits - n / (1 - p)) <= bound
     assert visits > n
+
+
+def test_an_assembly_reports_which_input_it_waited_for() -> None:
+    # Bodies never run out; a pack arrives every 2 min and the job takes 30 s: in one hour
+    # 29 jobs (packs at 2, 4, ..., 58 min) work 870 s, and the rest is waiting for packs.
+    from sim.kpi import run_kpis
+
+    d = {"run": {"duration": "1 h"},
+         "products": {"body": {}, "pack": {}},
+         "sources": {"src": {"kind": "saturated", "mix": {"body": 1.0}},
+                     "packs": {"kind": "arrivals", "interarrival": "2 min",
+                               "mix": {"pack": 1.0}}},
+         "stations": {"m": {"cycle": "30 s", "carrier": "b_body"}},
+         "buffers": {"b_body": {"from": "src", "to": "m", "capacity": 1},
+                     "b_pack": {"from": "packs", "to": "m", "capacity": "inf"},
+                     "out": {"from": "m", "to": "yard", "capacity": "inf"}}}
+    k = run_kpis(run(d))
+    assert k["station.m.waiting_for.b_pack"] == pytest.approx((3600 - 29 * 30) / 3600)
+    assert k["station.m.waiting_for.b_body"] == 0.0
+    assert k["station.m.waiting_for.b_pack"] == pytest.approx(k["station.m.starved"])

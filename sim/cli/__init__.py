@@ -154,6 +154,13 @@ def format_summary(summary: dict[str, Any], start: Any = None) -> str:
     stations = _station_rows(summary)
     if stations:
         text += "\n\n" + _columns(stations, right=set(range(1, len(STATES) + 1)))
+    waits: dict[str, list[str]] = {}
+    for name, e in summary.items():
+        parts = name.split(".", 3)
+        if len(parts) == 4 and parts[0] == "station" and parts[2] == "waiting_for":
+            waits.setdefault(parts[1], []).append(f"{parts[3]} {100 * e.mean:.1f}%")
+    for station, items in waits.items():
+        text += f"\n{station} waited (% of on-shift time) for: {', '.join(items)}"
     return text
 
 

@@ -15,6 +15,7 @@ import numpy as np
 from sim.engine.buffer import Buffer
 from sim.engine.model import Model, build
 from sim.engine.paced import PacedLine
+from sim.engine.station import Station
 from sim.engine.stock import Stock
 from sim.records import (
     STATES,
@@ -38,6 +39,10 @@ def _reset(model: Model, t: float) -> dict[str, int]:
     for m in _machines(model):
         m.flush(t)
         m.reset()
+    for st in model.stations.values():
+        if isinstance(st, Station):
+            st.flush_waiting(t)
+            st.waited = [0.0] * len(st.waited)
     for b in model.buffers.values():
         b.reset(t)
     model.wip.reset(t)
@@ -109,8 +114,13 @@ def _records(model: Model, base: dict[str, int], wall: float) -> RunResult:
         per = [m.totals(horizon) for m in ms]
         acc = [sum(p[i] for p in per) for i in range(len(STATES))]
         jobs = st.exits if isinstance(st, PacedLine) else sum(m.jobs for m in ms)
+        waiting: dict[str, float] = {}
+        if isinstance(st, Station) and len(st.inputs) > 1:
+            st.flush_waiting(horizon)
+            waiting = {b.name: w for b, w in zip(st.inputs, st.waited)}
         stations.append(StationRecord(name, len(ms), dict(zip(STATES, acc)), jobs,
-                                      sum(m.n_fail for m in ms), sc.stations[name].group))
+                                      sum(m.n_fail for m in ms), sc.stations[name].group,
+                                      waiting))
     buffers = []
     for name, b in model.buffers.items():
         if not isinstance(b, (Buffer, Stock)):

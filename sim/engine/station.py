@@ -92,12 +92,15 @@ class Station:
         "inp",
         "inputs",
         "match_order",
+        "missing",
+        "missing_since",
         "name",
         "others",
         "out",
         "queue",
         "router",
         "servers",
+        "waited",
         "wip",
     )
 
@@ -117,7 +120,7 @@ class Station:
         self.inputs = inputs
         self.inp = inputs[0] if len(inputs) == 1 and not consume else None
         self.carrier = inputs[carrier]
-        self.others = [(b, consume.get(b.name), getattr(b, "is_stock", False))
+        self.others = [(b, consume.get(b.name), getattr(b, "is_stock", False), i)
                        for i, b in enumerate(inputs) if i != carrier]
         self.match_order = match_order
         self.router = router
@@ -125,6 +128,11 @@ class Station:
         self.wip = wip
         self.counters = counters
         self.assembling = False
+        # Assembly only: on-shift seconds with an idle server waiting for each input (the
+        # first input that cannot supply, carrier first), for "why did it wait?".
+        self.waited = [0.0] * len(inputs)
+        self.missing = -1
+        self.missing_since = 0.0
 
     # -- starting jobs ------------------------------------------------------------------
 
@@ -175,7 +183,11 @@ class Station:
             return  # re-entered from a feeder woken by our own takes: the loop below re-checks
         self.assembling = True
         try:
-            while idle and self._assembly_ready():
+            miss = -1
+            while idle:
+                miss = self._missing()
+                if miss >= 0:
+                    break
                 srv = idle.pop()
                 part = self._assemble(t)
                 srv.part = part
@@ -185,6 +197,22 @@ class Station:
                 heappush(queue, (end, NORMAL, next(eid), ev))
         finally:
             self.assembling = False
+        self._waiting(miss if idle else -1, t)
+
+    def _waiting(self, miss: int, t: float) -> None:
+        """Account the wait for the input that was missing until t; start the next one."""
+        if miss == self.missing:
+            return
+        if self.missing >= 0:
+            self.waited[self.missing] += self.servers[0].cal.on_between(self.missing_since, t)
+        self.missing = miss
+        self.missing_since = t
+
+    def flush_waiting(self, t: float) -> None:
+        """Account the wait under way up to t (warm-up end, run end)."""
+        miss = self.missing
+        self._waiting(-1, t)
+        self._waiting(miss, t)
 
     on_input = try_start
 
@@ -195,23 +223,25 @@ class Station:
             return qty
         return qty[part.type]
 
-    def _assembly_ready(self) -> bool:
+    def _missing(self) -> int:
+        """Index (in the station's inputs) of the first input that cannot supply the next
+        job, the carrier first; -1 when the assembly can start."""
         carrier = self.carrier
         if not carrier.available():
-            return False
+            return self.inputs.index(carrier)
         head = carrier.peek()
-        for buf, qty, stock in self.others:
+        for buf, qty, stock, i in self.others:
             if self.match_order and not stock:
                 if not buf.has_order(head.order):
-                    return False
+                    return i
             elif buf.count() < self._need(qty, head):
-                return False
-        return True
+                return i
+        return -1
 
     def _assemble(self, t: float) -> Part:
         part = self.carrier.take(t)
         absorbed = 0
-        for buf, qty, stock in self.others:
+        for buf, qty, stock, _ in self.others:
             if stock:
                 buf.take_units(self._need(qty, part), t)
             elif self.match_order:
