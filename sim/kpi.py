@@ -25,6 +25,9 @@ Definitions (over the window, length ``W = horizon - warmup`` seconds):
   when ``L == 0``. Parts that leave by other ways than a sink are not departures here.
 - ``station.<name>.<state>``: share of the station's post-warm-up server-seconds in each
   state of ``STATES`` (0 for states the station never entered).
+- ``station.<name>.loaded`` (paced segments): mean share of the segment's positions that
+  hold a part over its on-shift time (a blocked tail part counts). "working" of a paced
+  segment means "moving", whatever the number of parts on it.
 - ``station.<name>.waiting_for.<input>`` (assembly stations): share of the station's
   on-shift time during which a server was idle because that input could not supply the
   next job (the carrier checked first, then the other inputs in order; with order
@@ -122,6 +125,8 @@ def run_kpis(r: RunResult) -> dict[str, float]:
         for state in STATES:
             k[f"station.{st.name}.{state}"] = float(frac.get(state, 0.0))
         on = sum(v for s, v in st.state_seconds.items() if s != "off_shift")
+        if st.loaded is not None:
+            k[f"station.{st.name}.loaded"] = float(st.loaded)
         for buf, seconds in st.waiting.items():
             k[f"station.{st.name}.waiting_for.{buf}"] = seconds / on if on > 0 else math.nan
     for b in r.buffers:

@@ -33,6 +33,7 @@ class StationRecord:
     failures: int
     group: str = ""
     waiting: dict[str, float] = field(default_factory=dict)  # assembly: on-shift s per input
+    loaded: float | None = None  # paced segment: mean share of positions holding a part
 
 
     def fractions(self) -> dict[str, float]:

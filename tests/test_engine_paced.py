@@ -116,3 +116,17 @@ def test_one_entry_per_takt_when_the_source_has_a_backlog(capacity: int) -> None
     assert (np.diff(c.part) > 0).all()  # first in, first out through buffer and line
     if capacity == 0:  # released straight onto the line: N x takt inside it, exactly
         np.testing.assert_array_equal(c.t_done - c.t_release, N * TAKT)
+
+
+def test_the_loaded_share_counts_parts_on_positions_not_movement() -> None:
+    # Saturated, reliable: 1, 2, 3, 4 parts during the first four takts, then all 5
+    # positions loaded: (60 * (1 + 2 + 3 + 4) + 5 * (3600 - 240)) / (3600 * 5).
+    r = run(_paced())
+    line = station(r, "line")
+    assert line.loaded == pytest.approx((60 * 10 + 5 * 3360) / (3600 * 5))
+    # Starved half the time (a part every 2 takts): about half the positions loaded,
+    # while the line "works" (moves) whenever one part is on it.
+    r2 = run(_paced(source={"kind": "arrivals", "interarrival": "120 s"}))
+    half = station(r2, "line")
+    assert 0.45 < half.loaded < 0.55
+    assert half.state_seconds["working"] / 3600 > 0.9

@@ -161,6 +161,11 @@ def format_summary(summary: dict[str, Any], start: Any = None) -> str:
             waits.setdefault(parts[1], []).append(f"{parts[3]} {100 * e.mean:.1f}%")
     for station, items in waits.items():
         text += f"\n{station} waited (% of on-shift time) for: {', '.join(items)}"
+    for name, e in summary.items():
+        parts = name.split(".")
+        if len(parts) == 3 and parts[0] == "station" and parts[2] == "loaded":
+            text += (f"\n{parts[1]}: {100 * e.mean:.1f}% of its positions loaded on shift "
+                     "(a paced segment 'works' whenever it moves)")
     return text
 
 

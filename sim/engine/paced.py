@@ -38,6 +38,9 @@ class PacedLine(Machine):
         "jump_step",
         "jump_t",
         "last_entry",
+        "load_area",
+        "load_last",
+        "load_n",
         "moving",
         "out",
         "part",
@@ -73,6 +76,9 @@ class PacedLine(Machine):
         self.jump_fails: list[tuple[float, float]] = []
         self.target = 0
         self.exits = 0
+        self.load_n = 0
+        self.load_area = 0.0
+        self.load_last = 0.0
 
     @property
     def servers(self) -> list[Machine]:
@@ -98,6 +104,7 @@ class PacedLine(Machine):
             self.last_entry = self.step  # before take: taking may wake upstream, re-entering
             part = inp.take(t)
             self.parts.append((self.step + self.positions, part))
+            self._load(t, 1)
 
     def _move(self, t: float) -> None:
         """Move to the next boundary where something happens: the next step if a part
@@ -143,6 +150,7 @@ class PacedLine(Machine):
             self.last_entry = j
             part = inp.take(t)
             self.parts.append((j + self.positions, part))
+            self._load(t, 1)
         if (inp.items or inp.blocked) and j + 1 < self.target and self.entry_step < 0:
             self.entry_step = j + 1
             due = self._time_at_work((j + 1 - self.jump_step) * self.takt)
@@ -188,6 +196,7 @@ class PacedLine(Machine):
             out = self.out if self.out is not None else self.router.choose(part.type, t)
             self.exits += 1
             if out.has_space():
+                self._load(t, -1)
                 out.put(part, t)
             else:
                 self.part = part
@@ -200,14 +209,30 @@ class PacedLine(Machine):
     def released(self, t: float) -> None:
         """Downstream took the tail part: the line may move again."""
         self.part = None
+        self._load(t, -1)
         self.idle_to(t, STARVED)
         self._enter(t)
         if self.parts and not self.moving:
             self._move(t)
 
+    def _load(self, t: float, delta: int) -> None:
+        """Parts on the line (the blocked tail part included), integrated over on-shift
+        time: the loaded share of positions is load_area / (on-shift time x positions)."""
+        self.load_area += self.load_n * self.cal.on_between(self.load_last, t)
+        self.load_last = t
+        self.load_n += delta
+
+    def loaded_share(self, t: float) -> float:
+        """Mean share of positions holding a part over the on-shift time since the reset."""
+        self._load(t, 0)
+        on = self.cal.on_between(self.stat_from, t)
+        return self.load_area / (on * self.positions) if on > 0 else float("nan")
+
     def reset(self) -> None:
         super().reset()
         self.exits = 0
+        self._load(self.since, 0)
+        self.load_area = 0.0
 
     @property
     def is_working(self) -> bool:

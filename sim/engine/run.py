@@ -120,7 +120,8 @@ def _records(model: Model, base: dict[str, int], wall: float) -> RunResult:
             waiting = {b.name: w for b, w in zip(st.inputs, st.waited)}
         stations.append(StationRecord(name, len(ms), dict(zip(STATES, acc)), jobs,
                                       sum(m.n_fail for m in ms), sc.stations[name].group,
-                                      waiting))
+                                      waiting, st.loaded_share(horizon)
+                                      if isinstance(st, PacedLine) else None))
     buffers = []
     for name, b in model.buffers.items():
         if not isinstance(b, (Buffer, Stock)):
