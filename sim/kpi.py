@@ -30,8 +30,10 @@ Definitions (over the window, length ``W = horizon - warmup`` seconds):
   segment means "moving", whatever the number of parts on it.
 - ``station.<name>.waiting_for.<input>`` (assembly stations): share of the station's
   on-shift time during which a server was idle because that input could not supply the
-  next job (the carrier checked first, then the other inputs in order; with order
-  matching, "cannot supply" means the matching part is not there).
+  next job: for a non-carrier input, timed while the carrier had a part and that input
+  was the first (in input order) that could not supply (with order matching: the matching
+  part is not there); for the carrier, the rest of the starved time (starved per server
+  minus the other inputs' waits; exact for one server).
 - ``buffer.<name>.mean_level``: time-average level over the window.
 - ``demand.ordered`` / ``demand.due`` / ``demand.released`` / ``demand.backlog_end``
   (order-book sources, summed over them): orders in the book's periods (after scale);

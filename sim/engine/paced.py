@@ -39,11 +39,10 @@ class PacedLine(Machine):
         "jump_t",
         "last_entry",
         "load_area",
-        "load_last",
-        "load_n",
         "moving",
         "out",
         "part",
+        "part_entered",
         "parts",
         "positions",
         "router",
@@ -61,7 +60,7 @@ class PacedLine(Machine):
         self.inp = inp
         self.router = router
         self.out = out
-        self.parts: deque[tuple[int, Part]] = deque()
+        self.parts: deque[tuple[int, Part, float]] = deque()  # (exit step, part, entered)
         self.step = 0
         self.last_entry = -1
         self.moving = False
@@ -76,9 +75,8 @@ class PacedLine(Machine):
         self.jump_fails: list[tuple[float, float]] = []
         self.target = 0
         self.exits = 0
-        self.load_n = 0
         self.load_area = 0.0
-        self.load_last = 0.0
+        self.part_entered = 0.0
 
     @property
     def servers(self) -> list[Machine]:
@@ -103,8 +101,7 @@ class PacedLine(Machine):
         if self.last_entry < self.step and (inp.items or inp.blocked):
             self.last_entry = self.step  # before take: taking may wake upstream, re-entering
             part = inp.take(t)
-            self.parts.append((self.step + self.positions, part))
-            self._load(t, 1)
+            self.parts.append((self.step + self.positions, part, t))
 
     def _move(self, t: float) -> None:
         """Move to the next boundary where something happens: the next step if a part
@@ -149,8 +146,7 @@ class PacedLine(Machine):
         if self.last_entry < j and (inp.items or inp.blocked):
             self.last_entry = j
             part = inp.take(t)
-            self.parts.append((j + self.positions, part))
-            self._load(t, 1)
+            self.parts.append((j + self.positions, part, t))
         if (inp.items or inp.blocked) and j + 1 < self.target and self.entry_step < 0:
             self.entry_step = j + 1
             due = self._time_at_work((j + 1 - self.jump_step) * self.takt)
@@ -192,14 +188,15 @@ class PacedLine(Machine):
         self._enter(t)
         parts = self.parts
         if parts and parts[0][0] <= self.step:
-            part = parts.popleft()[1]
+            _, part, entered = parts.popleft()
             out = self.out if self.out is not None else self.router.choose(part.type, t)
             self.exits += 1
             if out.has_space():
-                self._load(t, -1)
+                self._unload(entered, t)
                 out.put(part, t)
             else:
                 self.part = part
+                self.part_entered = entered
                 self.idle_to(t, BLOCKED)
                 out.block(self, t)
                 return
@@ -209,29 +206,31 @@ class PacedLine(Machine):
     def released(self, t: float) -> None:
         """Downstream took the tail part: the line may move again."""
         self.part = None
-        self._load(t, -1)
+        self._unload(self.part_entered, t)
         self.idle_to(t, STARVED)
         self._enter(t)
         if self.parts and not self.moving:
             self._move(t)
 
-    def _load(self, t: float, delta: int) -> None:
-        """Parts on the line (the blocked tail part included), integrated over on-shift
-        time: the loaded share of positions is load_area / (on-shift time x positions)."""
-        self.load_area += self.load_n * self.cal.on_between(self.load_last, t)
-        self.load_last = t
-        self.load_n += delta
+    def _unload(self, entered: float, t: float) -> None:
+        """A part leaves the line: add its on-shift time on it (since the statistics
+        start). The sum over parts is the integral of the parts on the line over on-shift
+        time, one calendar query per part instead of one per change."""
+        self.load_area += self.cal.on_between(max(entered, self.stat_from), t)
 
     def loaded_share(self, t: float) -> float:
-        """Mean share of positions holding a part over the on-shift time since the reset."""
-        self._load(t, 0)
+        """Mean share of positions holding a part (the blocked tail part included) over the
+        on-shift time since the statistics start, up to t."""
+        area = self.load_area + sum(self.cal.on_between(max(e, self.stat_from), t)
+                                    for _, _, e in self.parts)
+        if self.part is not None:
+            area += self.cal.on_between(max(self.part_entered, self.stat_from), t)
         on = self.cal.on_between(self.stat_from, t)
-        return self.load_area / (on * self.positions) if on > 0 else float("nan")
+        return area / (on * self.positions) if on > 0 else float("nan")
 
     def reset(self) -> None:
         super().reset()
         self.exits = 0
-        self._load(self.since, 0)
         self.load_area = 0.0
 
     @property

@@ -118,6 +118,9 @@ def _records(model: Model, base: dict[str, int], wall: float) -> RunResult:
         if isinstance(st, Station) and len(st.inputs) > 1:
             st.flush_waiting(horizon)
             waiting = {b.name: w for b, w in zip(st.inputs, st.waited)}
+            carrier = st.inputs[st.carrier_index].name
+            starved = acc[STATES.index("starved")] / len(ms)
+            waiting[carrier] = max(starved - sum(waiting.values()), 0.0)
         stations.append(StationRecord(name, len(ms), dict(zip(STATES, acc)), jobs,
                                       sum(m.n_fail for m in ms), sc.stations[name].group,
                                       waiting, st.loaded_share(horizon)

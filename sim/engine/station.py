@@ -84,6 +84,7 @@ class Station:
     __slots__ = (
         "assembling",
         "carrier",
+        "carrier_index",
         "counters",
         "cycle",
         "eid",
@@ -120,6 +121,7 @@ class Station:
         self.inputs = inputs
         self.inp = inputs[0] if len(inputs) == 1 and not consume else None
         self.carrier = inputs[carrier]
+        self.carrier_index = carrier
         self.others = [(b, consume.get(b.name), getattr(b, "is_stock", False), i)
                        for i, b in enumerate(inputs) if i != carrier]
         self.match_order = match_order
@@ -128,8 +130,8 @@ class Station:
         self.wip = wip
         self.counters = counters
         self.assembling = False
-        # Assembly only: on-shift seconds with an idle server waiting for each input (the
-        # first input that cannot supply, carrier first), for "why did it wait?".
+        # Assembly only: on-shift seconds with an idle server waiting for each non-carrier
+        # input (the first that cannot supply, once the carrier has a part).
         self.waited = [0.0] * len(inputs)
         self.missing = -1
         self.missing_since = 0.0
@@ -197,10 +199,15 @@ class Station:
                 heappush(queue, (end, NORMAL, next(eid), ev))
         finally:
             self.assembling = False
-        self._waiting(miss if idle else -1, t)
+        if not idle or miss == self.carrier_index:
+            miss = -1
+        if miss != self.missing:  # rare: only a non-carrier input starts or stops missing
+            self._waiting(miss, t)
 
     def _waiting(self, miss: int, t: float) -> None:
-        """Account the wait for the input that was missing until t; start the next one."""
+        """Account the wait for the (non-carrier) input that was missing until t; start the
+        next one. Waiting for the carrier, the common case, is not timed here: it is the
+        remainder of the station's starved time (`sim.engine.run`), which costs nothing."""
         if miss == self.missing:
             return
         if self.missing >= 0:
@@ -228,7 +235,7 @@ class Station:
         job, the carrier first; -1 when the assembly can start."""
         carrier = self.carrier
         if not carrier.available():
-            return self.inputs.index(carrier)
+            return self.carrier_index
         head = carrier.peek()
         for buf, qty, stock, i in self.others:
             if self.match_order and not stock:
