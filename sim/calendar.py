@@ -253,6 +253,18 @@ class Calendar:
         """(starts, ends, names) of every shift held, breaks included, sorted."""
         return _frozen(self._span_s), _frozen(self._span_e), tuple(self._span_n)
 
+    def on_upto(self, ts: np.ndarray) -> np.ndarray:
+        """On-shift seconds in [0, t] for every t of an array (vectorised `on_between`)."""
+        ts = np.asarray(ts, dtype=np.float64)
+        if self.always_on:
+            return ts.copy()
+        s, e = (np.asarray(x[:self._n]) for x in (self._s, self._e))
+        cum = np.asarray(self._os[:self._n])
+        i = np.searchsorted(s, ts, side="right") - 1
+        j = np.maximum(i, 0)
+        inside = np.clip(ts - s[j], 0.0, e[j] - s[j]) if len(s) else np.zeros_like(ts)
+        return np.where(i < 0, 0.0, cum[j] + inside) if len(s) else np.zeros_like(ts)
+
     def scheduled_hours(self, a: float, b: float) -> float:
         """On-shift hours in [a, b]."""
         return self.on_between(a, b) / 3600.0

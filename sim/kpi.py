@@ -17,6 +17,11 @@ Definitions (over the window, length ``W = horizon - warmup`` seconds):
 - ``throughput_per_hour = completed / (W / 3600)`` (per calendar hour).
 - ``lead_time_*_h``: ``t_done - t_release`` of the good completions after warm-up, in hours
   (the full sojourn, even when the part was released before warm-up); ``nan`` if none.
+- ``lead_time_on_shift_mean_h`` / ``_p50_h``: the same lead times counted in on-shift
+  hours of the run calendar (nights and weekends left out); ``lead_time.<product>.p50_h``
+  the median elapsed lead time per product (products that completed any).
+- ``shift.<name>.completed`` and ``shift.<name>.jph``: good completions during each named
+  shift of the run calendar and per on-shift hour of that shift (JPH per shift).
 - ``little_gap = |L - lambda * Wbar| / L`` with ``L = wip_mean`` (time-average parts in the
   system), ``lambda = (completed + scrapped) / W`` (departures per second) and ``Wbar`` the
   mean sojourn ``t_done - t_release`` of those same departures (good and scrap). Little's
@@ -122,6 +127,13 @@ def run_kpis(r: RunResult) -> dict[str, float]:
     k["lead_time_p50_h"] = float(p50)
     k["lead_time_p95_h"] = float(p95)
     k["little_gap"] = _little_gap(r.wip_mean, sojourn[good | scrap], window)
+    k.update(_lead_times(r, good, lead_h))
+    if c.shift is not None:
+        for i, name in enumerate(r.shift_names):
+            n = int((good & (c.shift == i)).sum())
+            hours = r.shift_seconds.get(name, 0.0) / HOUR_S
+            k[f"shift.{name}.completed"] = float(n)
+            k[f"shift.{name}.jph"] = n / hours if hours > 0 else float("nan")
     for st in r.stations:
         frac = st.fractions()
         for state in STATES:
@@ -146,6 +158,22 @@ def run_kpis(r: RunResult) -> dict[str, float]:
     for key, n in r.counters.items():
         if key not in k:  # the engine's own released/lost/... would repeat the KPIs above
             k[f"counter.{key}"] = float(n)
+    return k
+
+
+def _lead_times(r: RunResult, good: np.ndarray, lead_h: np.ndarray) -> dict[str, float]:
+    """Median lead time per product, and in on-shift hours when the run has a calendar."""
+    k: dict[str, float] = {}
+    if r.lead_on_shift is not None and good.any():
+        on_h = r.lead_on_shift[good] / HOUR_S
+        k["lead_time_on_shift_mean_h"] = float(on_h.mean())
+        k["lead_time_on_shift_p50_h"] = float(np.percentile(on_h, 50.0))
+    names = np.array(r.type_product, dtype=object)[r.completions.type[good]] if good.any() \
+        else np.zeros(0, object)
+    for product in products(r):
+        mine = lead_h[names == product]
+        if mine.size:
+            k[f"lead_time.{product}.p50_h"] = float(np.percentile(mine, 50.0))
     return k
 
 

@@ -216,3 +216,19 @@ def test_per_day_and_jph_on_shift_count_working_days_and_on_shift_hours() -> Non
     assert k["completed"] == 5 * 480
     assert k["per_day"] == 480 and k["jph_on_shift"] == 60
     assert k["throughput_per_hour"] == pytest.approx(5 * 480 / (7 * 24))
+
+
+def test_jph_per_shift_and_lead_time_in_on_shift_hours() -> None:
+    from scenario_builder import line, run, shift
+
+    # Two 8 h shifts Monday to Friday and a 60 s station: 480 per shift a day, 60 JPH each.
+    two = {"p": {"shifts": [shift("early", "06:00", "14:00", "mon-fri"),
+                            shift("late", "14:00", "22:00", "mon-fri")]}}
+    k = run_kpis(run(line(["60 s"], 2, duration="1 w", calendar="p", calendars=two)))
+    assert k["shift.early.completed"] == k["shift.late.completed"] == 5 * 480
+    assert k["shift.early.jph"] == k["shift.late.jph"] == 60
+    # A 10 h job on one 8 h day shift crosses a night: 10 on-shift hours, 26 elapsed.
+    day = {"p": {"shifts": [shift("day", "06:00", "14:00", "mon-fri")]}}
+    k = run_kpis(run(line(["10 h"], 1, duration="1 w", calendar="p", calendars=day)))
+    assert k["lead_time_on_shift_p50_h"] == pytest.approx(10.0)
+    assert k["lead_time.part.p50_h"] == pytest.approx(26.0)

@@ -231,7 +231,7 @@ def kpi_unit(name: str) -> str:
     """Unit of a KPI, from the naming conventions of sim.kpi."""
     if name == "per_day":
         return "parts/working day"
-    if name == "jph_on_shift":
+    if name == "jph_on_shift" or name.endswith(".jph"):
         return "parts/on-shift h"
     if name.endswith("_per_hour"):
         return "1/h"

@@ -163,10 +163,24 @@ def _records(model: Model, base: dict[str, int], wall: float) -> RunResult:
         scheduled_seconds=(cal.on_between(warmup, horizon) if cal is not None
                            else horizon - warmup),
         working_days=_working_days(cal, warmup, horizon),
+        shift_seconds=_shift_seconds(cal, warmup, horizon),
+        lead_on_shift=(None if cal is None or cal.always_on else frozen_array(
+            cal.on_upto(t_done) - cal.on_upto(completions.t_release), "f8")),
         demand=tuple(_demand(name, port, horizon) for name, port in model.demand.items()),
         built_before={p: s.built_before for p, s in sc.products.items() if s.built_before},
         milestones=tuple(Milestone(n, m.product, m.count) for n, m in sc.milestones.items()),
         reporting=_windows(sc, cal, horizon))
+
+
+def _shift_seconds(cal, warmup: float, horizon: float) -> dict[str, float]:
+    """On-shift seconds of each named shift of the run calendar in [warmup, horizon]."""
+    if cal is None or cal.always_on:
+        return {}
+    out: dict[str, float] = {}
+    for a, b, name in zip(*cal.shift_spans()):
+        if b > warmup and a < horizon:
+            out[name] = out.get(name, 0.0) + cal.on_between(max(a, warmup), min(b, horizon))
+    return out
 
 
 def _working_days(cal, warmup: float, horizon: float) -> int:
@@ -204,14 +218,17 @@ def _demand(name: str, port, horizon: float) -> DemandRecord:
 
 
 def _shifts(cal, t_done: np.ndarray) -> tuple[tuple[str, ...], np.ndarray | None]:
-    """The run calendar's shift in which each completion happened (-1: off shift)."""
+    """The run calendar's shift in which each completion happened (-1: off shift).
+
+    Spans are closed at their end: a part finished exactly when a shift ends was made in
+    that shift, not in the one starting at the same instant."""
     if cal is None or cal.always_on:
         return (), None
     starts, ends, names = cal.shift_spans()
     labels = tuple(dict.fromkeys(names))
     code = np.array([labels.index(n) for n in names], dtype="i1")
-    i = np.searchsorted(starts, t_done, side="right") - 1
-    ok = (i >= 0) & (t_done < ends[np.maximum(i, 0)])
+    i = np.searchsorted(starts, t_done, side="left") - 1
+    ok = (i >= 0) & (t_done <= ends[np.maximum(i, 0)])
     shift = np.where(ok, code[np.maximum(i, 0)] if len(code) else -1, -1).astype("i1")
     shift.setflags(write=False)
     return labels, shift
