@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test fast bench validate clean
+.PHONY: run test fast bench validate figures clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,13 @@ fast: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/bench_reference_line.py
+
+# The front-page figures of README.md, made by the tool from the same run as `make run`.
+figures: $(STAMP)
+	rm -rf $(VENV)/figures-run
+	$(PY) run_sim.py run scenarios/douai/2024.yaml --replications 20 --out $(VENV)/figures-run --name douai-2024 --quiet
+	cp $(VENV)/figures-run/douai-2024/production_by_month.png docs/img/douai-2024-production-by-month.png
+	cp $(VENV)/figures-run/douai-2024/cumulative_vs_target.png docs/img/douai-2024-cumulative.png
 
 validate: $(STAMP)
 	$(PY) run_sim.py validate
