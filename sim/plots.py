@@ -186,20 +186,37 @@ def downsample_steps(
 
 def plot_buffers(results: Sequence[RunResult], path: Path) -> Path:
     """Mean level per buffer (bars, min-max across replications) with capacity and max
-    marks; below, level over time of the traced buffers of replication 0."""
+    marks, stocks of purchased units on an axis of their own (they count thousands of
+    units where buffers hold a few parts); below, level over time of the traced buffers of
+    replication 0."""
     r0 = results[0]
-    names = [b.name for b in r0.buffers]
+    names = [b.name for b in r0.buffers if b.kind != "stock"]
+    stocks = [b.name for b in r0.buffers if b.kind == "stock"]
     traced = [b for b in r0.buffers if b.trace_t is not None and len(b.trace_t)]
-    fig, axes = _figure(11, 1.8 + 0.38 * max(len(names), 1) + (3.5 if traced else 0),
-                        rows=2 if traced else 1)
-    ax = axes[0]
-    ax.set_title(f"{r0.scenario}: buffer levels after warm-up ({_reps(results)})")
-    if not names:
-        _empty(ax, "no buffers")
+    rows = 1 + bool(stocks) + bool(traced)
+    fig, axes = _figure(11, 1.8 + 0.38 * max(len(names) + len(stocks), 1)
+                        + (3.5 if traced else 0) + (1.2 if stocks else 0), rows=rows)
+    axes[0].set_title(f"{r0.scenario}: buffer levels after warm-up ({_reps(results)})")
+    if not names and not stocks:
+        _empty(axes[0], "no buffers")
         return _save(fig, path)
+    _levels(axes[0], results, names, "parts in buffer")
+    if stocks:
+        _levels(axes[1], results, stocks, "units in stock (purchased units, counted)")
+    if traced:
+        _plot_traces(axes[-1], r0, traced)
+    return _save(fig, path)
+
+
+def _levels(ax: Axes, results: Sequence[RunResult], names: list[str], unit: str) -> None:
+    """Bars of mean level (min-max whiskers), max marks and capacities for `names`."""
+    if not names:
+        _empty(ax, "no buffers of parts")
+        return
+    r0 = results[0]
     means = np.array([[_buffer(r, n).mean_level for n in names] for r in results])
     peaks = np.array([[_buffer(r, n).max_level for n in names] for r in results]).max(axis=0)
-    caps = np.array([b.capacity for b in r0.buffers], dtype=np.float64)
+    caps = np.array([_buffer(r0, n).capacity for n in names], dtype=np.float64)
     y = np.arange(len(names))
     m = means.mean(axis=0)
     err = np.vstack([m - means.min(axis=0), means.max(axis=0) - m])
@@ -214,12 +231,9 @@ def plot_buffers(results: Sequence[RunResult], path: Path) -> Path:
                     textcoords="offset points", fontsize=8, color="tab:red")
     ax.set_yticks(y, names)
     ax.invert_yaxis()
-    ax.set_xlabel("parts in buffer")
+    ax.set_xlabel(unit)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
     ax.grid(axis="x", alpha=0.3)
-    if traced:
-        _plot_traces(axes[1], r0, traced)
-    return _save(fig, path)
 
 
 def _buffer(r: RunResult, name: str) -> BufferRecord:

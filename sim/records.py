@@ -51,6 +51,7 @@ class BufferRecord:
     max_level: int
     trace_t: np.ndarray | None = None
     trace_level: np.ndarray | None = None
+    kind: str = "parts"  # "stock": counted purchased units, not parts
 
 
 @dataclass(frozen=True)

@@ -78,3 +78,18 @@ def test_long_tailed_lead_times_draw(tmp_path):
     rows = [(0, 0, 0.0, 0.2 * 3600 + i) for i in range(200)] + [(1, 0, 0.0, 50 * 3600.0)]
     r = make_result(rows, horizon=3 * DAY)
     assert_png(plots.plot_lead_time([r], tmp_path / "lead_time.png"))
+
+
+def test_stocks_get_an_axis_of_their_own(tmp_path):
+    import dataclasses
+
+    from sim.records import BufferRecord
+
+    r = make_result([(0, 0, 0.0, 3600.0)], buffers=[
+        BufferRecord("b1", 5.0, 2.0, 5), BufferRecord("modules", 8000.0, 4000.0, 8000,
+                                                      kind="stock")])
+    path = plots.plot_buffers([r, dataclasses.replace(r, replication=1)], tmp_path / "b.png")
+    fig_height = mpimg.imread(path).shape[0]
+    only_parts = make_result([(0, 0, 0.0, 3600.0)], buffers=[BufferRecord("b1", 5.0, 2.0, 5)])
+    small = mpimg.imread(plots.plot_buffers([only_parts], tmp_path / "p.png")).shape[0]
+    assert fig_height > small  # a second axis for the stock

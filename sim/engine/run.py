@@ -133,7 +133,8 @@ def _records(model: Model, base: dict[str, int], wall: float) -> RunResult:
         buffers.append(BufferRecord(
             name, b.cap, b.mean_level(horizon), b.max_level,
             frozen_array(b.trace_t, "f8") if traced else None,
-            frozen_array(b.trace_l, "i4") if traced else None))
+            frozen_array(b.trace_l, "i4") if traced else None,
+            "stock" if isinstance(b, Stock) else "parts"))
     log = model.log
     t_done = frozen_array(log.t_done, "f8")
     cal = model.calendars.get(sc.run.calendar) if sc.run.calendar else None
