@@ -21,7 +21,10 @@ Definitions (over the window, length ``W = horizon - warmup`` seconds):
   hours of the run calendar (nights and weekends left out); ``lead_time.<product>.p50_h``
   the median elapsed lead time per product (products that completed any).
 - ``shift.<name>.completed`` and ``shift.<name>.jph``: good completions during each named
-  shift of the run calendar and per on-shift hour of that shift (JPH per shift).
+  shift of the run calendar and per on-shift hour of that shift (JPH per shift);
+  ``shift.<name>.load``: those completions as a share of the takt capacity of the shift
+  (the parts the paced segments could move in it at their takt, the least of them; only
+  with paced segments).
 - ``little_gap = |L - lambda * Wbar| / L`` with ``L = wip_mean`` (time-average parts in the
   system), ``lambda = (completed + scrapped) / W`` (departures per second) and ``Wbar`` the
   mean sojourn ``t_done - t_release`` of those same departures (good and scrap). Little's
@@ -134,6 +137,9 @@ def run_kpis(r: RunResult) -> dict[str, float]:
             hours = r.shift_seconds.get(name, 0.0) / HOUR_S
             k[f"shift.{name}.completed"] = float(n)
             k[f"shift.{name}.jph"] = n / hours if hours > 0 else float("nan")
+            cap = r.shift_capacity.get(name, 0.0)
+            if cap > 0:
+                k[f"shift.{name}.load"] = n / cap
     for st in r.stations:
         frac = st.fractions()
         for state in STATES:

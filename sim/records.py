@@ -132,6 +132,7 @@ class RunResult:
     scheduled_seconds: float = 0.0  # on-shift time of the run calendar in [warmup, horizon]
     working_days: int = 0  # days of [warmup, horizon] with on-shift time (all days if 24/7)
     shift_seconds: dict[str, float] = field(default_factory=dict)  # on-shift s per shift
+    shift_capacity: dict[str, float] = field(default_factory=dict)  # takt steps per shift
     lead_on_shift: np.ndarray | None = None  # on-shift seconds release -> done, per row
     demand: tuple[DemandRecord, ...] = ()
     built_before: dict[str, int] = field(default_factory=dict)  # units built before start

@@ -130,3 +130,16 @@ def test_the_loaded_share_counts_parts_on_positions_not_movement() -> None:
     half = station(r2, "line")
     assert 0.45 < half.loaded < 0.55
     assert half.state_seconds["working"] / 3600 > 0.9
+
+
+def test_the_load_of_a_shift_is_its_output_over_its_takt_capacity() -> None:
+    from sim.kpi import run_kpis
+
+    # A reliable 60 s paced line on an 8 h shift: 480 takts a day of capacity. Fed every
+    # 2 min it builds half of that (after its 5-takt lead on the first day).
+    cal = {"shifts": [shift("day", "06:00", "14:00", "mon-fri")]}
+    full = run_kpis(run(_paced(duration="1 w", calendar=cal)))
+    assert full["shift.day.load"] == pytest.approx((5 * 480 - 4) / (5 * 480))
+    half = run_kpis(run(_paced(source={"kind": "arrivals", "interarrival": "120 s"},
+                               duration="1 w", calendar=cal)))
+    assert half["shift.day.load"] == pytest.approx(0.5, abs=0.02)

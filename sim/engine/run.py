@@ -165,6 +165,7 @@ def _records(model: Model, base: dict[str, int], wall: float) -> RunResult:
                            else horizon - warmup),
         working_days=_working_days(cal, warmup, horizon),
         shift_seconds=_shift_seconds(cal, warmup, horizon),
+        shift_capacity=_shift_capacity(model, cal, warmup, horizon),
         lead_on_shift=(None if cal is None or cal.always_on else frozen_array(
             cal.on_upto(t_done) - cal.on_upto(completions.t_release), "f8")),
         demand=tuple(_demand(name, port, horizon) for name, port in model.demand.items()),
@@ -181,6 +182,22 @@ def _shift_seconds(cal, warmup: float, horizon: float) -> dict[str, float]:
     for a, b, name in zip(*cal.shift_spans()):
         if b > warmup and a < horizon:
             out[name] = out.get(name, 0.0) + cal.on_between(max(a, warmup), min(b, horizon))
+    return out
+
+
+def _shift_capacity(model: Model, cal, warmup: float, horizon: float) -> dict[str, float]:
+    """Per named shift of the run calendar, the parts the paced segments could move in it
+    at their takt (their own calendars: speed changes and shift rates included), the
+    least of the segments: the takt capacity a shift's output is a share of."""
+    paced = [st for st in model.stations.values() if isinstance(st, PacedLine)]
+    if cal is None or cal.always_on or not paced:
+        return {}
+    out: dict[str, float] = {}
+    for a, b, name in zip(*cal.shift_spans()):
+        if b > warmup and a < horizon:
+            lo, hi = max(a, warmup), min(b, horizon)
+            cap = min(p.cal.work_between(lo, hi) / p.takt for p in paced)
+            out[name] = out.get(name, 0.0) + cap
     return out
 
 
