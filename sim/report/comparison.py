@@ -20,8 +20,8 @@ from sim.experiments.compare import Comparison, KpiRow, PeriodRow
 from sim.output import ResultsWriter, complete_manifest, prepare_dir, write_json
 from sim.report.html import comparison_page
 
-HEADLINE = ("completed", "throughput_per_hour", "lead_time_p50_h", "demand.backlog_end",
-            "wip_mean")
+HEADLINE = ("completed", "per_day", "jph_on_shift", "lead_time_p50_h",
+            "lead_time_on_shift_p50_h", "demand.backlog_end", "wip_mean")
 FILES = {
     "compare_*.png": "figures: monthly output, cumulative output, difference over time, "
                      "daily output, station states (sim/report/comparison_plots.py)",
@@ -40,12 +40,16 @@ FILES = {
 
 
 def _headline(name: str) -> bool:
-    return name in HEADLINE or name.startswith(("completed.", "milestone.", "reporting."))
+    if name.startswith("shift."):
+        return name.endswith((".jph", ".load"))
+    return name in HEADLINE or (name.startswith(("completed.", "milestone.", "reporting."))
+                                and not name.endswith(".reached"))
 
 
 def format_comparison(c: Comparison, every_kpi: bool = False, weeks: int = 8) -> str:
     """The printed table: headline KPIs (each alternative under the baseline, KPIs that
-    are 0 everywhere left out), then the weeks whose paired difference is furthest from 0."""
+    are 0 everywhere left out), then the largest weekly differences whose paired interval
+    excludes 0."""
     rows = [("KPI", "scenario", "mean ± 95%", "diff ± paired 95%", "relative",
              "unpaired ±", "signif.")]
     by_kpi: dict[str, list[KpiRow]] = {}
@@ -68,7 +72,7 @@ def format_comparison(c: Comparison, every_kpi: bool = False, weeks: int = 8) ->
                      "on-shift time)")
     moved = sorted((p for p in c.periods if p.period == "week" and p.scenario != c.baseline
                     and abs(p.diff) > p.diff_half_width),
-                   key=lambda p: -abs(p.diff) / max(p.diff_half_width, 1e-12))[:weeks]
+                   key=lambda p: -abs(p.diff))[:weeks]
     if moved:
         lines += ["", ("weeks whose output differs (paired 95% interval excludes 0; all "
                        "weeks and months in periods.csv):")]
