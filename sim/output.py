@@ -105,7 +105,9 @@ FILES: dict[str, tuple[str, dict[str, str]]] = {
     "cumulative.png": (
         ("Cumulative good completions: mean and min-max band across replications "
         "(daily.csv)."), {}),
-    "station_states.png": ("State shares per station, replication mean (stations.csv).", {}),
+    "station_states.png": (
+        ("State shares per station on its on-shift time, replication mean, with the "
+        "off-shift share of all time (stations.csv)."), {}),
     "buffers.png": (
         ("Mean and max level per buffer with capacity; level over time of traced buffers in "
         "replication 0 (buffers.csv, buffer_trace.csv)."), {}),

@@ -102,6 +102,8 @@ def plot_throughput(results: Sequence[RunResult], path: Path) -> Path:
     x = datenum(r0.start, np.arange(mean.shape[0]) * DAY_S)
     bottom = np.zeros(mean.shape[0])
     for j, (name, colour) in enumerate(zip(products(r0), _colours(mean.shape[1]))):
+        if not mean[:, j].any():
+            continue  # products that build nothing (purchased modules) stay out of the legend
         ax.bar(x, mean[:, j], width=0.9, bottom=bottom, align="edge", color=colour,
                label=name, linewidth=0)
         bottom += mean[:, j]
@@ -113,7 +115,10 @@ def plot_throughput(results: Sequence[RunResult], path: Path) -> Path:
     ax.set_title(f"{r0.scenario}: good completions per day by product (mean of {_reps(results)})")
     ax.set_xlabel("date")
     ax.set_ylabel("parts per day")
-    ax.legend(loc="upper left", fontsize=9, ncols=2)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper left", fontsize=9, ncols=2)
+    else:
+        _empty(ax, "no good completions")
     ax.grid(axis="y", alpha=0.3)
     return _save(fig, path)
 
@@ -139,13 +144,16 @@ def plot_cumulative(results: Sequence[RunResult], path: Path) -> Path:
 
 
 def plot_station_states(results: Sequence[RunResult], path: Path) -> Path:
-    """Horizontal stacked bars of the state shares of each station (replication mean)."""
+    """Horizontal stacked bars of the state shares of each station on its on-shift time
+    (replication mean), so that nights and weekends do not hide a bottleneck; the
+    off-shift share of all time is written at the end of each bar."""
     names = [s.name for s in results[0].stations]
     fig, (ax,) = _figure(11, 1.8 + 0.38 * max(len(names), 1))
     if not names:
         _empty(ax, "no stations")
         ax.set_title(f"{results[0].scenario}: station states")
         return _save(fig, path)
+    on_states = [s for s in STATES if s != "off_shift"]
     share = np.zeros((len(names), len(STATES)))
     for r in results:
         by_name = {s.name: s.fractions() for s in r.stations}
@@ -153,18 +161,25 @@ def plot_station_states(results: Sequence[RunResult], path: Path) -> Path:
             f = by_name.get(name, {})
             share[i] += [f.get(state, 0.0) for state in STATES]
     share *= 100.0 / len(results)
+    off = share[:, STATES.index("off_shift")]
+    on = np.where(100.0 - off > 0, 100.0 - off, np.nan)
     y = np.arange(len(names))
     left = np.zeros(len(names))
-    for j, state in enumerate(STATES):
-        ax.barh(y, share[:, j], left=left, color=STATE_COLOURS[state], label=state.replace("_", " "),
+    for state in on_states:
+        part = np.nan_to_num(100.0 * share[:, STATES.index(state)] / on)
+        ax.barh(y, part, left=left, color=STATE_COLOURS[state], label=state.replace("_", " "),
                 edgecolor="white", linewidth=0.5)
-        left += share[:, j]
+        left += part
+    if off.any():
+        for yi, o in zip(y, off):
+            ax.text(101, float(yi), f"off shift {o:.0f}% of all time", va="center", fontsize=7)
     ax.set_yticks(y, names)
     ax.invert_yaxis()
-    ax.set_xlim(0, 100)
-    ax.set_xlabel("share of time after warm-up (%)")
-    ax.set_title(f"{results[0].scenario}: station states (mean of {_reps(results)})")
-    fig.legend(loc="outside lower center", ncols=len(STATES), fontsize=9, frameon=False)
+    ax.set_xlim(0, 125 if off.any() else 100)
+    ax.set_xlabel("share of on-shift time after warm-up (%)")
+    ax.set_title(f"{results[0].scenario}: station states on on-shift time "
+                 f"(mean of {_reps(results)})")
+    fig.legend(loc="outside lower center", ncols=len(on_states), fontsize=9, frameon=False)
     ax.grid(axis="x", alpha=0.3)
     return _save(fig, path)
 
