@@ -101,8 +101,9 @@ def plot_throughput(results: Sequence[RunResult], path: Path) -> Path:
     mean = _daily_stack(results).mean(axis=0)
     x = datenum(r0.start, np.arange(mean.shape[0]) * DAY_S)
     bottom = np.zeros(mean.shape[0])
+    built = mean.any(axis=0)
     for j, (name, colour) in enumerate(zip(products(r0), _colours(mean.shape[1]))):
-        if not mean[:, j].any():
+        if built.any() and not built[j]:
             continue  # products that build nothing (purchased modules) stay out of the legend
         ax.bar(x, mean[:, j], width=0.9, bottom=bottom, align="edge", color=colour,
                label=name, linewidth=0)
@@ -115,10 +116,7 @@ def plot_throughput(results: Sequence[RunResult], path: Path) -> Path:
     ax.set_title(f"{r0.scenario}: good completions per day by product (mean of {_reps(results)})")
     ax.set_xlabel("date")
     ax.set_ylabel("parts per day")
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="upper left", fontsize=9, ncols=2)
-    else:
-        _empty(ax, "no good completions")
+    ax.legend(loc="upper left", fontsize=9, ncols=2)
     ax.grid(axis="y", alpha=0.3)
     return _save(fig, path)
 
