@@ -132,3 +132,28 @@ def test_the_comparison_folder_has_its_figures_and_files(tmp_path) -> None:
     c = json.loads((folder / "comparison.json").read_text())
     assert set(c["bottlenecks"]) == {"base", "alt"}
     assert all(0 < v["working_share_on_shift"] <= 1 for v in c["bottlenecks"].values())
+
+
+def test_shift_output_is_compared_when_the_runs_have_shifts(tmp_path) -> None:
+    from scenario_builder import shift
+
+    d = line([{"paced": {"positions": 5, "takt": "60 s"},
+               "failures": {"mtbf": "2 h", "mttr": "10 min"}}], 3, duration="1 w",
+             replications=3, calendar="p",
+             calendars={"p": {"shifts": [shift("early", "06:00", "14:00", "mon-fri"),
+                                         shift("late", "14:00", "22:00", "mon-fri")]}})
+    d["name"] = "base"
+    a = tmp_path / "base.yaml"
+    a.write_text(yaml.safe_dump(d))
+    b = tmp_path / "alt.yaml"
+    b.write_text(yaml.safe_dump({"extends": "base.yaml", "name": "alt",
+                                 "stations": {"s1": {"paced": {"takt": "66 s"}}}}))
+    out = tmp_path / "out"
+    assert main(["compare", str(a), str(b), "--out", str(out), "-w", "1", "-q"]) == 0
+    folder = out / "compare-base"
+    assert (folder / "compare_shifts.png").stat().st_size > 10_000
+    rows = json.loads((folder / "comparison.json").read_text())["kpis"]
+    load = {(r["kpi"], r["scenario"]): r for r in rows if r["kpi"].endswith(".load")}
+    assert 0.8 < load["shift.early.load", "base"]["mean"] <= 1.0
+    jph = next(r for r in rows if r["kpi"] == "shift.late.jph" and r["scenario"] == "alt")
+    assert jph["diff"] < 0 and jph["significant"]  # a longer takt builds less per hour

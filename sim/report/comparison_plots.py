@@ -27,16 +27,48 @@ FIGURES = {
     "compare_daily.png": "good completions per day, 7-day moving average, per scenario",
     "compare_stations.png": "state shares of each station on its on-shift time, scenarios "
                             "side by side; the bottleneck (largest working share) marked",
+    "compare_shifts.png": "output per on-shift hour of each shift (JPH) per scenario with "
+                          "95% whiskers, and its share of the shift's takt capacity (only "
+                          "for runs with a shift calendar)",
 }
 
 
 def write_comparison_plots(folder: Path, c: Comparison) -> list[Path]:
     """Write every comparison figure into `folder`."""
-    return [_monthly(c, folder / "compare_monthly.png"),
-            _cumulative(c, folder / "compare_cumulative.png"),
-            _difference(c, folder / "compare_difference.png"),
-            _daily(c, folder / "compare_daily.png"),
-            _stations(c, folder / "compare_stations.png")]
+    paths = [_monthly(c, folder / "compare_monthly.png"),
+             _cumulative(c, folder / "compare_cumulative.png"),
+             _difference(c, folder / "compare_difference.png"),
+             _daily(c, folder / "compare_daily.png"),
+             _stations(c, folder / "compare_stations.png"),
+             _shifts(c, folder / "compare_shifts.png")]
+    return [p for p in paths if p is not None]
+
+
+def _shifts(c: Comparison, path: Path) -> Path | None:
+    rows = [r for r in c.kpis if r.kpi.startswith("shift.") and r.kpi.endswith((".jph",
+                                                                               ".load"))]
+    names = list(dict.fromkeys(r.kpi.split(".")[1] for r in rows))
+    if not names:
+        return None
+    fig, axes = _figure(11, 7, rows=2)
+    width = 0.8 / len(c.scenarios)
+    x = np.arange(len(names))
+    for ax, what, label in ((axes[0], "jph", "parts per on-shift hour"),
+                            (axes[1], "load", "% of the shift's takt capacity")):
+        scale = 100.0 if what == "load" else 1.0
+        for k, (name, colour) in enumerate(zip(c.scenarios, _colours(len(c.scenarios)))):
+            mine = {r.kpi.split(".")[1]: r for r in rows
+                    if r.scenario == name and r.kpi.endswith("." + what)}
+            ax.bar(x + (k - (len(c.scenarios) - 1) / 2) * width,
+                   [scale * mine[s].mean if s in mine else 0.0 for s in names], width,
+                   yerr=[scale * mine[s].half_width if s in mine else 0.0 for s in names],
+                   color=colour, label=name, capsize=2)
+        ax.set_xticks(x, names)
+        ax.set_ylabel(label)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].set_title("output by shift: JPH on shift and load, mean and 95% interval")
+    axes[0].legend(fontsize=8)
+    return _save(fig, path)
 
 
 def _monthly(c: Comparison, path: Path) -> Path:
