@@ -243,6 +243,12 @@ def kpi_unit(name: str) -> str:
         return "ratio"
     if name.startswith("demand."):
         return "orders"
+    if name.startswith("counter.units_"):
+        return "stock units"
+    if name == "released":
+        return "parts (each part of a kit)"
+    if name == "counter.consumed":
+        return "parts absorbed in assembly"
     if name.startswith("milestone."):
         return "days from start" if name.endswith(".day") else "share of runs"
     if name.startswith("reporting."):
