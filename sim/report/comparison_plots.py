@@ -92,6 +92,17 @@ def _monthly(c: Comparison, path: Path) -> Path:
     return _save(fig, path)
 
 
+def _dated(ax, fig, path: Path, ylabel: str, title: str, legend: bool = True) -> Path:
+    """The common end of the figures over dates: axis, labels, legend, grid, file."""
+    _date_axis(ax)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    if legend:
+        ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
 def _days(c: Comparison) -> np.ndarray:
     n = len(c.curves[0].mean)
     return datenum(c.start, np.arange(1, n + 1) * 86400.0)
@@ -107,13 +118,9 @@ def _cumulative(c: Comparison, path: Path) -> Path:
     if "completed" in c.targets:
         ax.axhline(c.targets["completed"], color="0.3", ls=":",
                    label=f"target {c.targets['completed']:,.0f} (baseline meta.targets)")
-    _date_axis(ax)
     ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
-    ax.set_ylabel("cumulative good completions")
-    ax.set_title("cumulative output, mean and 95% band")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return _dated(ax, fig, path, "cumulative good completions",
+                  "cumulative output, mean and 95% band")
 
 
 def _difference(c: Comparison, path: Path) -> Path:
@@ -127,13 +134,9 @@ def _difference(c: Comparison, path: Path) -> Path:
             ax.plot(x, curve.diff + sign * curve.unpaired_half_width, color=colour, lw=0.7,
                     ls="--")
     ax.axhline(0, color="0.3", lw=0.8)
-    _date_axis(ax)
-    ax.set_ylabel("cumulative difference (vehicles)")
-    ax.set_title("difference to the baseline: paired 95% band (filled), unpaired (dashed)")
-    if len(c.curves) > 1:
-        ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return _dated(ax, fig, path, "cumulative difference (parts)",
+                  "difference to the baseline: paired 95% band (filled), unpaired (dashed)",
+                  legend=len(c.curves) > 1)
 
 
 def _daily(c: Comparison, path: Path) -> Path:
@@ -144,12 +147,8 @@ def _daily(c: Comparison, path: Path) -> Path:
     for curve, colour in zip(c.curves, _colours(len(c.curves))):
         smooth = np.convolve(curve.daily_mean, kernel, mode="same")
         ax.plot(x, smooth, color=colour, label=curve.scenario)
-    _date_axis(ax)
-    ax.set_ylabel("good completions per day (7-day mean)")
-    ax.set_title("daily output per scenario (replication mean)")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return _dated(ax, fig, path, "good completions per day (7-day mean)",
+                  "daily output per scenario (replication mean)")
 
 
 def _stations(c: Comparison, path: Path) -> Path:
