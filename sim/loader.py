@@ -69,18 +69,67 @@ def _parse_yaml(text: str, file: str) -> Any:
         raise ScenarioError(file, "", f"invalid YAML: {exc}") from None
 
 
+MAX_FILE_BYTES = 10_000_000  # a scenario is a few kB; this bounds what is parsed at all
+MAX_VALUES = 1_000_000       # values after alias expansion ("billion laughs" guard)
+MAX_DEPTH = 64               # nesting of mappings and lists
+
+
 def _read(path: Path, file: str) -> dict[str, Any]:
     try:
-        text = path.read_text(encoding="utf-8")
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ScenarioError(file, "", f"the file is larger than {MAX_FILE_BYTES:,} bytes; "
+                                          "a scenario is a few kB of YAML")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ScenarioError(file, "", "file not found") from None
+    except IsADirectoryError:
+        raise ScenarioError(file, "", "expected a scenario file, not a folder") from None
     except OSError as exc:
         raise ScenarioError(file, "", f"cannot read the file ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(file, "", f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at "
+                                      f"position {exc.start} cannot be decoded (save the "
+                                      "file as UTF-8)") from None
     data = _parse_yaml(text, file)
+    _bounded(data, file)
     if not isinstance(data, dict):
         got = "an empty file" if data is None else f"a {type(data).__name__}"
         raise ScenarioError(file, "", f"expected a mapping of scenario sections (got {got})")
     return data
+
+
+def _bounded(data: Any, file: str) -> None:
+    """Refuse YAML whose aliases expand past MAX_VALUES values or nest past MAX_DEPTH.
+
+    Aliases are shared references after parsing, so sizes are counted once per distinct
+    node (memoised by id): the cost is linear in the file, whatever it would expand to."""
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+
+    def walk(node: Any, level: int) -> tuple[int, int]:
+        if level > MAX_DEPTH:
+            raise ScenarioError(file, "", f"values nested deeper than {MAX_DEPTH} levels")
+        if not isinstance(node, (dict, list)):
+            return 1, 0
+        key = id(node)
+        if key not in size:
+            children = node.values() if isinstance(node, dict) else node
+            n, d = 1, 0
+            for child in children:
+                cn, cd = walk(child, level + 1)
+                n, d = n + cn, max(d, cd + 1)
+                if n > MAX_VALUES:
+                    raise ScenarioError(file, "", f"the file expands to more than "
+                                        f"{MAX_VALUES:,} values (YAML aliases referring to "
+                                        "aliases?)")
+            size[key], depth[key] = n, d
+        if level + depth[key] > MAX_DEPTH:
+            raise ScenarioError(file, "", f"values nested deeper than {MAX_DEPTH} levels")
+        return size[key], depth[key]
+
+    walk(data, 0)
 
 
 def _mark(data: Any, prefix: tuple[Any, ...], file: str, origin: Origin) -> None:

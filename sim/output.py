@@ -164,6 +164,25 @@ DECIMALS: dict[str, int] = {
 CHUNK_ROWS = 200_000
 
 
+def check_output(base: Path) -> None:
+    """Before any simulation: `base` must be (or can become) a writable folder.
+
+    Raises UsageError naming the path, so a long run is never lost to an output folder
+    that cannot be written (a file in the way, a read-only parent)."""
+    from sim.errors import UsageError
+
+    base = Path(base)
+    if base.exists() and not base.is_dir():
+        raise UsageError(f"{base}: the output folder is a file")
+    existing = base
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"{base}: cannot create the output folder ({existing} is a file)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"{base}: cannot write there ({existing} is not writable)")
+
+
 def prepare_dir(base: Path, name: str, overwrite: bool = False) -> Path:
     """The folder to write: ``base/name``, or the first free ``name-2``, ``-3``... if taken.
 

@@ -20,6 +20,8 @@ from sim.spec.base import (
     Clock,
     Duration,
     NonNegDuration,
+    NonNegInt,
+    PositiveInt,
     Probability,
     Spec,
     attr_key,
@@ -136,8 +138,8 @@ class RunSpec(Spec):
     end: dt.date | None = None
     duration: Duration | None = None
     warmup: NonNegDuration = 0.0
-    replications: Annotated[int, Field(ge=1)] = 1
-    seed: Annotated[int, Field(ge=0)] = 1
+    replications: PositiveInt = 1
+    seed: NonNegInt = 1
     calendar: str | None = None
     note: str = ""
 
@@ -203,7 +205,7 @@ class ProductSpec(Spec):
     attrs: dict[str, AttrValue] = Field(default_factory=dict)
     variants: dict[str, VariantSpec] = Field(default_factory=dict)
     sop: dt.date | None = None
-    built_before: Annotated[int, Field(ge=0)] = 0
+    built_before: NonNegInt = 0
     note: str = ""
 
     @model_validator(mode="before")

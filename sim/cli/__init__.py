@@ -105,6 +105,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides.append(f"run.seed={args.seed}")
     scenario = load_scenario(args.file, overrides)
     _build_model(scenario)
+    from sim.output import check_output
+
+    check_output(args.out)
 
     from sim.experiments.replications import (
         default_workers,

@@ -43,6 +43,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise UsageError("compare needs at least two inputs (the first is the baseline)")
     if args.name is not None and Path(args.name).name != args.name:
         raise UsageError(f"--name must be a plain folder name (got {args.name!r})")
+    from sim.output import check_output
+
+    check_output(args.out)
     folders = [p.is_dir() for p in args.inputs]
     began = time.perf_counter()
     if all(folders):

@@ -77,6 +77,10 @@ def attr_key(value: object) -> str:
     return str(value)
 
 
+MIN_DURATION = 1e-3   # s: the resolution of every output (times written in ms)
+MAX_DURATION = 1e12   # s, ~31,700 years: beyond, float times lose whole seconds
+
+
 def _duration(x: object, *, positive: bool) -> float:
     try:
         seconds = parse_duration(x)
@@ -86,7 +90,19 @@ def _duration(x: object, *, positive: bool) -> float:
         raise fail(f"duration must be > 0 (got {shown(x)})")
     if seconds < 0:
         raise fail(f"duration must be >= 0 (got {shown(x)})")
+    if 0 < seconds < MIN_DURATION:
+        raise fail(f"duration must be at least 1 ms, the resolution of the results "
+                   f"(got {shown(x)})")
+    if seconds > MAX_DURATION:
+        raise fail(f"duration must be at most 1e12 s (~31,700 years) (got {shown(x)})")
     return seconds
+
+
+def _whole(x: object) -> object:
+    """YAML `true` is not a number: refuse booleans where a whole number is expected."""
+    if isinstance(x, bool):
+        raise fail(f"expected a whole number (got {shown(x)})")
+    return x
 
 
 def _positive(x: object) -> float:
@@ -146,8 +162,11 @@ AttrValue = Annotated[str | int | float, BeforeValidator(_attr_value)]
 """A product attribute value: a string or a number (a YAML integer stays an int, so that
 str(value) reads as written; compare values with `attr_key`)."""
 
-PositiveInt = Annotated[int, Field(ge=1)]
-"""A whole number >= 1."""
+PositiveInt = Annotated[int, BeforeValidator(_whole), Field(ge=1)]
+"""A whole number >= 1 (true/false refused)."""
+
+NonNegInt = Annotated[int, BeforeValidator(_whole), Field(ge=0)]
+"""A whole number >= 0 (true/false refused)."""
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 """A probability in [0, 1]."""

@@ -26,6 +26,7 @@ from sim.spec.base import (
     DURATION_SCHEMA,
     Duration,
     NonNegDuration,
+    PositiveInt,
     Spec,
     Text,
     attr_key,
@@ -187,7 +188,7 @@ class Erlang(Spec):
 
     dist: Literal["erlang"] = "erlang"
     mean: Duration
-    k: Annotated[int, Field(ge=1)]
+    k: PositiveInt
     note: str = ""
 
     @property

@@ -135,6 +135,8 @@ def error_message(error: ErrorDetails) -> str:
     if kind == "extra_forbidden":
         key = str(error["loc"][-1])
         close = difflib.get_close_matches(key, _field_names(), n=1)
+        if close and close[0] == key:
+            return f"unknown field {key!r} here (it is a field of another section)"
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         return f"unknown field {key!r}{hint}"
     if kind in _EXPECTED:
@@ -152,6 +154,8 @@ def error_message(error: ErrorDetails) -> str:
 
 
 def first_error(exc: ValidationError, data: Any) -> tuple[Path, str]:
-    """Path and message of the first error of a ValidationError."""
-    error = exc.errors()[0]
+    """Path and message of the first error of a ValidationError; an unknown field comes
+    before the others, since a typo (`capacty`) also makes a required field missing."""
+    errors = exc.errors()
+    error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     return error_path(data, error), error_message(error)

@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from sim.spec.base import Duration, PositiveInt, Probability, Spec, Text, fail
+from sim.spec.base import Duration, NonNegInt, PositiveInt, Probability, Spec, Text, fail
 
 
 class MaxConsecutive(Spec):
@@ -67,14 +67,14 @@ class _Period(Spec):
 class PlanPeriod(_Period):
     """Quantities per product to release over the days from..to (inclusive)."""
 
-    quantities: dict[str, Annotated[int, Field(ge=0)]]
+    quantities: dict[str, NonNegInt]
 
 
 class DemandPeriod(_Period):
     """Orders per product falling due over the days from..to (inclusive): a total for the
     period (`quantities`) and/or a rate per working day (`per_day`)."""
 
-    quantities: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    quantities: dict[str, NonNegInt] = Field(default_factory=dict)
     per_day: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
 
     @model_validator(mode="after")

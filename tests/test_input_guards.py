@@ -1,0 +1,101 @@
+"""Hostile and absurd input: one clear line, exit status 2, nothing written, fast.
+
+Each case is a file or a command an author could produce by mistake (or a tester on
+purpose): a Latin-1 file, a YAML alias bomb, a typo in a field name, `true` for a number,
+durations far below the results' resolution or beyond any horizon, an output folder that
+cannot be written. All are refused before anything is simulated.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from sim.cli import main
+
+GOOD = """\
+run: {duration: 1 d}
+sources: {src: {kind: saturated}}
+stations: {s1: {cycle: 50 s}}
+buffers:
+  feed: {from: src, to: s1, capacity: 1}
+  out: {from: s1, to: sink, capacity: inf}
+sinks: {sink: {}}
+"""
+
+
+def _check(tmp_path: Path, text: str | bytes, capsys) -> str:
+    path = tmp_path / "x.yaml"
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
+    return err
+
+
+def test_a_latin1_file_names_the_byte_and_its_position(tmp_path, capsys) -> None:
+    err = _check(tmp_path, GOOD.replace("run:", "# Mégane\nrun:").encode("latin-1"), capsys)
+    assert "not UTF-8 text: byte 0xe9 at position 3" in err
+
+
+def test_an_alias_bomb_is_refused_in_well_under_a_second(tmp_path, capsys) -> None:
+    bomb = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    bomb += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)]
+    text = GOOD + "meta:\n" + "\n".join("  " + line for line in bomb) + "\n"
+    began = time.perf_counter()
+    err = _check(tmp_path, text, capsys)
+    assert time.perf_counter() - began < 1.0
+    assert "expands to more than 1,000,000 values" in err
+
+
+def test_deep_nesting_is_refused(tmp_path, capsys) -> None:
+    text = GOOD + "meta: " + "[" * 100 + "]" * 100 + "\n"
+    assert "nested deeper than 64" in _check(tmp_path, text, capsys)
+
+
+def test_a_near_miss_field_name_gets_its_correction(tmp_path, capsys) -> None:
+    err = _check(tmp_path, GOOD.replace("capacity: 1}", "capacty: 1}"), capsys)
+    assert "buffers.feed: unknown field 'capacty' (did you mean 'capacity'?)" in err
+
+
+def test_a_field_of_another_section_is_not_corrected_into_itself(tmp_path, capsys) -> None:
+    err = _check(tmp_path, GOOD.replace("stations: {s1: {cycle: 50 s}}",
+                                        "stations: {s1: {cycle: 50 s, changes: 1}}"), capsys)
+    assert "unknown field 'changes' here" in err and "did you mean" not in err
+
+
+@pytest.mark.parametrize(("old", "new", "words"), [
+    ("capacity: 1}", "capacity: 1}\n  x: {from: s1, to: sink, capacity: 1}", None),
+    ("{cycle: 50 s}", "{cycle: 50 s, servers: true}", "expected a whole number (got true)"),
+    ("{cycle: 50 s}", "{cycle: 50 s, failures: {mtbf: 1e-300 s, mttr: 1 s}}",
+     "at least 1 ms"),
+    ("duration: 1 d", "duration: 1e30 d", "at most 1e12 s"),
+    ("{cycle: 50 s}", "{cycle: 1e308 s}", "at most 1e12 s"),
+])
+def test_absurd_numbers_are_refused(tmp_path, capsys, old, new, words) -> None:
+    if words is None:  # the control: a plausible variation still loads
+        path = tmp_path / "ok.yaml"
+        path.write_text(GOOD, encoding="utf-8")
+        assert main(["check", str(path)]) == 0
+        return
+    assert words in _check(tmp_path, GOOD.replace(old, new), capsys)
+
+
+@pytest.mark.parametrize("where", ["file", "file/sub"])
+def test_an_output_folder_that_cannot_be_written_fails_before_simulating(
+        tmp_path, capsys, where) -> None:
+    # (A read-only parent is refused the same way, by os.access; CI runs as root, for whom
+    # nothing is read-only, so that case is not exercised here.)
+    path = tmp_path / "x.yaml"
+    path.write_text(GOOD.replace("1 d", "3650 d"), encoding="utf-8")  # would take a while
+    (tmp_path / "file").write_text("not a folder")
+    began = time.perf_counter()
+    assert main(["run", str(path), "--out", str(tmp_path / where), "-q"]) == 2
+    assert time.perf_counter() - began < 5.0  # refused before the 10-year run
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err and "file" in err
