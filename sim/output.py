@@ -191,12 +191,34 @@ def prepare_dir(base: Path, name: str, overwrite: bool = False) -> Path:
     """
     base = Path(base)
     base.mkdir(parents=True, exist_ok=True)
+    remove_stale(base)
     target = base / name
     if overwrite or not target.exists():
         return target
     chosen = _next_free(base, name)
     print(f"{target} exists; writing to {chosen}", file=sys.stderr)
     return chosen
+
+
+def remove_stale(base: Path) -> list[Path]:
+    """Remove the temporary folders (`.NAME.tmp-PID`, `.NAME.old-PID`) left in `base` by
+    writers that died (their process is gone); never a complete result, never the folder
+    of a process still running. Returns what was removed."""
+    removed = []
+    for path in base.glob(".*.*-*"):
+        stem, _, pid = path.name.rpartition("-")
+        if not (stem.endswith((".tmp", ".old")) and pid.isdigit() and path.is_dir()):
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue  # its writer is alive
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue  # alive, owned by someone else
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
 
 
 def _next_free(base: Path, name: str) -> Path:

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
@@ -304,7 +303,7 @@ def simulate(cases: Sequence[Case], replications: int | None = None,
     `sim.experiments.replications.run_replications`; here all cases share one process pool and only the
     measures travel back, longest tasks first.
     """
-    from sim.experiments.replications import default_workers
+    from sim.experiments.replications import default_workers, process_pool
 
     tasks = [(c.name, r) for c in cases for r in range(replications or c.replications)]
     workers = default_workers(len(tasks)) if workers is None else workers
@@ -312,7 +311,7 @@ def simulate(cases: Sequence[Case], replications: int | None = None,
         values = [_replicate(*task) for task in tasks]
     else:
         order = sorted(range(len(tasks)), key=lambda i: -_cost(tasks[i][0]))
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with process_pool(workers) as pool:
             futures = {i: pool.submit(_replicate, *tasks[i]) for i in order}
             try:
                 values = [futures[i].result() for i in range(len(tasks))]

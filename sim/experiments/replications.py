@@ -17,6 +17,8 @@ import os
 import platform
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from importlib import metadata
@@ -122,10 +124,30 @@ def _within(bar: tqdm, r: int) -> Callable[[float], None]:
     return report
 
 
+def watch_parent(parent: int, every: float = 0.5) -> None:
+    """Worker initializer: exit as soon as the parent process is gone.
+
+    A parent killed with SIGKILL cannot tell its pool to stop; its workers, re-parented,
+    would wait on the task queue forever. A daemon thread notices the new parent id and
+    ends the worker within `every` seconds."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
+
+
+def process_pool(workers: int) -> ProcessPoolExecutor:
+    """A process pool whose workers die with the process that made it."""
+    return ProcessPoolExecutor(max_workers=workers, initializer=watch_parent,
+                               initargs=(os.getpid(),))
+
+
 def _run_parallel(scenario: Any, n: int, workers: int, bar: tqdm) -> list[RunResult]:
     """One task per replication in a process pool; pending tasks are cancelled on error."""
     results: list[RunResult] = []
-    pool = ProcessPoolExecutor(max_workers=workers)
+    pool = process_pool(workers)
     try:
         pending: set[Future[RunResult]] = {
             pool.submit(_run_one, scenario, r) for r in range(n)
