@@ -57,6 +57,10 @@ Definitions (over the window, length ``W = horizon - warmup`` seconds):
   ``reporting.<name>.per_day``: the same per working day of the window (the window's
   ``days`` when given, else the days with on-shift time on the run calendar, every day
   when the run has no calendar), nan when the window has no working day.
+- ``lockup``: 1 when the run ended locked up (no completion during the last
+  ``run.stall_after`` of on-shift time with parts inside), else 0; ``stall.count`` and
+  ``stall.hours``: gaps of at least ``stall_after`` on-shift time between completions
+  while the plant held work (``sim.engine.stalls``).
 - ``counter.<key>``: the engine's extra counters (e.g. ``ramp_dropped``, ``rework``), except
   those named like a KPI above (``released``, ``completed``...), which would repeat it.
 """
@@ -151,6 +155,9 @@ def run_kpis(r: RunResult) -> dict[str, float]:
             k[f"station.{st.name}.waiting_for.{buf}"] = seconds / on if on > 0 else math.nan
     for b in r.buffers:
         k[f"buffer.{b.name}.mean_level"] = float(b.mean_level)
+    k["lockup"] = 1.0 if r.lockup is not None else 0.0
+    k["stall.count"] = float(len(r.stalls))
+    k["stall.hours"] = float(sum(s.hours for s in r.stalls))
     k.update(demand_kpis(r))
     k.update(milestone_kpis(r))
     names = np.array(r.type_product, dtype=object)

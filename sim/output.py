@@ -469,11 +469,24 @@ def summary_dict(results: list[RunResult]) -> dict[str, Any]:
         "window": {"start": r0.start.isoformat(), "warmup_s": r0.warmup,
                    "horizon_s": r0.horizon},
         "interval": f"{LEVEL:.0%} Student t, n - 1 degrees of freedom",
+        "lockups": [{"replication": r.replication,
+                     "last_completion": _when(r.start, r.lockup.t_last),
+                     "on_shift_hours_without_output": r.lockup.hours, "wip": r.lockup.wip,
+                     "stuck": list(r.lockup.stuck)} for r in results if r.lockup],
+        "stalls": [{"replication": r.replication, "from": _when(r.start, s.t_from),
+                    "to": _when(r.start, s.t_to), "on_shift_hours": s.hours}
+                   for r in results for s in r.stalls],
         "kpis": {  # "values" follow the order of "runs"
             name: {**e.as_dict(), "values": [run.get(name) for run in per_run]}
             for name, e in estimates.items()
         },
     }
+
+
+def _when(start: datetime.date, t: float) -> str:
+    """A simulation time as an ISO date and time (minutes)."""
+    moment = datetime.datetime.combine(start, datetime.time()) + datetime.timedelta(seconds=t)
+    return moment.isoformat(timespec="minutes")
 
 
 def complete_manifest(manifest: dict, results: list[RunResult]) -> dict[str, Any]:

@@ -105,6 +105,26 @@ class ReportWindow:
 
 
 @dataclass(frozen=True)
+class Stall:
+    """On-shift hours without a completion while the plant held work (sim.engine.stalls)."""
+
+    t_from: float   # from when a part was held without any completion, seconds
+    t_to: float     # next completion
+    hours: float    # on-shift hours of the gap
+
+
+@dataclass(frozen=True)
+class LockUp:
+    """No completion from t_last to the horizon while parts were inside: a meaningless
+    result, with what each station and buffer was stuck on."""
+
+    t_last: float
+    hours: float    # on-shift hours from t_last to the horizon
+    wip: int
+    stuck: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class RunResult:
     """Everything one replication produced."""
 
@@ -138,6 +158,8 @@ class RunResult:
     built_before: dict[str, int] = field(default_factory=dict)  # units built before start
     milestones: tuple[Milestone, ...] = ()
     reporting: tuple[ReportWindow, ...] = ()
+    stalls: tuple[Stall, ...] = ()
+    lockup: LockUp | None = None
 
     @property
     def observed_seconds(self) -> float:

@@ -141,6 +141,7 @@ class RunSpec(Spec):
     replications: PositiveInt = 1
     seed: NonNegInt = 1
     calendar: str | None = None
+    stall_after: Duration = 8 * 3600.0  # on-shift time without output that is a stall
     note: str = ""
 
     @property

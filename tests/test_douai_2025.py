@@ -142,6 +142,14 @@ def test_nothing_is_built_beyond_the_order_book_and_no_model_before_its_sop(runs
 
 
 @pytest.mark.slow
+def test_no_2025_scenario_locks_up_and_the_base_never_stalls(runs) -> None:
+    assert all(r.lockup is None for _, r in runs.values())
+    assert runs["2025.yaml"][1].stalls == ()
+    stop = runs["2025-supply-late.yaml"][1].stalls  # the LG stop is a stall, and reported
+    assert any(s.t_from < _t(dt.date(2025, 5, 17)) < s.t_to + DAY for s in stop)
+
+
+@pytest.mark.slow
 def test_the_milestone_is_the_day_the_100000th_r5_is_built(runs) -> None:
     sc, r = runs["2025.yaml"]
     k = run_kpis(r)

@@ -242,6 +242,11 @@ def year() -> tuple[object, RunResult]:
     return sc, run_once(sc, 0)
 
 
+def test_the_2024_year_neither_locks_up_nor_stalls(year) -> None:
+    _, r = year
+    assert r.lockup is None and r.stalls == ()
+
+
 def test_one_year_comes_close_to_the_2024_output(year) -> None:
     sc, r = year
     targets = {k: v["value"] for k, v in sc.meta["targets"].items()}

@@ -26,6 +26,7 @@ from sim.records import STATES
 from sim.units import format_duration
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_MEANINGLESS = 4  # --strict: a replication locked up or stalled
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     run.add_argument("--quiet", "-q", action="store_true",
                      help="no progress bar, print only the results path")
+    run.add_argument("--strict", action="store_true",
+                     help="exit 4 when a replication locked up or stalled (results written)")
 
     check = verbs.add_parser("check", parents=[debug],
                              help="load, validate and build a scenario without running it")
@@ -136,7 +139,32 @@ def cmd_run(args: argparse.Namespace) -> int:
               f"{wall:.1f} s wall")
         print(format_summary(summary, scenario.run.start))
     print(f"results: {written}")
-    return EXIT_OK
+    troubled = _warn_stalls(results)
+    return EXIT_MEANINGLESS if troubled and args.strict else EXIT_OK
+
+
+def _warn_stalls(results: list[Any]) -> bool:
+    """Print a warning naming the replications that locked up or stalled; True if any."""
+    from sim.output import _when
+
+    locked = [r for r in results if r.lockup is not None]
+    stalled = [r for r in results if r.stalls]
+    for r in locked:
+        lk = r.lockup
+        since = (f"after {_when(r.start, lk.t_last)}" if len(r.completions)
+                 else "at all")
+        print(f"warning: replication {r.replication} locked up: no completion {since} "
+              f"({lk.hours:,.0f} on-shift h to the end, "
+              f"{lk.wip} parts inside); stuck: {'; '.join(lk.stuck[:6]) or 'see summary'}"
+              " (the result is not a forecast; details in summary.json)", file=sys.stderr)
+    if stalled:
+        longest = max((s for r in stalled for s in r.stalls), key=lambda s: s.hours)
+        reps = ", ".join(str(r.replication) for r in stalled)
+        print(f"warning: stalls (no output for >= run.stall_after on shift with work "
+              f"inside) in replication(s) {reps}; longest {longest.hours:,.1f} on-shift h "
+              f"from {_when(results[0].start, longest.t_from)} (summary.json: stalls)",
+              file=sys.stderr)
+    return bool(locked or stalled)
 
 
 def format_summary(summary: dict[str, Any], start: Any = None) -> str:

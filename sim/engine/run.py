@@ -15,6 +15,7 @@ import numpy as np
 from sim.engine.buffer import Buffer
 from sim.engine.model import Model, build
 from sim.engine.paced import PacedLine
+from sim.engine.stalls import find_stalls
 from sim.engine.station import Station
 from sim.engine.stock import Stock
 from sim.records import (
@@ -171,7 +172,22 @@ def _records(model: Model, base: dict[str, int], wall: float) -> RunResult:
         demand=tuple(_demand(name, port, horizon) for name, port in model.demand.items()),
         built_before={p: s.built_before for p, s in sc.products.items() if s.built_before},
         milestones=tuple(Milestone(n, m.product, m.count) for n, m in sc.milestones.items()),
-        reporting=_windows(sc, cal, horizon))
+        reporting=_windows(sc, cal, horizon),
+        **_stall_fields(model, completions, cal))
+
+
+def _stall_fields(model: Model, c: Completions, cal) -> dict:
+    """Stalls and lock-up, gaps measured on the run calendar, or else on the calendar of
+    the first station that delivers to a sink (the plant's output works its hours)."""
+    if cal is None:
+        sc = model.scenario
+        last = next((n for n, s in sc.stations.items()
+                     if any(sc.buffers[b].to in sc.sinks for b in sc.outputs(n))), None)
+        if last is not None:
+            cal = model.stations[last].machines()[0].cal
+    stalls, lockup = find_stalls(model, c.t_done, c.t_release, cal,
+                                 model.scenario.run.stall_after)
+    return {"stalls": stalls, "lockup": lockup}
 
 
 def _shift_seconds(cal, warmup: float, horizon: float) -> dict[str, float]:

@@ -1,0 +1,80 @@
+"""Stalls and lock-ups: when the plant's answer is meaningless, the run says so.
+
+Why after the run, from the records: a lock-up (every station blocked or starved, or an
+assembly waiting for a part that can never come) leaves the event queue without anything
+that could move the parts inside, so the run simply ends with fewer completions, which
+reads like a low forecast. Watching for it during the run would cost events; instead:
+
+* a **stall** is a stretch of at least `run.stall_after` on-shift time (default 8 h)
+  without a completion while the plant held work: between two consecutive completions,
+  from the later of the first completion and the release of the part completed next,
+  to that next completion (an empty plant waiting for orders is not a stall);
+* a **lock-up** is a stall that lasts to the horizon: no completion during the last
+  `stall_after` of on-shift time while parts are still inside. It is reported with the
+  time of the last completion and, for every station and buffer, what it is stuck on at
+  the horizon (blocked on which full buffer, starved for which input, holding which part).
+
+Gaps are measured in on-shift time of the run calendar (or, without one, of the station
+that delivers to a sink), so nights, weekends and shutdowns are never stalls.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.engine.machine import BLOCKED, FAILED, STARVED
+from sim.engine.paced import PacedLine
+from sim.engine.station import Station
+from sim.records import LockUp, Stall
+
+
+def find_stalls(model, t_done: np.ndarray, t_release: np.ndarray, cal,
+                threshold: float) -> tuple[tuple[Stall, ...], LockUp | None]:
+    """Stalls between completions, and the lock-up at the end if there is one."""
+    order = np.argsort(t_done, kind="stable")
+    done, released = t_done[order], t_release[order]
+    on = (lambda ts: np.asarray(ts, dtype=np.float64)) if cal is None or cal.always_on \
+        else cal.on_upto
+    horizon = model.horizon
+    stalls = []
+    if len(done) > 1:
+        held_from = np.maximum(done[:-1], released[1:])  # the next part is inside from then
+        gaps = on(done[1:]) - on(held_from)
+        for i in np.flatnonzero(gaps >= threshold):
+            stalls.append(Stall(float(held_from[i]), float(done[i + 1]),
+                                float(gaps[i]) / 3600.0))
+    last = float(done[-1]) if len(done) else 0.0
+    lockup = None
+    tail = float(on(np.array([horizon]))[0] - on(np.array([last]))[0])
+    if model.wip.n > 0 and tail >= threshold:
+        lockup = LockUp(last, tail / 3600.0, int(model.wip.n), tuple(_stuck(model)))
+    return tuple(stalls), lockup
+
+
+def _stuck(model) -> list[str]:
+    """What every station and buffer holding parts is stuck on at the end of the run."""
+    out = []
+    blocked_on = {id(f): name for name, b in model.buffers.items()
+                  for f in getattr(b, "blocked", ())}
+    for name, st in model.stations.items():
+        for m in st.machines():
+            who = m.name
+            if m.state == BLOCKED:
+                out.append(f"{who}: blocked, holding a finished part for the full buffer "
+                           f"{blocked_on.get(id(m), '?')}")
+            elif m.state == FAILED:
+                out.append(f"{who}: failed")
+            elif isinstance(st, Station) and m.state == STARVED and len(st.inputs) > 1:
+                miss = st._missing()
+                if miss >= 0:
+                    head = st.carrier.peek() if st.carrier.available() else None
+                    order = f" (order {head.order})" if head is not None and \
+                        st.match_order and miss != st.carrier_index else ""
+                    out.append(f"{who}: starved, waiting for {st.inputs[miss].name}{order}")
+            elif isinstance(st, PacedLine) and st.parts and m.state == STARVED:
+                out.append(f"{who}: stopped with {len(st.parts)} parts on it")
+    for name, b in model.buffers.items():
+        items = getattr(b, "items", None)
+        if items and len(items) >= b.cap:
+            out.append(f"buffer {name}: full ({len(items)} of {b.cap:g})")
+    return out

@@ -1,0 +1,97 @@
+"""Lock-ups and stalls are reported, with time and place; healthy runs report none."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from scenario_builder import DAY, HOUR, line, run
+
+from sim.cli import EXIT_MEANINGLESS, main
+from sim.kpi import run_kpis
+
+
+def _loop() -> dict:
+    """A rework loop with buffers of one: s2 sends half its parts back into s1's full input
+    while s1 holds a finished part for s2's full input: a deadlock within minutes."""
+    return {
+        "run": {"duration": "2 d", "start": "2025-01-01", "seed": 3},
+        "sources": {"src": {"kind": "saturated"}},
+        "stations": {"s1": {"cycle": {"dist": "exponential", "mean": "1 min"}},
+                     "s2": {"cycle": {"dist": "exponential", "mean": "1 min"},
+                            "route": [{"to": "b0", "p": 0.5}, {"to": "out"}]}},
+        "buffers": {"b0": {"from": ["src", "s2"], "to": "s1", "capacity": 1},
+                    "b1": {"from": "s1", "to": "s2", "capacity": 1},
+                    "out": {"from": "s2", "to": "yard", "capacity": "inf"}},
+    }
+
+
+def test_a_deadlocked_loop_is_reported_with_its_time_and_place() -> None:
+    r = run(_loop())
+    lk = r.lockup
+    assert lk is not None and lk.wip > 0
+    last = r.completions.t_done.max() if len(r.completions) else 0.0
+    assert lk.t_last == last and lk.hours == pytest.approx((2 * DAY - last) / HOUR)
+    stuck = " | ".join(lk.stuck)
+    assert "s1: blocked, holding a finished part for the full buffer b1" in stuck
+    assert "s2: blocked, holding a finished part for the full buffer b0" in stuck
+    assert run_kpis(r)["lockup"] == 1
+
+
+def test_strict_makes_a_lockup_exit_4_and_it_is_a_warning_otherwise(tmp_path, capsys) -> None:
+    import yaml
+
+    path = tmp_path / "loop.yaml"
+    path.write_text(yaml.safe_dump({"name": "loop", "sinks": {"yard": {}}, **_loop()}))
+    out = str(tmp_path / "out")
+    assert main(["run", str(path), "--out", out, "-q", "-n", "2", "-w", "1"]) == 0
+    assert "warning: replication 0 locked up" in capsys.readouterr().err
+    assert main(["run", str(path), "--out", out, "-q", "-n", "2", "-w", "1",
+                 "--strict"]) == EXIT_MEANINGLESS == 4
+
+
+def test_a_supply_stop_is_a_stall_that_recovers_not_a_lockup() -> None:
+    # Modules stop for 2 days (48 on-shift hours, 24/7): the assembly holds bodies and
+    # builds nothing, then catches up.
+    d = {
+        "run": {"duration": "6 d", "start": "2025-01-01"},
+        "products": {"car": {}, "module": {}},
+        "sources": {"src": {"kind": "arrivals", "interarrival": "10 min",
+                            "mix": {"car": 1.0}},
+                    "sup": {"kind": "arrivals", "interarrival": "1 h", "batch": 10,
+                            "mix": {"module": 1.0}}},
+        "stations": {"asm": {"cycle": "1 min", "carrier": "bodies",
+                             "consume": {"stock": 1}}},
+        "buffers": {"bodies": {"from": "src", "to": "asm", "capacity": "inf"},
+                    "stock": {"from": "sup", "to": "asm", "capacity": 20, "kind": "stock"},
+                    "out": {"from": "asm", "to": "yard", "capacity": "inf"}},
+        "changes": {"stop": {"from": "2025-01-03", "set": {"sources.sup.active": False}},
+                    "restart": {"from": "2025-01-05", "set": {"sources.sup.active": True}}},
+    }
+    r = run(d)
+    assert r.lockup is None
+    assert len(r.stalls) == 1
+    s = r.stalls[0]
+    assert 2 * DAY <= s.t_from + 3 * HOUR and s.t_to >= 4 * DAY  # around the stop
+    assert 40 <= s.hours <= 50
+
+
+def test_an_idle_plant_waiting_for_orders_does_not_stall() -> None:
+    # One order a day on a fast line: long gaps between completions, but nothing inside.
+    r = run(line(["1 min"], 1, duration="10 d",
+                 source={"kind": "arrivals", "interarrival": "1 d"}))
+    assert r.stalls == () and r.lockup is None
+
+
+SHIPPED = sorted(p for d in ("examples", "verify")
+                 for p in (Path(__file__).resolve().parent.parent / "scenarios" / d).glob("*.yaml")
+                 if p.name != "calibration_example.yaml")  # a calibration file, not a scenario
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_no_shipped_example_locks_up_or_stalls(path) -> None:
+    from sim.engine.run import run_once
+    from sim.loader import load_scenario
+
+    r = run_once(load_scenario(path), 0)
+    assert r.lockup is None and r.stalls == ()
