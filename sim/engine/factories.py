@@ -62,7 +62,8 @@ def failure_model(spec, name: str, streams: Streams, tag: str = "") -> FailureMo
         return None
     return FailureModel(make_sampler(spec.uptime, streams.rng(name, "uptime" + tag)),
                         make_sampler(spec.repair, streams.rng(name, "repair" + tag)),
-                        spec.mode == "time", spec.repair_off_shift)
+                        spec.mode == "time", spec.repair_off_shift,
+                        spec.after_failure == "repeat")
 
 
 def router(st_name: str, spec, outputs: dict, types, streams: Streams, start):

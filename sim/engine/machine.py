@@ -10,6 +10,9 @@ as `start + work + the repairs and off-shift time that overlap it`. Failures are
 * time-dependent: failure instants form a timeline in on-shift time (the clock freezes off
   shift); it is advanced only when the machine next starts work or is flushed.
 
+A failure interrupts the job: by default it resumes after the repair with the work left
+(preempt-resume); with ``after_failure: repeat`` the work done is lost and the whole job
+starts again after the repair (preempt-repeat, same work content).
 Repairs run in real time; with ``repair_off_shift: false`` they progress only on shift.
 Time is accounted per state at state changes (rule 4): working, blocked, starved, failed,
 off shift. Off shift overrides working, blocked and starved; a repair that continues off
@@ -39,13 +42,15 @@ def reusable_event(env):
 class FailureModel:
     """Samplers and options of one machine's failures."""
 
-    __slots__ = ("repair", "repair_off_shift", "time_mode", "uptime")
+    __slots__ = ("repair", "repair_off_shift", "repeat", "time_mode", "uptime")
 
-    def __init__(self, uptime, repair, time_mode: bool, repair_off_shift: bool) -> None:
+    def __init__(self, uptime, repair, time_mode: bool, repair_off_shift: bool,
+                 repeat: bool = False) -> None:
         self.uptime = uptime
         self.repair = repair
         self.time_mode = time_mode
         self.repair_off_shift = repair_off_shift
+        self.repeat = repeat  # preempt-repeat: a failure loses the job's work done so far
 
 
 class Machine:
@@ -168,7 +173,8 @@ class Machine:
         x, b = t, self.budget
         while w > b:
             f = x + b if self.always_on else cal.advance_work(x, b)
-            w -= b
+            if not fm.repeat:  # preempt-resume: the work done before the failure counts
+                w -= b
             x = self._repair_end(f)
             fails.append((f, x))
             b = fm.uptime.draw()
@@ -193,7 +199,8 @@ class Machine:
             nf = self.td_next
             if e <= nf:
                 return e
-            w -= cal.work_between(x, nf)
+            if not self._failures().repeat:
+                w -= cal.work_between(x, nf)
             r = self._repair_end(nf)
             self.fails.append((nf, r))
             self.td_next = cal.advance_on(r, self._failures().uptime.draw())

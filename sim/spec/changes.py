@@ -188,10 +188,10 @@ def _station_change(old: Any, new: Any, fields: tuple[str, ...], path: str) -> N
         if old.failures is None or new.failures is None:
             raise fail("a station keeps or lacks failures for the whole run; change their "
                        "parameters (failures.mtbf, failures.mttr, ...) instead", path)
-        if (old.failures.mode, old.failures.repair_off_shift) != (
-                new.failures.mode, new.failures.repair_off_shift):
-            raise fail("failures.mode and failures.repair_off_shift cannot change during a "
-                       "run", path)
+        fixed = ("mode", "repair_off_shift", "after_failure")
+        if any(getattr(old.failures, f) != getattr(new.failures, f) for f in fixed):
+            raise fail("failures.mode, repair_off_shift and after_failure cannot change "
+                       "during a run", path)
     if "route" in fields:
         same = len(old.route) == len(new.route) and all(
             (a.to, a.when) == (b.to, b.when) for a, b in zip(old.route, new.route))

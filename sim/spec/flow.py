@@ -133,6 +133,7 @@ class FailureSpec(Spec):
     repair: DistSpec
     mode: Literal["operation", "time"] = "operation"
     repair_off_shift: bool = False
+    after_failure: Literal["resume", "repeat"] = "resume"
     note: str = ""
 
     @model_validator(mode="before")
