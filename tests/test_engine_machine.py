@@ -291,3 +291,30 @@ def test_preempt_repeat_matches_its_expected_cycle_time(mode: str) -> None:
     half = mean_cycle.half_width * 4.78 / 2.262  # the 99.9% t interval, 9 d.f.
     assert abs(mean_cycle.mean - theory) <= half
     assert abs(mean_cycle.mean - (1 + 0.5 / 3)) > 10 * half
+
+
+def test_an_idle_station_off_shift_takes_the_arriving_part_and_works_it_next_shift() -> None:
+    # Stated semantics: the part does not wait in the buffer during the night; the station
+    # takes it at once (it is one more place for a part during a stop) and works it when
+    # the shift starts. Arrivals at 10:00 and 20:00, a 1 h job, a shift 08:00-16:00.
+    d = line([{"cycle": "1 h", "calendar": "plant"}], caps=1, duration="2 d", trace=True,
+             calendars={"plant": {"shifts": [shift("day", "08:00", "16:00")]}},
+             source={"kind": "arrivals", "interarrival": "10 h"})  # the source: 24/7
+    r = run(d)
+    np.testing.assert_allclose(done(r)[:2], [11 * HOUR, 33 * HOUR])
+    b0 = next(b for b in r.buffers if b.name == "b0")
+    at_20 = np.asarray(b0.trace_t) == 20 * HOUR
+    assert list(np.asarray(b0.trace_level)[at_20]) == [1, 0]  # in, and taken at once
+
+
+def test_a_station_under_repair_loads_a_part_and_works_it_after_the_repair() -> None:
+    # Stated semantics (time-dependent failures): a failure of an idle station does not
+    # stop it from taking the next part; the work starts when the repair ends. Failure
+    # at 2 h (up-time 2 h of on-shift time), repair 1 h, a part at 2.5 h, a 10 min job.
+    fail = {"uptime": deterministic("2 h"), "repair": deterministic("1 h"), "mode": "time"}
+    d = line([{"cycle": "10 min", "failures": fail}], 1, duration="4 h",
+             source={"kind": "arrivals", "interarrival": "2.5 h"}, trace=True)
+    r = run(d)
+    np.testing.assert_allclose(done(r), [2.5 * HOUR + 10 * 60 + 0.5 * HOUR])
+    b0 = next(b for b in r.buffers if b.name == "b0")
+    assert list(np.asarray(b0.trace_level)[np.asarray(b0.trace_t) == 2.5 * HOUR]) == [1, 0]
