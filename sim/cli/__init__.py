@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     run.add_argument("--quiet", "-q", action="store_true",
                      help="no progress bar, print only the results path")
+    run.add_argument("--force", action="store_true",
+                     help="run even what the plausibility pass refuses (huge event counts)")
     run.add_argument("--strict", action="store_true",
                      help="exit 4 when a replication locked up or stalled (results written)")
 
@@ -107,6 +109,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.seed is not None:
         overrides.append(f"run.seed={args.seed}")
     scenario = load_scenario(args.file, overrides)
+    plausible(args.file, scenario, args.force)
     _build_model(scenario)
     from sim.output import check_output
 
@@ -165,6 +168,18 @@ def _warn_stalls(results: list[Any]) -> bool:
               f"from {_when(results[0].start, longest.t_from)} (summary.json: stalls)",
               file=sys.stderr)
     return bool(locked or stalled)
+
+
+def plausible(file: Path, scenario: Any, force: bool = False) -> None:
+    """Warn on suspicious inputs; refuse implausible ones (ScenarioError) unless forced."""
+    from sim.spec.plausibility import check_plausible
+
+    refusals, warnings = check_plausible(scenario)
+    for path, message in warnings:
+        print(f"warning: {file}: {path}: {message}", file=sys.stderr)
+    if refusals and not force:
+        path, message = refusals[0]
+        raise ScenarioError(str(file), path, message)
 
 
 def format_summary(summary: dict[str, Any], start: Any = None) -> str:
@@ -319,6 +334,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from sim.loader import load_scenario
 
     scenario = load_scenario(args.file, list(args.overrides))
+    plausible(args.file, scenario)
     model = _build_model(scenario)
     horizon = getattr(model, "horizon", None)
     counts = ", ".join(_plural(len(getattr(scenario, kind)), kind[:-1])

@@ -94,7 +94,11 @@ def _run_scenarios(args: argparse.Namespace) -> tuple[list, dict]:
         raise UsageError("compare needs at least 2 replications (--replications): an "
                          "interval needs two")
     sets = [f"run.replications={n}", f"run.seed={seed}"]
+    from sim.cli import plausible
+
     scenarios = [load_scenario(p, sets) for p in args.inputs]
+    for path, sc in zip(args.inputs, scenarios):
+        plausible(path, sc)
     names = [s.name for s in scenarios]
     if len(set(names)) != len(names):
         raise UsageError(f"scenario names must differ to be told apart (got {names})")
