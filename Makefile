@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test fast bench validate figures clean
+.PHONY: run test fast bench validate figures fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ figures: $(STAMP)
 	$(PY) run_sim.py run scenarios/douai/2024.yaml --replications 20 --out $(VENV)/figures-run --name douai-2024 --quiet
 	cp $(VENV)/figures-run/douai-2024/production_by_month.png docs/img/douai-2024-production-by-month.png
 	cp $(VENV)/figures-run/douai-2024/cumulative_vs_target.png docs/img/douai-2024-cumulative.png
+
+# The long fuzz profile (the fast one runs in `make test`): mutants of every shipped scenario.
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=3000 $(PY) -m pytest -q tests/test_fuzz.py -p no:cacheprovider
 
 validate: $(STAMP)
 	$(PY) run_sim.py validate

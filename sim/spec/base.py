@@ -12,6 +12,7 @@ pydantic's location to name the exact field in the user's YAML.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any
 
@@ -130,6 +131,8 @@ def _text(x: object) -> object:
 def _attr_value(x: object) -> object:
     if isinstance(x, bool) or not isinstance(x, (str, int, float)):
         raise fail(f"expected a string or a number (got {shown(x)})")
+    if isinstance(x, float) and not math.isfinite(x):
+        raise fail(f"expected a finite number (got {shown(x)})")
     return x
 
 

@@ -279,7 +279,12 @@ def _check_station(ctx: _Context, name: str, st: StationSpec) -> None:
         if buf not in inputs:
             _unknown("input buffer", buf, inputs, f"{path}.consume.{buf}")
         if isinstance(amount, str):
-            ctx.numeric(amount, f"{path}.consume.{buf}", every=False)
+            ctx.numeric(amount, f"{path}.consume.{buf}", every=True)
+            for _, _, attrs in ctx.types:
+                if attrs[amount] < 0:
+                    raise fail(f"attribute {shown(amount)} gives the units taken per job: it "
+                               f"must be >= 0 ({ctx.type_name(attrs)} has "
+                               f"{shown(attrs[amount])})", f"{path}.consume.{buf}")
     if isinstance(st.cycle, ByCycle):
         _check_cycle(ctx, st.cycle, f"{path}.cycle")
     if len(outputs) > 1 and not st.route:

@@ -263,7 +263,7 @@ def _dist_input(x: Any) -> Any:
     if isinstance(x, dict):
         if "dist" not in x:
             raise fail(f"missing 'dist'; expected one of: {names}")
-        if x["dist"] not in DIST_MODELS:
+        if not isinstance(x["dist"], str) or x["dist"] not in DIST_MODELS:
             raise fail(f"unknown distribution {shown(x['dist'])}; expected one of: {names}")
         return x
     if isinstance(x, (int, float)) and not isinstance(x, bool):
