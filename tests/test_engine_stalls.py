@@ -95,3 +95,41 @@ def test_no_shipped_example_locks_up_or_stalls(path) -> None:
 
     r = run_once(load_scenario(path), 0)
     assert r.lockup is None and r.stalls == ()
+
+
+def test_a_kit_with_pack_rework_and_a_small_pack_buffer_locks_and_says_where() -> None:
+    # Packs failing their test go back to the pack line's queue, behind later packs: the
+    # pack buffer (2 places) fills with packs of later bodies while the assembly waits for
+    # the head body's pack, stuck behind the blocked pack line. Locks within the hour.
+    d = {"run": {"duration": "10 d", "start": "2025-01-01", "seed": 1},
+         "sources": {"src": {"kind": "arrivals",
+                             "interarrival": {"dist": "exponential", "mean": "6 min"}}},
+         "stations": {"s1": {"cycle": "5 min"},
+                      "pk": {"cycle": "2 min", "route": [{"to": "rework", "p": 0.3},
+                                                         {"to": "pb"}]},
+                      "fix": {"cycle": {"dist": "exponential", "mean": "10 min"}},
+                      "asm": {"cycle": "1 min", "carrier": "b1", "match": "order"}},
+         "buffers": {"bodies": {"from": "src", "to": "s1", "capacity": "inf"},
+                     "b1": {"from": "s1", "to": "asm", "capacity": 5},
+                     "packs": {"from": ["src", "fix"], "to": "pk", "capacity": "inf"},
+                     "rework": {"from": "pk", "to": "fix", "capacity": "inf"},
+                     "pb": {"from": "pk", "to": "asm", "capacity": 2},
+                     "out": {"from": "asm", "to": "yard", "capacity": "inf"}}}
+    r = run(d)
+    assert r.lockup is not None and r.lockup.t_last < HOUR
+    stuck = " | ".join(r.lockup.stuck)
+    assert "asm: starved, waiting for pb (order" in stuck
+    assert "pk: blocked, holding a finished part for the full buffer pb" in stuck
+    assert "buffer pb: full (2 of 2)" in stuck
+
+
+@pytest.mark.slow
+def test_the_douai_pack_buffer_limited_to_20_no_longer_locks_with_the_call_off() -> None:
+    # Issue 9's recipe locked the plant when packs were called off on a timer; with the
+    # just-in-sequence call-off a pack exists only once its body is past paint.
+    from sim.engine.run import run_once
+    from sim.loader import load_scenario
+
+    path = Path(__file__).resolve().parent.parent / "scenarios" / "douai" / "2024.yaml"
+    r = run_once(load_scenario(path, ["buffers.pack_buffer.capacity=20"]), 0)
+    assert r.lockup is None
