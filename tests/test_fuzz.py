@@ -31,9 +31,17 @@ SHIPPED = sorted([*ROOT.glob("examples/*.yaml"), *ROOT.glob("verify/*.yaml"),
 SHIPPED = [p for p in SHIPPED if "calibration_example" not in p.name]
 RAW = {p: load_dict(p) for p in SHIPPED}
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=not os.environ.get(
-    "FUZZ_EXAMPLES"), suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                             HealthCheck.too_slow])
+
+
+def _profile(examples: int) -> settings:
+    """Fixed examples in `make test` (reproducible), random ones in a long profile."""
+    return settings(max_examples=examples, deadline=None,
+                    derandomize=not os.environ.get("FUZZ_EXAMPLES"),
+                    suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                           HealthCheck.too_slow])
+
+
+FUZZ = _profile(EXAMPLES)
 
 HOSTILE = st.sampled_from([
     None, True, False, 0, -1, 1, 3.5, 1e308, -1e308, float("nan"), float("inf"), 10**30,
@@ -131,9 +139,7 @@ def test_broken_bytes_and_encodings_are_handled_cleanly(tmp_path_factory, data,
 SMALL = [p for p in SHIPPED if p.parent.name in ("examples", "verify")]
 
 
-@settings(max_examples=max(EXAMPLES // 3, 5), deadline=None,
-          derandomize=not os.environ.get("FUZZ_EXAMPLES"),
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@_profile(max(EXAMPLES // 3, 5))
 @given(data=st.data())
 def test_a_mutant_that_loads_also_runs_or_is_refused_cleanly(tmp_path_factory, data,
                                                              capsys) -> None:
