@@ -279,6 +279,8 @@ def kpi_unit(name: str) -> str:
         return "parts/working day"
     if name == "jph_on_shift" or name.endswith(".jph"):
         return "parts/on-shift h"
+    if name.startswith("shift."):
+        return "share of takt capacity" if name.endswith(".load") else "parts"
     if name.endswith("_per_hour"):
         return "1/h"
     if name.endswith("_h"):
