@@ -23,7 +23,7 @@ from sim.spec.export import resolved_dict, scenario_schema
 from sim.spec.messages import first_error
 from sim.units import show_value
 
-__all__ = ["load_dict", "load_scenario", "resolved_dict", "scenario_schema"]
+__all__ = ["load_dict", "load_scenario", "read_yaml", "resolved_dict", "scenario_schema"]
 
 Origin = dict[tuple[Any, ...], str]
 
@@ -258,6 +258,11 @@ def _override(data: dict[str, Any], text: str, file: str, origin: Origin) -> Non
     for stale in [k for k in origin if k[: len(at)] == at]:
         del origin[stale]
     _mark(value, at, file, origin)
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """A YAML mapping file (gates, ...) read with the scenario files' guards and errors."""
+    return _read(Path(path), str(path))
 
 
 def load_dict(path: str | Path, overrides: Sequence[str] = ()) -> dict[str, Any]:

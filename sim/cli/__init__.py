@@ -21,6 +21,7 @@ from typing import Any
 
 import sim
 from sim.cli import compare as compare_verb
+from sim.cli import gate as gate_verb
 from sim.errors import ScenarioError, UsageError
 from sim.records import STATES
 from sim.units import format_duration
@@ -82,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--dry-run", action="store_true",
                            help="print the iterations, do not write the calibrated file")
     compare_verb.add_parser(verbs, debug)
+    gate_verb.add_parser(verbs, debug)
     return parser
 
 
@@ -403,7 +405,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": cmd_run, "check": cmd_check, "schema": cmd_schema, "validate": cmd_validate,
-            "calibrate": cmd_calibrate, "compare": compare_verb.cmd_compare}
+            "calibrate": cmd_calibrate, "compare": compare_verb.cmd_compare,
+            "gate": gate_verb.cmd_gate}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,86 @@
+"""`gate`: absolute rules on a result's intervals and paired regression rules against a
+baseline summary; exit 0 when all pass, 1 when one fails, 2 for a bad gates file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from scenario_builder import line
+
+from sim.cli import main
+
+
+def _run(tmp_path: Path, name: str, cycle: str, seed: int = 1) -> Path:
+    # A deterministic 2 h line: exactly 119 completions (one a minute from 60 s; the one
+    # due at the horizon is not processed), in every replication.
+    d = line([cycle], 1, duration="2 h", seed=seed, replications=3)
+    d["name"] = name
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(d))
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out), "-q", "--no-plots", "-w", "1"]) == 0
+    return out / name
+
+
+def _gates(tmp_path: Path, gates: dict) -> Path:
+    path = tmp_path / "gates.yaml"
+    path.write_text(yaml.safe_dump({"gates": gates}))
+    return path
+
+
+def test_absolute_gates_pass_and_fail_on_paper_arithmetic(tmp_path, capsys) -> None:
+    result = _run(tmp_path, "base", "60 s")
+    ok = _gates(tmp_path, {"output": {"kpi": "completed", "at": "low", "min": 119}})
+    assert main(["gate", str(ok), str(result)]) == 0
+    assert "PASS  output  completed (low) = 119" in capsys.readouterr().out
+    bad = _gates(tmp_path, {"output": {"kpi": "completed", "at": "low", "min": 120},
+                            "lead": {"kpi": "lead_time_p50_h", "max": 1}})
+    assert main(["gate", str(bad), str(result)]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  output" in out and "PASS  lead" in out and "1 of 2 gates passed" in out
+
+
+def test_a_regression_beyond_the_paired_interval_fails(tmp_path, capsys) -> None:
+    _run(tmp_path, "base", "60 s")  # the committed baseline: out/base/summary.json
+    same = _run(tmp_path, "same", "60 s")
+    slower = _run(tmp_path, "slower", "62 s")
+    gates = _gates(tmp_path, {"no_drop": {"kpi": "completed",
+                                          "baseline": "out/base/summary.json"}})
+    assert main(["gate", str(gates), str(same)]) == 0
+    assert main(["gate", str(gates), str(slower)]) == 1
+    assert "FAIL  no_drop" in capsys.readouterr().out
+    tolerant = _gates(tmp_path, {"small_drop_ok": {"kpi": "completed", "tolerance": 5,
+                                                   "baseline": "out/base/summary.json"}})
+    assert main(["gate", str(tolerant), str(slower)]) == 0  # 119 -> 116 (62 s): within 5
+
+
+@pytest.mark.parametrize(("gates", "words"), [
+    ({"g": {"kpi": "completed", "minimum": 1}}, "unknown field 'minimum'"),
+    ({"g": {"kpi": "completed"}}, "one of the two"),
+    ({"g": {"kpi": "completed", "min": 1, "baseline": "x.json"}}, "one of the two"),
+    ({"g": {"kpi": "nope", "min": 1}}, "no KPI 'nope'"),
+    ({"g": {"kpi": "completed", "baseline": "out/other/summary.json"}}, "do not pair"),
+])
+def test_a_bad_gates_file_or_an_unpaired_baseline_exits_2(tmp_path, capsys, gates,
+                                                           words) -> None:
+    result = _run(tmp_path, "base", "60 s")
+    _run(tmp_path, "other", "60 s", seed=2)
+    assert main(["gate", str(_gates(tmp_path, gates)), str(result)]) == 2
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err
+
+
+def test_gates_read_a_comparison_by_scenario(tmp_path, capsys) -> None:
+    _run(tmp_path, "base", "60 s")
+    a, b = tmp_path / "base.yaml", tmp_path / "slower.yaml"
+    d = yaml.safe_load(a.read_text())
+    d["name"], d["stations"]["s1"]["cycle"] = "slower", "62 s"
+    b.write_text(yaml.safe_dump(d))
+    out = tmp_path / "cmp"
+    assert main(["compare", str(a), str(b), "--out", str(out), "-q", "-w", "1",
+                 "--no-plots"]) == 0
+    gates = _gates(tmp_path, {"slower_output": {"kpi": "completed", "scenario": "slower",
+                                                "min": 117}})
+    assert main(["gate", str(gates), str(out / "compare-base")]) == 1  # 116 < 117
