@@ -84,3 +84,13 @@ def test_gates_read_a_comparison_by_scenario(tmp_path, capsys) -> None:
     gates = _gates(tmp_path, {"slower_output": {"kpi": "completed", "scenario": "slower",
                                                 "min": 117}})
     assert main(["gate", str(gates), str(out / "compare-base")]) == 1  # 116 < 117
+
+
+@pytest.mark.slow
+def test_the_douai_2024_gates_pass_on_the_calibrated_baseline(tmp_path, capsys) -> None:
+    root = Path(__file__).resolve().parent.parent / "scenarios" / "douai"
+    out = tmp_path / "out"
+    assert main(["run", str(root / "2024.yaml"), "-n", "4", "--out", str(out), "-q",
+                 "--no-plots"]) == 0
+    assert main(["gate", str(root / "gates-2024.yaml"), str(out / "douai-2024")]) == 0
+    assert "4 of 4 gates passed" in capsys.readouterr().out
