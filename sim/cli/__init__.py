@@ -275,38 +275,36 @@ def _columns(rows: Sequence[tuple[str, ...]], right: set[int]) -> str:
     return "\n".join(lines)
 
 
+# (how the name is matched, pattern, unit): the first matching rule gives the unit.
+UNIT_RULES: tuple[tuple[str, str | tuple[str, ...], str], ...] = (
+    ("is", "per_day", "parts/working day"),
+    ("is", "jph_on_shift", "parts/on-shift h"),
+    ("ends", ".jph", "parts/on-shift h"),
+    ("ends", ".load", "share of takt capacity"),
+    ("starts", "shift.", "parts"),
+    ("ends", "_per_hour", "1/h"),
+    ("ends", "_h", "h"),
+    ("starts", "station.", "fraction"),
+    ("is", "little_gap", "ratio"),
+    ("starts", "demand.", "orders"),
+    ("starts", "counter.units_", "stock units"),
+    ("is", "released", "parts (each part of a kit)"),
+    ("is", "counter.consumed", "parts absorbed in assembly"),
+    ("ends", ".day", "days from start"),
+    ("starts", "milestone.", "share of runs"),
+    ("ends", ".per_day", "parts/day"),
+    ("starts", ("completed", "scrapped", "lost", "counter.", "reporting."), "parts"),
+    ("is", "wip_mean", "parts"),
+    ("ends", "mean_level", "parts"),
+)
+
+
 def kpi_unit(name: str) -> str:
-    """Unit of a KPI, from the naming conventions of sim.kpi."""
-    if name == "per_day":
-        return "parts/working day"
-    if name == "jph_on_shift" or name.endswith(".jph"):
-        return "parts/on-shift h"
-    if name.startswith("shift."):
-        return "share of takt capacity" if name.endswith(".load") else "parts"
-    if name.endswith("_per_hour"):
-        return "1/h"
-    if name.endswith("_h"):
-        return "h"
-    if name.startswith("station."):
-        return "fraction"
-    if name == "little_gap":
-        return "ratio"
-    if name.startswith("demand."):
-        return "orders"
-    if name.startswith("counter.units_"):
-        return "stock units"
-    if name == "released":
-        return "parts (each part of a kit)"
-    if name == "counter.consumed":
-        return "parts absorbed in assembly"
-    if name.startswith("milestone."):
-        return "days from start" if name.endswith(".day") else "share of runs"
-    if name.startswith("reporting."):
-        return "parts/day" if name.endswith(".per_day") else "parts"
-    if name.startswith(("completed", "scrapped", "released", "lost", "counter.")):
-        return "parts"
-    if name == "wip_mean" or name.endswith("mean_level"):
-        return "parts"
+    """Unit of a KPI, from the naming conventions of sim.kpi (UNIT_RULES, in order)."""
+    for how, pattern, unit in UNIT_RULES:
+        if (name == pattern if how == "is" else name.startswith(pattern) if how == "starts"
+                else name.endswith(pattern)):
+            return unit
     return ""
 
 
