@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from sim.errors import UsageError
 from sim.spec.gates import Gate, GatesFile
 from sim.stats import paired_diff
@@ -68,6 +70,9 @@ def apply_gates(gates: GatesFile, result_dir: Path, gates_dir: Path) -> list[Ver
         raise UsageError(f"{result_dir}: not a results folder (no summary.json or "
                          "comparison.json)")
     result = _read(source)
+    if "points" in result:
+        return [_sweep(name, gate, result, source, gates_dir)
+                for name, gate in gates.gates.items()]
     out = []
     for name, gate in gates.gates.items():
         estimate = _estimate(result, gate, source)
@@ -88,6 +93,90 @@ def apply_gates(gates: GatesFile, result_dir: Path, gates_dir: Path) -> list[Ver
         out.append(_regression(name, gate, result, estimate, gates_dir / gate.baseline,
                                source))
     return out
+
+
+def _absolute(value: float, gate: Gate) -> tuple[bool, str]:
+    """(passed, bound text) of an absolute rule."""
+    ok = not math.isnan(value)
+    bounds = []
+    if gate.min is not None:
+        ok = ok and value >= gate.min
+        bounds.append(f">= {gate.min:g}")
+    if gate.max is not None:
+        ok = ok and value <= gate.max
+        bounds.append(f"<= {gate.max:g}")
+    return ok, " and ".join(bounds)
+
+
+def _label(point: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in point["labels"].items())
+
+
+def _points(result: dict[str, Any], gate: Gate, where: Path) -> list[dict[str, Any]]:
+    """The sweep points a rule reads: the selected one, or all."""
+    if gate.point is None:
+        return list(result["points"])
+    wanted = {k: str(v) for k, v in gate.point.items()}
+    unknown = sorted(set(wanted) - set(result.get("factors", [])))
+    if unknown:
+        raise UsageError(f"{where}: no factor {unknown[0]!r} in the sweep (factors: "
+                         f"{', '.join(result.get('factors', []))})")
+    found = [p for p in result["points"]
+             if all(str(p["labels"].get(k)) == v for k, v in wanted.items())]
+    if not found:
+        raise UsageError(f"{where}: no point with {wanted}")
+    return found
+
+
+def _sweep(name: str, gate: Gate, result: dict[str, Any], source: Path,
+           gates_dir: Path) -> Verdict:
+    """A rule on a sweep: every selected point must pass; the verdict shows the worst."""
+    points = _points(result, gate, source)
+    for p in points:
+        if gate.kpi not in p["kpis"]:
+            raise UsageError(f"{source}: no KPI {gate.kpi!r} in the sweep (kept: "
+                             f"{', '.join(sorted(p['kpis'])[:8])}...)")
+    if gate.baseline is None:
+        rows = []
+        for p in points:
+            v = p["kpis"][gate.kpi][gate.at]
+            value = math.nan if v is None else float(v)
+            ok, bound = _absolute(value, gate)
+            rows.append((ok, -value if gate.min is not None else value, value, bound, p))
+        ok_all = all(r[0] for r in rows)
+        worst = max(rows, key=lambda r: (not r[0], np.nan_to_num(r[1], nan=np.inf)))
+        scope = f"point {_label(worst[4])}" + (f" (worst of {len(points)})"
+                                                 if len(points) > 1 else "")
+        return Verdict(name, f"{gate.kpi} ({gate.at}) at {scope}",
+                       worst[2], worst[3], ok_all)
+    base = _read(gates_dir / gate.baseline)
+    if "points" not in base:
+        raise UsageError(f"{gates_dir / gate.baseline}: a sweep's regression baseline must "
+                         "be a sweep summary.json")
+    verdicts: list[tuple[bool, Any, dict[str, Any]]] = []
+    for p in points:
+        match = [b for b in base["points"] if b["labels"] == p["labels"]]
+        if not match or gate.kpi not in match[0]["kpis"]:
+            raise UsageError(f"{gates_dir / gate.baseline}: no point {_label(p)} with KPI "
+                             f"{gate.kpi!r}")
+        if match[0]["seed"] != p["seed"]:
+            raise UsageError(f"{source}: point {_label(p)} has other seeds than the baseline")
+        pairs = [(a, b) for a, b in zip(p["kpis"][gate.kpi]["values"],
+                                        match[0]["kpis"][gate.kpi]["values"])
+                 if a is not None and b is not None]
+        d = paired_diff([a for a, _ in pairs], [b for _, b in pairs])
+        ok = d.low <= gate.tolerance if gate.lower_is_better else d.high >= -gate.tolerance
+        verdicts.append((bool(ok), d, p))
+    judged = min(verdicts, key=lambda v: (v[0], v[1].mean * (-1 if gate.lower_is_better
+                                                             else 1)))
+    d = judged[1]
+    side = "low" if gate.lower_is_better else "high"
+    limit = gate.tolerance if gate.lower_is_better else -gate.tolerance
+    scope = f"point {_label(judged[2])}" + (f" (worst of {len(points)})"
+                                           if len(points) > 1 else "")
+    return Verdict(name, f"{gate.kpi} vs baseline at {scope}", d.mean, f"paired 95% {side} of (result - baseline) "
+                   f"{'<=' if gate.lower_is_better else '>='} {limit:g} (diff {d.mean:+.4g} "
+                   f"± {d.half_width:.4g})", all(v[0] for v in verdicts))
 
 
 def _regression(name: str, gate: Gate, result: dict[str, Any], estimate: dict[str, Any],

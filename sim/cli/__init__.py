@@ -22,6 +22,7 @@ from typing import Any
 import sim
 from sim.cli import compare as compare_verb
 from sim.cli import gate as gate_verb
+from sim.cli import sweep as sweep_verb
 from sim.errors import ScenarioError, UsageError
 from sim.records import STATES
 from sim.units import format_duration
@@ -67,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     schema = verbs.add_parser("schema", parents=[debug],
                               help="print the JSON Schema of the scenario format")
     schema.add_argument("--out", type=Path, help="write the schema to this file")
+    schema.add_argument("--sweep", action="store_true",
+                        help="the JSON Schema of the sweep file format instead")
 
     validate = verbs.add_parser("validate", parents=[debug],
                                 help="check the engine against analytic results")
@@ -84,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help="print the iterations, do not write the calibrated file")
     compare_verb.add_parser(verbs, debug)
     gate_verb.add_parser(verbs, debug)
+    sweep_verb.add_parsers(verbs, debug)
     return parser
 
 
@@ -364,8 +368,9 @@ def _horizon(scenario: Any, seconds: float | None) -> str:
 def cmd_schema(args: argparse.Namespace) -> int:
     """Print or write the JSON Schema (indent 2)."""
     from sim.loader import scenario_schema
+    from sim.spec.sweep import sweep_schema
 
-    text = json.dumps(scenario_schema(), indent=2) + "\n"
+    text = json.dumps(sweep_schema() if args.sweep else scenario_schema(), indent=2) + "\n"
     if args.out is None:
         sys.stdout.write(text)
     else:
@@ -404,7 +409,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 COMMANDS = {"run": cmd_run, "check": cmd_check, "schema": cmd_schema, "validate": cmd_validate,
             "calibrate": cmd_calibrate, "compare": compare_verb.cmd_compare,
-            "gate": gate_verb.cmd_gate}
+            "gate": gate_verb.cmd_gate, "sweep": sweep_verb.cmd_sweep,
+            "merge": sweep_verb.cmd_merge}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,7 +32,8 @@ from tqdm import tqdm
 import sim
 from sim.records import RunResult
 
-PACKAGES: tuple[str, ...] = ("simpy", "numpy", "scipy", "pydantic", "PyYAML", "matplotlib")
+PACKAGES: tuple[str, ...] = ("simpy", "numpy", "scipy", "pydantic", "PyYAML", "matplotlib",
+                             "pyarrow", "distributed")
 
 
 def with_seed(scenario: Any, seed: int | None) -> Any:

@@ -10,7 +10,10 @@ end of its 95% interval) with `min` and/or `max`. A regression rule compares the
 with a committed baseline `summary.json` of the same seeds, replication by replication:
 it fails when the paired 95% interval of (result - baseline) lies entirely below
 -`tolerance` (or above +`tolerance` when `lower_is_better`), i.e. a drop beyond noise.
-For a comparison folder, `scenario` names the row to read.
+For a comparison folder, `scenario` names the row to read. For a sweep folder, `point`
+selects one point by its levels (`point: {store: 60, rate: 52 JPH}`); without it the rule
+must hold at every point (the verdict shows the worst one), and a regression baseline is
+a committed sweep `summary.json` whose points are matched by their levels.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ class Gate(Spec):
 
     kpi: str
     scenario: str | None = None
+    point: dict[str, str | int | float] | None = None
     at: Literal["mean", "low", "high"] = "mean"
     min: float | None = None
     max: float | None = None

@@ -1,0 +1,142 @@
+"""Where sweep runs execute: this process, local worker processes, or a Dask cluster.
+
+Why one small interface: a sweep does not care who simulates a (point, replication);
+it needs each finished record back as soon as it exists, to store it at once. Every
+executor maps `run_task` over the same tasks and yields records in completion order;
+since a run depends only on (scenario, replication), the records are the same bit for
+bit whichever executor produced them. In-flight work is bounded (twice the workers), so
+the parent's memory does not grow with the size of the sweep.
+
+Dask: `--cluster tcp://host:8786` connects to a running scheduler (`dask scheduler` and
+`dask worker` started by hand, dask-jobqueue on SLURM...); `--cluster local:N` starts a
+`LocalCluster` of N single-threaded worker processes on this machine for the run.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import itertools
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from typing import Any
+
+from sim.errors import UsageError
+
+Task = tuple[Any, int, int, tuple[str, ...]]   # (scenario, point, replication, KPI patterns)
+
+
+def run_task(scenario: Any, point: int, replication: int,
+             patterns: tuple[str, ...]) -> dict[str, Any]:
+    """Simulate one (point, replication) and return its stored record.
+
+    Never raises for a failing run: an engine error or a lock-up is a record with status
+    "failed" and its message, so one bad point cannot stop a sweep."""
+    from sim import kpi
+    from sim.engine.run import run_once
+
+    wall0 = time.perf_counter()
+    record: dict[str, Any] = {"point": point, "replication": replication,
+                              "seed": scenario.run.seed, "status": "ok", "message": ""}
+    try:
+        result = run_once(scenario, replication)
+        values = kpi.run_kpis(result)
+    except Exception as exc:  # noqa: BLE001 - isolation is the point
+        message = " ".join(str(exc).split()) or "(no message)"
+        record.update(status="failed", message=f"{type(exc).__name__}: {message}", kpis={})
+    else:
+        record["kpis"] = {k: float(v) for k, v in values.items()
+                          if any(fnmatch.fnmatchcase(k, p) for p in patterns)}
+        record["events"] = result.events
+        if result.lockup is not None:
+            lock = result.lockup
+            record.update(status="failed", message=(
+                f"locked up: no completion for the last {lock.hours:.0f} on-shift hours "
+                f"with {lock.wip} parts inside; stuck: {'; '.join(lock.stuck[:3])}"))
+    record["wall_seconds"] = time.perf_counter() - wall0
+    return record
+
+
+def run_serial(tasks: Iterable[Task]) -> Iterator[dict[str, Any]]:
+    """Every task in this process, in order (workers = 1)."""
+    for task in tasks:
+        yield run_task(*task)
+
+
+def run_local(tasks: Iterable[Task], workers: int) -> Iterator[dict[str, Any]]:
+    """Tasks on a pool of local processes that die with this one."""
+    from sim.experiments.replications import _abandon, process_pool
+
+    if workers <= 1:
+        yield from run_serial(tasks)
+        return
+    pool = process_pool(workers)
+    queue = iter(tasks)
+    pending: set[Future[dict[str, Any]]] = set()
+    try:
+        for task in queue:
+            pending.add(pool.submit(run_task, *task))
+            if len(pending) >= 2 * workers:
+                break
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield future.result()
+                following = next(queue, None)
+                if following is not None:
+                    pending.add(pool.submit(run_task, *following))
+    except BaseException:
+        _abandon(pool)
+        raise
+    pool.shutdown(wait=True)
+
+
+def connect(address: str) -> tuple[Any, Any]:
+    """(client, cluster or None) for `--cluster`: `local:N` or a scheduler address."""
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:  # pragma: no cover - dask is a dependency
+        raise UsageError("--cluster needs dask[distributed] installed") from None
+    if address.startswith("local:"):
+        count = address.split(":", 1)[1]
+        if not count.isdigit() or int(count) < 1:
+            raise UsageError(f"--cluster {address}: expected local:N with N >= 1 workers")
+        cluster = LocalCluster(n_workers=int(count), threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=logging.ERROR)
+        return Client(cluster), cluster
+    try:
+        return Client(address, timeout="15s"), None
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise UsageError(f"--cluster {address}: cannot reach the Dask scheduler "
+                         f"({' '.join(str(exc).split())})") from None
+
+
+def run_dask(tasks: Iterable[Task], client: Any) -> Iterator[dict[str, Any]]:
+    """Tasks on a Dask distributed cluster; each point's scenario is sent once."""
+    from dask.distributed import as_completed
+
+    workers = max(1, sum(client.nthreads().values()))
+    shared: dict[int, Any] = {}
+
+    def submit(task: Task) -> Any:
+        scenario, point, replication, patterns = task
+        if point not in shared:
+            shared[point] = client.scatter(scenario, hash=False)
+        return client.submit(run_task, shared[point], point, replication, patterns,
+                             pure=False, key=f"sweep-p{point}-r{replication}-{time.time_ns()}")
+
+    queue = iter(tasks)
+    first = [submit(t) for t in itertools.islice(queue, 2 * workers)]
+    running = as_completed(first)
+    try:
+        for future in running:
+            record = future.result()
+            future.release()
+            task = next(queue, None)
+            if task is not None:
+                running.add(submit(task))
+            yield record
+    except BaseException:
+        client.cancel(list(running.futures))
+        raise
