@@ -190,7 +190,7 @@ def _table(state: dict[str, Any], stored: dict[tuple[int, int], Any], kpi: str) 
     for p, row in zip(state["points"], values):
         e = ci95(row[~np.isnan(row)])
         rows.append([str(p["point"]), *(p["labels"][f] for f in factors),
-                     f"{e.mean:,.6g}", "" if e.half_width != e.half_width
+                     f"{e.mean:,.6g}" if e.n else "n/a", "" if e.half_width != e.half_width
                      else f"{e.half_width:,.3g}", str(e.n)])
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows)

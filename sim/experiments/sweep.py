@@ -140,7 +140,7 @@ def _matches(folder: Path, plan: Plan, shard: Shard) -> bool:
 
 
 def open_workspace(base: Path, name: str, plan: Plan, shard: Shard,
-                   retry_failed: bool = False, stream: TextIO = sys.stderr) -> Workspace:
+                   retry_failed: bool = False, stream: TextIO | None = None) -> Workspace:
     """Resume `base/name` when it is this sweep in progress, else start a new folder.
 
     With `retry_failed`, `base/name` must be this sweep (complete or not)."""
@@ -163,7 +163,7 @@ def open_workspace(base: Path, name: str, plan: Plan, shard: Shard,
         candidate = base / f"{name}-{k}"
     if candidate != target:
         print(f"{target} exists (a finished or different sweep); writing to {candidate}",
-              file=stream)
+              file=stream or sys.stderr)
     (candidate / RUNS).mkdir(parents=True)
     ws = Workspace(candidate, _state(plan, shard), False)
     ws.lock()

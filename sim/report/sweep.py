@@ -43,6 +43,8 @@ FILES: dict[str, str] = {
     "effects.csv": ("Main effects per plotted KPI and factor level: mean over the level's "
                     "points per replication, then the 95% t interval over replications."),
     "ranking.csv": "Factors per plotted KPI, ranked by effect size (range of main effects).",
+    "summary.md": ("The plotted KPIs per point (mean ± 95% half-width) and the factor "
+                   "ranking, as Markdown tables to paste into a README."),
     "main_effects.png": "Main effect of each factor on the plotted KPIs, with 95% bands.",
     "heatmap.png": ("Two-factor grids: mean KPI per cell of the two most influential "
                     "factors, averaged over the others."),
@@ -122,6 +124,39 @@ def point_summaries(state: dict[str, Any], runs: dict[tuple[int, int], dict[str,
     return out
 
 
+def _pm(e: dict[str, Any]) -> str:
+    """`mean ± half-width`, thousands separated, to the interval's precision."""
+    mean, half = e["mean"], e["half_width"]
+    if mean is None or math.isnan(mean):
+        return "n/a"
+    if half is None or math.isnan(half):
+        return f"{mean:,.4g}"
+    digits = max(0, min(4, 1 - math.floor(math.log10(half)))) if half > 0 else 1
+    if abs(mean) >= 1000:
+        digits = min(digits, 0)
+    return f"{mean:,.{digits}f} ± {half:,.{digits}f}"
+
+
+def markdown(state: dict[str, Any], summaries: list[dict[str, Any]], names: list[str],
+             rank_rows: list[list[Any]]) -> str:
+    """Per-point table of the plotted KPIs and the ranking, in Markdown."""
+    factors = state["factors"]
+    kpis = plot_kpis(state, names)
+    lines = [f"Sweep `{state['name']}`: {len(summaries)} points x {state['replications']} "
+             "replications, mean ± 95% half-width (Student t).", "",
+             "| " + " | ".join(["point", *factors, *kpis]) + " |",
+             "|" + "---|" * (1 + len(factors) + len(kpis))]
+    for s in summaries:
+        lines.append("| " + " | ".join([str(s["point"]), *(s["labels"][f] for f in factors),
+                                        *(_pm(s["kpis"][k]) for k in kpis)]) + " |")
+    lines += ["", "Factors ranked by effect size (largest minus smallest main-effect mean):",
+              "", "| KPI | rank | factor | effect |", "|---|---|---|---|"]
+    for kpi_name, rank, factor, size in rank_rows[1:]:
+        value = float(size) if size != "" else math.nan
+        lines.append(f"| {kpi_name} | {rank} | {factor} | {value:,.4g} |")
+    return "\n".join(lines) + "\n"
+
+
 def write_tables(folder: Path, state: dict[str, Any],
                  runs: dict[tuple[int, int], dict[str, Any]]) -> dict[str, Any]:
     """Every table of FILES into `folder`; returns counts for the manifest and the CLI."""
@@ -166,6 +201,8 @@ def write_tables(folder: Path, state: dict[str, Any],
                                     lv.n, _f(lv.mean), _f(lv.low), _f(lv.high)])
         for i, (f, size) in enumerate(effects.ranking(state["points"], values, factors), 1):
             rank_rows.append([name, i, f, _f(size)])
+    (folder / "summary.md").write_text(markdown(state, summaries, names, rank_rows),
+                                       encoding="utf-8")
     (folder / "effects.csv").write_text(_csv(effect_rows), encoding="utf-8")
     (folder / "ranking.csv").write_text(_csv(rank_rows), encoding="utf-8")
     (folder / "README.txt").write_text(
