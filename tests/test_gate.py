@@ -94,3 +94,47 @@ def test_the_douai_2024_gates_pass_on_the_calibrated_baseline(tmp_path, capsys) 
                  "--no-plots"]) == 0
     assert main(["gate", str(root / "gates-2024.yaml"), str(out / "douai-2024")]) == 0
     assert "4 of 4 gates passed" in capsys.readouterr().out
+
+
+def _sweep(tmp_path: Path, name: str, fixed: list[str]) -> Path:
+    """A sweep of a deterministic 2 h line over s1's cycle, then s2 (10 s): part k leaves
+    at k c + 10 s, so floor((7200 - 10) / c) parts: 119 at 60 s, 115 at 62 s."""
+    d = line(["60 s", "10 s"], 1, duration="2 h", seed=1, replications=3)
+    d["name"] = "line"
+    (tmp_path / "line.yaml").write_text(yaml.safe_dump(d))
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump({
+        "name": name, "scenario": "line.yaml", "set": fixed, "replications": 3,
+        "factors": {"cycle": {"path": "stations.s1.cycle", "values": ["60 s", "62 s"]}},
+        "kpis": ["completed", "lockup"]}))
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "-q", "-w", "1", "--no-plots"]) == 0
+    return out / name
+
+
+def test_sweep_gates_hold_at_every_point_or_at_the_one_selected(tmp_path, capsys) -> None:
+    result = _sweep(tmp_path, "base", [])
+    everywhere = _gates(tmp_path, {"output": {"kpi": "completed", "at": "low", "min": 117},
+                                   "no_lockup": {"kpi": "lockup", "max": 0}})
+    assert main(["gate", str(everywhere), str(result)]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  output     completed (low) at point cycle=62 s (worst of 2) = 115" in out
+    assert "PASS  no_lockup" in out
+    one = _gates(tmp_path, {"output": {"kpi": "completed", "point": {"cycle": "60 s"},
+                                       "at": "low", "min": 119}})
+    assert main(["gate", str(one), str(result)]) == 0
+    bad = _gates(tmp_path, {"g": {"kpi": "completed", "point": {"speed": 1}, "min": 1}})
+    assert main(["gate", str(bad), str(result)]) == 2
+    assert "no factor 'speed' in the sweep" in capsys.readouterr().err
+
+
+def test_a_sweep_regression_is_paired_point_by_point_with_a_baseline_sweep(
+        tmp_path, capsys) -> None:
+    _sweep(tmp_path, "base", [])
+    same = _sweep(tmp_path, "same", [])
+    slower = _sweep(tmp_path, "slower", ["stations.s2.cycle=61 s"])  # s2 now the bottleneck
+    gates = _gates(tmp_path, {"no_drop": {"kpi": "completed",
+                                          "baseline": "out/base/summary.json"}})
+    assert main(["gate", str(gates), str(same)]) == 0
+    assert main(["gate", str(gates), str(slower)]) == 1
+    assert "FAIL  no_drop  completed vs baseline at point cycle=60 s" in capsys.readouterr().out

@@ -131,7 +131,9 @@ def _pm(e: dict[str, Any]) -> str:
         return "n/a"
     if half is None or math.isnan(half):
         return f"{mean:,.4g}"
-    digits = max(0, min(4, 1 - math.floor(math.log10(half)))) if half > 0 else 1
+    if half == 0:
+        return f"{mean:,.6g} ± 0"
+    digits = max(0, min(4, 1 - math.floor(math.log10(half))))
     if abs(mean) >= 1000:
         digits = min(digits, 0)
     return f"{mean:,.{digits}f} ± {half:,.{digits}f}"
