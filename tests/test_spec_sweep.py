@@ -144,8 +144,9 @@ def test_the_shipped_sweep_files_match_the_schema_and_the_schema_verb_prints_it(
         tmp_path, capsys) -> None:
     schema = sweep_schema()
     jsonschema.Draft202012Validator.check_schema(schema)
-    files = sorted((ROOT / "scenarios").rglob("sweeps/*.yaml"))
-    assert files, "no example sweep files"
+    files = sorted(f for f in (ROOT / "scenarios").rglob("sweeps/*.yaml")
+                   if "gates" not in f.stem)
+    assert len(files) >= 2, "no example sweep files"
     for f in files:
         jsonschema.validate(yaml.safe_load(f.read_text()), schema)
         plan_sweep(f)  # and every point of every shipped sweep is a valid scenario

@@ -109,7 +109,7 @@ def test_a_sweep_killed_with_sigkill_resumes_losing_and_repeating_nothing(tmp_pa
     assert 3 <= stored < 12, "the kill came too late to test a resume"
     assert not (out / "slow" / "manifest.json").exists()
     before = {p.name: p.read_bytes() for p in (out / "slow" / "runs").glob("p*.json")}
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     assert f"resuming, {stored} of 12 runs already stored" in done.stderr
     m = _manifest(out / "slow")

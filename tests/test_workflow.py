@@ -21,7 +21,8 @@ CHECK = Path(sys.executable).parent / "check-jsonschema"
 
 def _validate(path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(CHECK), "--builtin-schema", "vendor.github-workflows",
-                           str(path)], capture_output=True, text=True, timeout=120)
+                           str(path)], capture_output=True, text=True, timeout=120,
+                          check=False)
 
 
 def test_every_workflow_is_valid_against_the_github_schema_offline(tmp_path) -> None:
@@ -40,7 +41,7 @@ def test_every_workflow_is_valid_against_the_github_schema_offline(tmp_path) -> 
 def _expand(command: str, env: dict[str, str], matrix: dict[str, object], total: int) -> str:
     command = command.replace("${{ strategy.job-total }}", str(total))
     for key, value in matrix.items():
-        command = command.replace("${{ matrix.%s }}" % key, str(value))
+        command = command.replace("${{ matrix." + key + " }}", str(value))
     assert "${{" not in command, f"unexpanded expression in {command!r}"
     return command
 
@@ -64,14 +65,14 @@ def test_the_workflow_commands_run_shards_merge_and_gate_locally(tmp_path) -> No
         for command in steps(shard_job):
             line = _expand(command, env, {"shard": shard}, len(shards))
             done = subprocess.run(["bash", "-c", line], cwd=tmp_path, env=env,
-                                  capture_output=True, text=True, timeout=600)
+                                  capture_output=True, text=True, timeout=600, check=False)
             assert done.returncode == 0, f"{line}\n{done.stdout}{done.stderr}"
             assert re.search(r"runs \(100%\)", done.stderr), done.stderr  # progress in a log
     found = sorted(p.name for p in (tmp_path / "shards").iterdir())
     assert len(found) == len(shards)
     for command in steps(merge_job):
         done = subprocess.run(["bash", "-c", _expand(command, env, {}, 1)], cwd=tmp_path,
-                              env=env, capture_output=True, text=True, timeout=600)
+                              env=env, capture_output=True, text=True, timeout=600, check=False)
         assert done.returncode == 0, f"{command}\n{done.stdout}{done.stderr}"
     summary = (tmp_path / "step-summary.md").read_text()
     assert summary.startswith("Sweep `douai-2024-ci`: 4 points x 2 replications")

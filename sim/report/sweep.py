@@ -144,8 +144,8 @@ def markdown(state: dict[str, Any], summaries: list[dict[str, Any]], names: list
     """Per-point table of the plotted KPIs and the ranking, in Markdown."""
     factors = state["factors"]
     kpis = plot_kpis(state, names)
-    lines = [f"Sweep `{state['name']}`: {len(summaries)} points x {state['replications']} "
-             "replications, mean ± 95% half-width (Student t).", "",
+    lines = [(f"Sweep `{state['name']}`: {len(summaries)} points x "
+              f"{state['replications']} replications, mean ± 95% half-width (Student t)."), "",
              "| " + " | ".join(["point", *factors, *kpis]) + " |",
              "|" + "---|" * (1 + len(factors) + len(kpis))]
     for s in summaries:
