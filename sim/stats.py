@@ -20,9 +20,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as _st
 
 LEVEL = 0.95
+
+
+def t_quantile(q: float, df: float) -> float:
+    """Student t quantile; `scipy.special` is imported on first use (0.3 s, against 0.9 s
+    for `scipy.stats`, whose `t.ppf` returns the same floats)."""
+    from scipy.special import stdtrit
+
+    return float(stdtrit(df, q))
+
+
+def t_tail(x: float, df: float) -> float:
+    """P(T > x) for Student t with `df` degrees of freedom (`scipy.stats.t.sf`)."""
+    from scipy.special import stdtr
+
+    return float(stdtr(df, -x))
 
 
 @dataclass(frozen=True)
@@ -54,7 +68,7 @@ def ci95(values: Sequence[float] | np.ndarray) -> Estimate:
         nan = float("nan")
         return Estimate(mean, nan, nan, nan, nan, 1)
     sd = float(x.std(ddof=1))
-    half = float(_st.t.ppf(0.5 + LEVEL / 2, n - 1)) * sd / math.sqrt(n)
+    half = t_quantile(0.5 + LEVEL / 2, n - 1) * sd / math.sqrt(n)
     return Estimate(mean, half, mean - half, mean + half, sd, n)
 
 
@@ -92,7 +106,7 @@ def unpaired_half_width(a: Sequence[float] | np.ndarray, b: Sequence[float] | np
     if se2 == 0:
         return 0.0
     df = se2**2 / (va**2 / (xa.size - 1) + vb**2 / (xb.size - 1))
-    return float(_st.t.ppf(0.5 + LEVEL / 2, df)) * math.sqrt(se2)
+    return t_quantile(0.5 + LEVEL / 2, df) * math.sqrt(se2)
 
 
 def paired_p_value(diffs: Sequence[float] | np.ndarray) -> float:
@@ -107,7 +121,7 @@ def paired_p_value(diffs: Sequence[float] | np.ndarray) -> float:
     if sd == 0.0:
         return 1.0 if float(x.mean()) == 0.0 else 0.0
     t = float(x.mean()) / (sd / math.sqrt(x.size))
-    return float(2 * _st.t.sf(abs(t), x.size - 1))
+    return 2 * t_tail(abs(t), x.size - 1)
 
 
 def holm(p_values: Sequence[float], alpha: float = 1 - LEVEL) -> list[bool]:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-from scipy import stats as _st
+from scipy.special import stdtrit
 
 from sim.errors import UsageError
 from sim.kpi import daily_counts, run_kpis
@@ -235,7 +235,7 @@ def _curves(arms: Sequence[Arm]) -> tuple[Curve, ...]:
     """Cumulative output per day: each arm's t band and the paired band of its lead."""
     base = np.cumsum(arms[0].daily, axis=1)
     n = base.shape[0]
-    t = float(_st.t.ppf(0.975, n - 1))
+    t = float(stdtrit(n - 1, 0.975))
     out = []
     for arm in arms:
         cum = np.cumsum(arm.daily, axis=1)
@@ -247,7 +247,7 @@ def _curves(arms: Sequence[Arm]) -> tuple[Curve, ...]:
         out.append(Curve(arm.name, cum.mean(axis=0), t * cum.std(axis=0, ddof=1) / np.sqrt(n),
                          arm.daily.mean(axis=0), d.mean(axis=0),
                          t * d.std(axis=0, ddof=1) / np.sqrt(n),
-                         _st.t.ppf(0.975, np.maximum(df, 1)) * np.sqrt(se2)))
+                         stdtrit(np.maximum(df, 1), 0.975) * np.sqrt(se2)))
     return tuple(out)
 
 
