@@ -75,6 +75,18 @@ def test_serial_and_parallel_runs_are_identical(tiny, serial) -> None:
         assert not b.completions.t_done.flags.writeable
 
 
+def test_a_model_built_beforehand_as_the_check_runs_the_same_replication(tiny, serial) -> None:
+    from sim.engine.model import build
+
+    first = build(tiny, 0)
+    again = run_replications(tiny, workers=1, first=first)
+    assert first.env.now > 0  # replication 0 ran on that model, not on a second build
+    for a, b in zip(serial, again):
+        assert same_completions(a, b) and a.stations == b.stations and a.events == b.events
+    other = run_replications(tiny, 1, seed=99, workers=1, first=build(tiny, 0))
+    assert other[0].seed != serial[0].seed  # a model of other seeds is not reused
+
+
 def test_a_replication_alone_equals_the_same_one_in_a_batch(tiny, serial) -> None:
     assert same_completions(_run_one(tiny, 2), serial[2])
 

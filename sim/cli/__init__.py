@@ -10,7 +10,6 @@ Ctrl-C with 130.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import math
 import sys
@@ -116,26 +115,25 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides.append(f"run.seed={args.seed}")
     scenario = load_scenario(args.file, overrides)
     plausible(args.file, scenario, args.force)
-    _build_model(scenario)
+    from sim.experiments.replications import default_workers
     from sim.output import check_output
 
+    n = scenario.run.replications
+    workers = args.workers or default_workers(n)
+    # One build per replication, none extra: in one process, replication 0 runs on the
+    # model built here as the structural check; in parallel each worker builds its own
+    # first thing, and a build error stops the pool before any simulation.
+    first = _build_model(scenario) if min(workers, n) == 1 else None
     check_output(args.out)
 
-    from sim.experiments.replications import (
-        default_workers,
-        run_manifest,
-        run_replications,
-        scenario_files,
-    )
+    from sim.experiments.replications import run_manifest, run_replications, scenario_files
     from sim.kpi import run_kpis
     from sim.output import write_results
     from sim.stats import summarise
 
-    n = scenario.run.replications
-    workers = args.workers or default_workers(n)
     began = time.perf_counter()
     results = run_replications(scenario, n, workers=workers,
-                               progress=False if args.quiet else None)
+                               progress=False if args.quiet else None, first=first)
     wall = time.perf_counter() - began
     summary = summarise([run_kpis(r) for r in results])
     manifest = run_manifest(scenario, scenario_files(args.file), results, overrides=overrides,
@@ -324,15 +322,10 @@ def _num(x: float) -> str:
 
 
 def _build_model(scenario: Any) -> Any:
-    """Build the model once (structural checks) if the engine offers `build`."""
-    try:
-        model = importlib.import_module("sim.engine.model")
-    except ModuleNotFoundError as err:
-        if err.name not in ("sim.engine", "sim.engine.model"):
-            raise
-        return None
-    build = getattr(model, "build", None)
-    return build(scenario, replication=0) if build else None
+    """The model of replication 0 (building it runs the structural checks)."""
+    from sim.engine.model import build
+
+    return build(scenario, replication=0)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -345,8 +338,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     horizon = getattr(model, "horizon", None)
     counts = ", ".join(_plural(len(getattr(scenario, kind)), kind[:-1])
                        for kind in ("stations", "buffers", "sources", "sinks"))
-    print(f"OK: {scenario.name}: {counts}, horizon {_horizon(scenario, horizon)}"
-          + ("" if model is not None else " (validated, model not built)"))
+    print(f"OK: {scenario.name}: {counts}, horizon {_horizon(scenario, horizon)}")
     return EXIT_OK
 
 

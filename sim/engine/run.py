@@ -81,10 +81,16 @@ def _run_until(env, until: float) -> None:
 
 
 def run_once(scenario, replication: int = 0,
-             progress: Callable[[float], None] | None = None) -> RunResult:
-    """Simulate one replication of `scenario` with the stream set of `replication`."""
+             progress: Callable[[float], None] | None = None,
+             model: Model | None = None) -> RunResult:
+    """Simulate one replication of `scenario` with the stream set of `replication`.
+
+    `model`: the not-yet-run model `build(scenario, replication)` made earlier (a caller
+    that built it as a check need not build twice)."""
     wall0 = time.perf_counter()
-    model = build(scenario, replication)
+    if (model is None or model.scenario is not scenario or model.replication != replication
+            or model.env.now != 0):
+        model = build(scenario, replication)
     env = model.env
     horizon = model.horizon
     warmup = scenario.run.warmup

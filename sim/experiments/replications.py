@@ -73,12 +73,15 @@ def run_replications(
     seed: int | None = None,
     workers: int | None = None,
     progress: bool | None = False,
+    first: Any = None,
 ) -> list[RunResult]:
     """Run replications 0..n-1 of `scenario` and return their results sorted by replication.
 
     `replications` and `seed` default to the scenario's `run` section; `workers` defaults to
     one process per replication up to the CPU count, and `workers=1` runs in this process.
     `progress`: True forces a tqdm bar on stderr, None shows it only on a terminal.
+    `first`: a model already built for replication 0 of this scenario (the caller's
+    structural check), run instead of building it again when running in this process.
     """
     n = scenario.run.replications if replications is None else replications
     if n < 1:
@@ -99,17 +102,19 @@ def run_replications(
     )
     with bar:
         if workers == 1:
-            return _run_serial(scenario, n, bar)
+            own = first if getattr(first, "scenario", None) is scenario else None
+            return _run_serial(scenario, n, bar, own)
         return _run_parallel(scenario, n, min(workers, n), bar)
 
 
-def _run_serial(scenario: Any, n: int, bar: tqdm) -> list[RunResult]:
+def _run_serial(scenario: Any, n: int, bar: tqdm, first: Any = None) -> list[RunResult]:
     """In-process runs; the bar also moves within a replication (engine callback)."""
     from sim.engine.run import run_once
 
     results = []
     for r in range(n):
-        results.append(run_once(scenario, r, _within(bar, r) if not bar.disable else None))
+        results.append(run_once(scenario, r, _within(bar, r) if not bar.disable else None,
+                                model=first if r == 0 else None))
         bar.update(r + 1 - bar.n)
     return results
 
