@@ -52,20 +52,21 @@ FILES: dict[str, tuple[str, dict[str, str]]] = {
         "95% Student t interval (n - 1 degrees of freedom), low, high, sd, n, and the "
         "per-replication values. null = undefined (e.g. no interval from one replication)."),
         {}),
-    "completions.csv": (
+    "completions.parquet": (
         ("One row per part that reached a sink, whole run (warm-up included), every "
-        "replication."), {
+        "replication, sorted by replication and part (Parquet, zstd; `--vehicles csv` "
+        "writes completions.csv instead, `--vehicles none` neither). Lead time in hours: "
+        "(t_done_ms - t_release_ms) / 3,600,000."), {
             "replication": "replication index (0-based)",
             "part": "part id (unique within a replication)",
             "order": "order number (the parts of one kit share it)",
             "type": "product/variant",
             "product": "product name",
             "sink": "sink the part reached",
-            "scrap": "1 if that sink is a scrap sink, else 0",
-            "t_release_s": "release time, seconds from run start at 00:00 (ms precision)",
-            "t_done_s": "time the part reached the sink, seconds from run start",
-            "lead_time_h": "t_done_s - t_release_s, hours (4 decimals)",
-            "date_done": "calendar date of t_done_s (YYYY-MM-DD)",
+            "scrap": "true if that sink is a scrap sink",
+            "t_release_ms": "release time, milliseconds from run start at 00:00 (integer)",
+            "t_done_ms": "time the part reached the sink, milliseconds from run start",
+            "date_done": "calendar date of t_done_ms",
         }),
     "daily.csv": (
         ("Good (non-scrap) completions per replication, date and product: every day of the "
@@ -91,12 +92,12 @@ FILES: dict[str, tuple[str, dict[str, str]]] = {
             "mean_level": "time-average number of parts over [warm-up, horizon]",
             "max_level": "largest number of parts held after warm-up",
         }),
-    "buffer_trace.csv": (
+    "buffer_trace.parquet": (
         ("Every level change of the buffers with `trace: true`, replication 0 only, whole "
-        "run (absent when no buffer is traced)."), {
+        "run (absent when no buffer is traced; Parquet, zstd)."), {
             "replication": "replication index (always 0)",
             "buffer": "buffer name",
-            "t_s": "time of the change, seconds from run start",
+            "t_ms": "time of the change, milliseconds from run start (integer)",
             "level": "number of parts in the buffer after the change",
         }),
     "throughput.png": (
@@ -114,6 +115,25 @@ FILES: dict[str, tuple[str, dict[str, str]]] = {
     "lead_time.png": (
         ("Histogram of lead times of good completions after warm-up, all replications, with "
         "mean, median and 95th percentile (completions.csv)."), {}),
+}
+
+# The per-vehicle table as CSV, written only with `--vehicles csv`.
+VEHICLES_CSV: dict[str, tuple[str, dict[str, str]]] = {
+    "completions.csv": (
+        ("With `--vehicles csv` only: the rows of completions.parquet as text, with "
+        "times in seconds and the lead time in hours."), {
+            "replication": "replication index (0-based)",
+            "part": "part id (unique within a replication)",
+            "order": "order number (the parts of one kit share it)",
+            "type": "product/variant",
+            "product": "product name",
+            "sink": "sink the part reached",
+            "scrap": "1 if that sink is a scrap sink, else 0",
+            "t_release_s": "release time, seconds from run start at 00:00 (ms precision)",
+            "t_done_s": "time the part reached the sink, seconds from run start",
+            "lead_time_h": "t_done_s - t_release_s, hours (4 decimals)",
+            "date_done": "calendar date of t_done_s (YYYY-MM-DD)",
+        }),
 }
 
 # Tables written only for scenarios with an order-book (demand) source.
@@ -273,7 +293,8 @@ class ResultsWriter:
 
 
 def write_results(out_dir: Path, results: list[RunResult], resolved: dict, manifest: dict,
-                  plots: bool = True, *, overwrite: bool = False) -> Path:
+                  plots: bool = True, *, overwrite: bool = False,
+                  vehicles: str = "parquet") -> Path:
     """Write every file of FILES for these replications; returns the folder written.
 
     ``out_dir`` is the wished-for folder (``results/<name>``); see ``prepare_dir``.
@@ -286,7 +307,7 @@ def write_results(out_dir: Path, results: list[RunResult], resolved: dict, manif
         write_yaml(tmp / "scenario.resolved.yaml", resolved)
         write_json(tmp / "manifest.json", complete_manifest(manifest, results))
         write_json(tmp / "summary.json", summary_dict(results))
-        write_tables(tmp, results)
+        write_tables(tmp, results, vehicles)
         (tmp / "README.txt").write_text(readme_text(), encoding="utf-8")
         if plots:
             from sim import plots as figures  # matplotlib is imported only when drawing
@@ -317,20 +338,34 @@ def _write_page(folder: Path, manifest: dict) -> None:
     (folder / "report.html").write_text(run_page(folder, text, captions), encoding="utf-8")
 
 
-def write_tables(folder: Path, results: list[RunResult]) -> None:
-    """All CSVs; traces only for replication 0 and only when a buffer is traced."""
-    builders = {"completions.csv": kpi.completions_table, "daily.csv": kpi.daily_table,
-                "stations.csv": kpi.station_table, "buffers.csv": kpi.buffer_table}
+VEHICLES = ("parquet", "csv", "none")
+
+
+def write_tables(folder: Path, results: list[RunResult], vehicles: str = "parquet") -> None:
+    """All tables; traces only for replication 0 and only when a buffer is traced."""
+    if vehicles not in VEHICLES:
+        raise ValueError(f"vehicles must be one of {VEHICLES} (got {vehicles!r})")
+    builders = {"daily.csv": kpi.daily_table, "stations.csv": kpi.station_table,
+                "buffers.csv": kpi.buffer_table}
     for name, build in builders.items():
         write_csv(folder / name, list(FILES[name][1]),
                   (_with_replication(build(r), r.replication) for r in results))
+    if vehicles == "csv":
+        write_csv(folder / "completions.csv", list(VEHICLES_CSV["completions.csv"][1]),
+                  (_with_replication(kpi.completions_table(r), r.replication)
+                   for r in results))
+    elif vehicles == "parquet":
+        from sim.report.parquet import write_completions
+
+        write_completions(folder / "completions.parquet", results)
     if results[0].demand:
         write_csv(folder / "demand.csv", list(DEMAND_TABLES["demand.csv"][1]),
                   (_with_replication(kpi.demand_table(r), r.replication) for r in results))
     trace = kpi.trace_table(results[0])
     if len(trace["t_s"]):
-        write_csv(folder / "buffer_trace.csv", list(FILES["buffer_trace.csv"][1]),
-                  [_with_replication(trace, results[0].replication)])
+        from sim.report.parquet import write_trace
+
+        write_trace(folder / "buffer_trace.parquet", trace, results[0].replication)
 
 
 def _with_replication(table: kpi.Table, replication: int) -> kpi.Table:
@@ -512,7 +547,8 @@ def readme_text() -> str:
              "seconds from the run start date at 00:00 unless a column says otherwise; dates "
              "are calendar days (YYYY-MM-DD).")
     lines = [*textwrap.wrap(intro, 92, break_on_hyphens=False), ""]
-    for name, (what, columns) in {**FILES, **DEMAND_TABLES, **PLAN_PLOTS}.items():
+    for name, (what, columns) in {**FILES, **VEHICLES_CSV, **DEMAND_TABLES,
+                                  **PLAN_PLOTS}.items():
         lines.append(name)
         lines.extend(textwrap.wrap(what, 92, initial_indent="    ", subsequent_indent="    ",
                                    break_on_hyphens=False))

@@ -197,7 +197,7 @@ def test_run_seed_and_replications_reach_the_resolved_scenario(tmp_path, capsys,
                                                               monkeypatch) -> None:
     seen = {}
 
-    def fake_write(target, results, resolved, manifest, plots=True):
+    def fake_write(target, results, resolved, manifest, plots=True, vehicles="parquet"):
         seen.update(resolved=resolved, manifest=manifest, n=len(results), plots=plots)
         return target
 

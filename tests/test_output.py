@@ -15,7 +15,14 @@ from factories import DAY, make_result, random_result
 import sim.plots
 from sim import output
 from sim.kpi import run_kpis
-from sim.output import FILES, ResultsWriter, prepare_dir, write_csv, write_results
+from sim.output import (
+    FILES,
+    VEHICLES_CSV,
+    ResultsWriter,
+    prepare_dir,
+    write_csv,
+    write_results,
+)
 from sim.stats import ci95
 
 RESOLVED = {"name": "demo", "run": {"start": datetime.date(2024, 1, 1), "seed": 7,
@@ -156,8 +163,44 @@ def test_csv_headers_follow_the_docs(tmp_path, results):
         assert name in readme and all(c in readme for c in columns)
 
 
-def test_csv_rows_match_the_records(tmp_path, results):
+def test_the_parquet_tables_hold_the_records_exactly(tmp_path, results):
+    import pyarrow.parquet as pq
+
     out = write_results(tmp_path / "demo", results, RESOLVED, MANIFEST, plots=False)
+    assert not (out / "completions.csv").exists()
+    table = pq.read_table(out / "completions.parquet")
+    assert table.column_names == list(FILES["completions.parquet"][1])
+    assert table.num_rows == sum(len(r.completions) for r in results)
+    rows = table.to_pydict()
+    for r in results:
+        mine = [i for i, rep in enumerate(rows["replication"]) if rep == r.replication]
+        c = r.completions
+        by_part = np.argsort(c.part, kind="stable")          # rows are sorted by part
+        assert [rows["part"][i] for i in mine] == c.part[by_part].tolist()
+        assert [rows["t_done_ms"][i] for i in mine] == np.rint(
+            c.t_done[by_part] * 1000).astype(np.int64).tolist()
+        assert [rows["t_release_ms"][i] for i in mine] == np.rint(
+            c.t_release[by_part] * 1000).astype(np.int64).tolist()
+        k = mine[17]
+        j = by_part[17]
+        assert rows["type"][k] == r.types[c.type[j]]
+        assert rows["product"][k] == r.type_product[c.type[j]]
+        assert rows["scrap"][k] == bool(r.sink_scrap[c.sink[j]])
+        assert rows["date_done"][k] == r.start + datetime.timedelta(days=int(c.t_done[j] // DAY))
+    trace = pq.read_table(out / "buffer_trace.parquet").to_pydict()
+    assert set(trace["replication"]) == {0}  # replication 0 only
+    b0 = results[0].buffers[0]
+    assert trace["t_ms"][:len(b0.trace_t)] == np.rint(np.asarray(b0.trace_t) * 1000).astype(
+        np.int64).tolist()
+    assert trace["level"][:len(b0.trace_t)] == list(b0.trace_level)
+    none = write_results(tmp_path / "none", results, RESOLVED, MANIFEST, plots=False,
+                         vehicles="none")
+    assert not (none / "completions.parquet").exists()
+
+
+def test_csv_rows_match_the_records(tmp_path, results):
+    out = write_results(tmp_path / "demo", results, RESOLVED, MANIFEST, plots=False,
+                        vehicles="csv")
     rows = _read(out / "completions.csv")[1:]
     assert len(rows) == sum(len(r.completions) for r in results)
     r1 = results[1]
@@ -178,20 +221,22 @@ def test_csv_rows_match_the_records(tmp_path, results):
     assert len(_read(out / "stations.csv")) == 1 + 3 * 2 * 5
     buffers = _read(out / "buffers.csv")
     assert buffers[2] == ["0", "b2", "inf", "7.000000", "30"]
-    trace = _read(out / "buffer_trace.csv")[1:]
-    assert {row[0] for row in trace} == {"0"}  # replication 0 only
-    assert len(trace) == len(results[0].buffers[0].trace_t)
 
 
 def test_no_trace_file_without_traced_buffers(tmp_path):
     res = [random_result(0, n=100, days=2, trace=False)]
     out = write_results(tmp_path / "demo", res, RESOLVED, MANIFEST, plots=False)
-    assert not (out / "buffer_trace.csv").exists()
+    assert not (out / "buffer_trace.parquet").exists()
 
 
 def test_empty_run_writes_headers_only(tmp_path):
-    out = write_results(tmp_path / "demo", [make_result()], RESOLVED, MANIFEST, plots=False)
-    assert _read(out / "completions.csv") == [list(FILES["completions.csv"][1])]
+    import pyarrow.parquet as pq
+
+    out = write_results(tmp_path / "demo", [make_result()], RESOLVED, MANIFEST, plots=False,
+                        vehicles="csv")
+    assert _read(out / "completions.csv") == [list(VEHICLES_CSV["completions.csv"][1])]
+    out = write_results(tmp_path / "pq", [make_result()], RESOLVED, MANIFEST, plots=False)
+    assert pq.read_table(out / "completions.parquet").num_rows == 0
 
 
 def test_write_csv_formats(tmp_path):

@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_set(run)
     run.add_argument("--workers", "-w", type=int, help="processes (default: one per CPU)")
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    run.add_argument("--vehicles", choices=("parquet", "csv", "none"), default="parquet",
+                     help="the per-vehicle table: completions.parquet (default), "
+                          "completions.csv, or none")
     run.add_argument("--quiet", "-q", action="store_true",
                      help="no progress bar, print only the results path")
     run.add_argument("--force", action="store_true",
@@ -140,7 +143,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                             workers=min(workers, n), wall_seconds=wall, argv=args.argv)
     target = args.out / (args.name or scenario.name)
     written = write_results(target, results, resolved_dict(scenario), manifest,
-                            plots=not args.no_plots)
+                            plots=not args.no_plots, vehicles=args.vehicles)
     if not args.quiet:
         print(f"{scenario.name}: {n} replication(s), seed {scenario.run.seed}, "
               f"{wall:.1f} s wall")

@@ -59,7 +59,7 @@ def _figures(folder: Path, captions: dict[str, str]) -> list[str]:
 
 def _files(folder: Path) -> list[str]:
     names = sorted(p.name for p in folder.iterdir()
-                   if p.suffix in (".csv", ".json", ".yaml", ".txt"))
+                   if p.suffix in (".csv", ".json", ".yaml", ".txt", ".parquet"))
     links = ", ".join(f"<a href=\"{_e(n)}\">{_e(n)}</a>" for n in names)
     return [f"<h2>Tables and files</h2><p>{links}</p>"]
 
