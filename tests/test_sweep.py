@@ -15,6 +15,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from test_engine_stalls import _loop as deadlocking_loop
 
 from sim.cli import main
 
@@ -153,16 +154,7 @@ def test_two_shards_merged_equal_the_unsharded_sweep_and_bad_sets_are_refused(
 
 def _loop(tmp_path: Path) -> Path:
     """A rework loop that locks up within minutes, unless its rework route is removed."""
-    scenario = {
-        "name": "loop", "sinks": {"yard": {}},
-        "run": {"duration": "2 d", "start": "2025-01-01", "seed": 3},
-        "sources": {"src": {"kind": "saturated"}},
-        "stations": {"s1": {"cycle": {"dist": "exponential", "mean": "1 min"}},
-                     "s2": {"cycle": {"dist": "exponential", "mean": "1 min"},
-                            "route": [{"to": "b0", "p": 0.5}, {"to": "out"}]}},
-        "buffers": {"b0": {"from": ["src", "s2"], "to": "s1", "capacity": 1},
-                    "b1": {"from": "s1", "to": "s2", "capacity": 1},
-                    "out": {"from": "s2", "to": "yard", "capacity": "inf"}}}
+    scenario = {"name": "loop", "sinks": {"yard": {}}, **deadlocking_loop()}
     (tmp_path / "loop.yaml").write_text(yaml.safe_dump(scenario))
     path = tmp_path / "loop-sweep.yaml"
     path.write_text(yaml.safe_dump({

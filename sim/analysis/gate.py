@@ -10,7 +10,6 @@ replication, which requires the same seeds (refused otherwise).
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from sim.errors import UsageError
+from sim.experiments.sweep import read_json
 from sim.spec.gates import Gate, GatesFile
 from sim.stats import paired_diff
 
@@ -32,18 +32,6 @@ class Verdict:
     value: float
     bound: str
     passed: bool
-
-
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"{path}: not found") from None
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{path}: not a readable JSON file ({exc})") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"{path}: expected a JSON object")
-    return data
 
 
 def _estimate(result: dict[str, Any], gate: Gate, where: Path) -> dict[str, Any]:
@@ -69,7 +57,7 @@ def apply_gates(gates: GatesFile, result_dir: Path, gates_dir: Path) -> list[Ver
     if not source.is_file():
         raise UsageError(f"{result_dir}: not a results folder (no summary.json or "
                          "comparison.json)")
-    result = _read(source)
+    result = read_json(source)
     if "points" in result:
         return [_sweep(name, gate, result, source, gates_dir)
                 for name, gate in gates.gates.items()]
@@ -79,16 +67,8 @@ def apply_gates(gates: GatesFile, result_dir: Path, gates_dir: Path) -> list[Ver
         if gate.baseline is None:
             value = estimate[gate.at]
             value = math.nan if value is None else float(value)
-            ok = not math.isnan(value)
-            bounds = []
-            if gate.min is not None:
-                ok = ok and value >= gate.min
-                bounds.append(f">= {gate.min:g}")
-            if gate.max is not None:
-                ok = ok and value <= gate.max
-                bounds.append(f"<= {gate.max:g}")
-            out.append(Verdict(name, f"{gate.kpi} ({gate.at})", value, " and ".join(bounds),
-                               ok))
+            ok, bound = _absolute(value, gate)
+            out.append(Verdict(name, f"{gate.kpi} ({gate.at})", value, bound, ok))
             continue
         out.append(_regression(name, gate, result, estimate, gates_dir / gate.baseline,
                                source))
@@ -149,7 +129,7 @@ def _sweep(name: str, gate: Gate, result: dict[str, Any], source: Path,
                                                  if len(points) > 1 else "")
         return Verdict(name, f"{gate.kpi} ({gate.at}) at {scope}",
                        worst[2], worst[3], ok_all)
-    base = _read(gates_dir / gate.baseline)
+    base = read_json(gates_dir / gate.baseline)
     if "points" not in base:
         raise UsageError(f"{gates_dir / gate.baseline}: a sweep's regression baseline must "
                          "be a sweep summary.json")
@@ -181,7 +161,7 @@ def _sweep(name: str, gate: Gate, result: dict[str, Any], source: Path,
 
 def _regression(name: str, gate: Gate, result: dict[str, Any], estimate: dict[str, Any],
                 path: Path, source: Path) -> Verdict:
-    base = _read(path)
+    base = read_json(path)
     if "values" not in estimate or gate.kpi not in base.get("kpis", {}):
         raise UsageError(f"{path}: a regression rule needs run summaries with the KPI "
                          f"{gate.kpi!r} per replication")
