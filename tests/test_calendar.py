@@ -242,3 +242,25 @@ def test_builds_from_the_validated_scenario_models() -> None:
     # weeks 1-2: 9 days x 2 shifts; weeks 3-4: 8 nights of 8 h (Thu-Fri of week 3 shut)
     assert cal.scheduled_hours(0, 28 * DAY) == pytest.approx(9 * 2 * SHIFT_H + 8 * 8)
     assert cal.work_between(0, 28 * DAY) == pytest.approx((9 * 2 * SHIFT_H + 8 * 4) * H)
+
+
+@settings(max_examples=40, deadline=None)
+@given(start=st.floats(0.0, 40 * DAY), seed=st.integers(0, 2**31 - 1), rates=st.booleans())
+def test_advance_work_many_is_the_scalar_query_float_for_float(start: float, seed: int,
+                                                               rates: bool) -> None:
+    # The plan timeline asks thousands of offsets from one period start at once; each
+    # answer must be exactly what advance_work gives (goldens depend on it).
+    from pathlib import Path
+
+    from sim.loader import load_scenario
+
+    sc = load_scenario(Path(__file__).resolve().parents[1] / "scenarios/douai/2025.yaml")
+    cal = Calendar.build(sc.calendars["line_2shift"], sc.run.start, 60 * DAY, rates=rates)
+    rng = np.random.default_rng(seed)
+    w = np.concatenate([rng.uniform(0.0, 3e6, 300), rng.uniform(0.0, 600.0, 100),
+                        (np.arange(200) + 0.5) / 200 * cal.work_between(start, start + 20 * DAY),
+                        [1e12]])
+    assert cal.advance_work_many(start, w).tolist() == [cal.advance_work(start, x) for x in w]
+    always = Calendar.always()
+    assert always.advance_work_many(start, w).tolist() == [always.advance_work(start, x)
+                                                           for x in w]

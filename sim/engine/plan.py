@@ -31,18 +31,29 @@ def sequence(quantities: dict[str, int], rule: str, rng: np.random.Generator,
         rng.shuffle(shuffled)
         return shuffled
     total = sum(quantities[n] for n in names)
-    done = dict.fromkeys(names, 0)
-    limited = {n: group_of is not None and max_run is not None and group_of.get(n) == group_value
-               for n in names}
+    qty = [quantities[n] for n in names]
+    done = [0] * len(names)
+    limited = [group_of is not None and max_run is not None and group_of.get(n) == group_value
+               for n in names]
+    capped = max_run is not None
     seq: list[str] = []
     for i in range(1, total + 1):
-        open_ = [n for n in names if done[n] < quantities[n]]
-        allowed = [n for n in open_ if not (limited[n] and max_run is not None
-                                            and run >= max_run)] or open_
-        pick = max(allowed, key=lambda n: i * quantities[n] / total - done[n])
-        run = run + 1 if limited[pick] else 0
-        done[pick] += 1
-        seq.append(pick)
+        # the product furthest behind its ideal share, first in `names` order on ties, among
+        # those open and not over the consecutive limit (all open ones if none is allowed)
+        best = -1
+        best_gap = 0.0
+        for k in range(2):
+            for m, q in enumerate(qty):
+                if done[m] >= q or (k == 0 and capped and limited[m] and run >= max_run):
+                    continue
+                gap = i * q / total - done[m]
+                if best < 0 or gap > best_gap:
+                    best, best_gap = m, gap
+            if best >= 0:
+                break
+        run = run + 1 if limited[best] else 0
+        done[best] += 1
+        seq.append(names[best])
     return seq
 
 
@@ -84,11 +95,14 @@ def release_timeline(plan, cal: Calendar, start_date, horizon: float,
         on = cal.work_between(a, b)  # capacity-weighted: a half-rate shift gets half
         if on <= 0:
             raise ValueError(f"plan period {period.from_}..{period.to} has no on-shift time")
-        for k, product in enumerate(order):
-            t = cal.advance_work(a, (k + 0.5) / n * on)
-            if product in ramps:
+        offsets = (np.arange(n, dtype=np.float64) + 0.5) / n * on
+        at = cal.advance_work_many(a, offsets).tolist()
+        ramped = [product in ramps for product in order]
+        draws = iter(rng_ramp.random(sum(ramped)).tolist())  # the same stream, one call
+        for t, product, is_ramped in zip(at, order, ramped):
+            if is_ramped:
                 s, d, init = ramps[product]
-                if rng_ramp.random() >= ramp_factor(t, s, d, init):
+                if next(draws) >= ramp_factor(t, s, d, init):
                     dropped += 1
                     continue
             times.append(t)
