@@ -35,7 +35,7 @@ def sequence(quantities: dict[str, int], rule: str, rng: np.random.Generator,
     done = [0] * len(names)
     limited = [group_of is not None and max_run is not None and group_of.get(n) == group_value
                for n in names]
-    capped = max_run is not None
+    cap = max_run if max_run is not None else -1
     seq: list[str] = []
     for i in range(1, total + 1):
         # the product furthest behind its ideal share, first in `names` order on ties, among
@@ -44,7 +44,7 @@ def sequence(quantities: dict[str, int], rule: str, rng: np.random.Generator,
         best_gap = 0.0
         for k in range(2):
             for m, q in enumerate(qty):
-                if done[m] >= q or (k == 0 and capped and limited[m] and run >= max_run):
+                if done[m] >= q or (k == 0 and cap >= 0 and limited[m] and run >= cap):
                     continue
                 gap = i * q / total - done[m]
                 if best < 0 or gap > best_gap:
