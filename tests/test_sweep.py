@@ -215,3 +215,35 @@ def test_results_folders_are_never_overwritten_and_bad_outputs_are_refused(
                  "--retry-failed"]) == 2
     assert main(["sweep", str(path), "--out", str(out), "-q", "--cluster", "local:0"]) == 2
     assert sorted(p.name for p in out.iterdir()) == ["grid", "grid-2"]
+
+
+HOLDER = """
+import os, sys, time
+from pathlib import Path
+from sim.experiments.sweep import Workspace
+ws = Workspace(Path(sys.argv[1]), {}, False)
+ws.lock()
+if os.fork() == 0:      # a worker forked after the lock, as a process pool's are
+    time.sleep(30)
+    os._exit(0)
+print("locked", flush=True)
+time.sleep(30)
+"""
+
+
+def test_the_sweep_lock_dies_with_its_process_not_with_its_workers(tmp_path) -> None:
+    from sim.errors import UsageError
+    from sim.experiments.sweep import Workspace
+
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path)],
+                              stdout=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        with pytest.raises(UsageError, match="another process is running this sweep"):
+            Workspace(tmp_path, {}, False).lock(wait=0.3)
+        holder.kill()   # SIGKILL the sweep process; its forked worker lives on
+        holder.wait()
+        again = Workspace(tmp_path, {}, False)
+        again.lock(wait=2.0)   # free at once all the same
+    finally:
+        os.killpg(holder.pid, signal.SIGKILL)

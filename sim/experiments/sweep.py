@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,13 +105,23 @@ class Workspace:
         self.folder, self.state, self.resumed = folder, state, resumed
         self._lock: TextIO | None = None
 
-    def lock(self) -> None:
-        """Refuse a second process writing the same sweep (released when this one dies)."""
+    def lock(self, wait: float = 3.0) -> None:
+        """Refuse a second process writing the same sweep.
+
+        A POSIX record lock (`lockf`) belongs to this process alone: worker processes
+        forked later do not hold it, so it is released the moment this process dies,
+        even by SIGKILL while its workers are still finishing."""
         self._lock = open(self.folder / ".lock", "w")  # noqa: SIM115 - held for the run
-        try:
-            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise UsageError(f"{self.folder}: another process is running this sweep") from None
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.lockf(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except OSError:
+                if time.monotonic() >= deadline:
+                    raise UsageError(f"{self.folder}: another process is running this "
+                                     "sweep") from None
+                time.sleep(0.1)
 
     def store(self, record: dict[str, Any]) -> None:
         """Keep one finished run, atomically."""
