@@ -8,6 +8,7 @@ holding read-only numpy arrays, built once at the end of a run (DESIGN.md §5 ru
 from __future__ import annotations
 
 import datetime
+from array import array
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,8 +17,16 @@ STATES: tuple[str, ...] = ("working", "blocked", "starved", "failed", "off_shift
 
 
 def frozen_array(values: object, dtype: str) -> np.ndarray:
-    """A read-only numpy copy, so records cannot be changed after a run."""
-    arr = np.array(values, dtype=dtype)
+    """A read-only numpy view of the values, so records cannot be changed after a run.
+
+    An `array.array` of the same item type (the engine's logs) is viewed, not copied: a
+    year of completions is held once, not twice (the log can no longer grow while the
+    view exists: Python refuses to resize an exported buffer)."""
+    if isinstance(values, array) and values.itemsize == np.dtype(dtype).itemsize and (
+            (values.typecode == "d") == (np.dtype(dtype).kind == "f")):
+        arr = np.frombuffer(values, dtype=dtype)
+    else:
+        arr = np.array(values, dtype=dtype)
     arr.setflags(write=False)
     return arr
 
