@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from sim.errors import ScenarioError
 from sim.loader import load_scenario, read_yaml, resolved_dict
 from sim.spec.messages import first_error
-from sim.spec.sweep import Factor, SweepSpec, grid_levels, range_level
+from sim.spec.sweep import Factor, SweepSpec, grid_levels, level_number, range_level
 
 
 @dataclass(frozen=True)
@@ -123,9 +123,7 @@ def _listed(f: Factor, value: Any) -> tuple[str, dict[str, Any], float | None]:
     if f.range is not None and not isinstance(value, str):
         return range_level(f, float(value))
     label = value if isinstance(value, str) else json.dumps(value, default=str)
-    from sim.spec.sweep import _maybe_number
-
-    return label, {p: value for p in f.paths}, _maybe_number(value)
+    return label, {p: value for p in f.paths}, level_number(value)
 
 
 def _latin_hypercube(spec: SweepSpec, names: list[str]

@@ -196,7 +196,7 @@ def _is_name(name: str) -> bool:
 def grid_levels(f: Factor) -> list[tuple[str, dict[str, Any], float | None]]:
     """A factor's levels as (label, {path: value}, number or None), in the file's order."""
     if f.levels is not None:
-        return [(label, dict(sets), _maybe_number(label)) for label, sets in f.levels.items()]
+        return [(label, dict(sets), level_number(label)) for label, sets in f.levels.items()]
     if f.values is not None:
         return [_level(f, v) for v in f.values]
     assert f.range is not None
@@ -230,7 +230,7 @@ def _plain(x: float) -> str:
 
 def _level(f: Factor, value: Any) -> tuple[str, dict[str, Any], float | None]:
     label = value if isinstance(value, str) else _show(value)
-    return label, {p: value for p in f.paths}, _maybe_number(value)
+    return label, {p: value for p in f.paths}, level_number(value)
 
 
 def _show(value: Any) -> str:
@@ -239,7 +239,7 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-def _maybe_number(value: Any) -> float | None:
+def level_number(value: Any) -> float | None:
     """A level's position on a numeric axis: numbers and durations (seconds), else None."""
     if isinstance(value, bool):
         return None
