@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test fast bench validate figures fuzz clean
+.PHONY: run test fast bench validate figures fuzz sweep clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ figures: $(STAMP)
 # The long fuzz profile (the fast one runs in `make test`): mutants of every shipped scenario.
 fuzz: $(STAMP)
 	FUZZ_EXAMPLES=3000 $(PY) -m pytest -q tests/test_fuzz.py -p no:cacheprovider
+
+# The CI sweep on this machine (what .github/workflows/sweep.yml runs in 4 shards), gated.
+sweep: $(STAMP)
+	rm -rf $(VENV)/sweep-run
+	$(PY) run_sim.py sweep scenarios/douai/sweeps/ci.yaml --out $(VENV)/sweep-run --name sweep
+	$(PY) run_sim.py gate scenarios/douai/sweeps/ci-gates.yaml $(VENV)/sweep-run/sweep
 
 validate: $(STAMP)
 	$(PY) run_sim.py validate
