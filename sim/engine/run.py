@@ -16,7 +16,7 @@ from sim.engine.buffer import Buffer
 from sim.engine.model import Model, build
 from sim.engine.paced import PacedLine
 from sim.engine.stalls import find_stalls
-from sim.engine.station import Station
+from sim.engine.station import Server, Station
 from sim.engine.stock import Stock
 from sim.records import (
     STATES,
@@ -70,8 +70,13 @@ def _run_until(env, until: float) -> None:
     is a measurable share of a line whose events each do little work."""
     queue = env._queue
     pop = heappop
+    server = Server
     while queue and queue[0][0] < until:
         env._now, _, _, event = pop(queue)
+        if event.__class__ is server:  # a job end: dispatched straight to its server
+            event.callbacks = None
+            event._done(event)
+            continue
         callbacks, event.callbacks = event.callbacks, None
         for callback in callbacks:
             callback(event)

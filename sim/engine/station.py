@@ -16,22 +16,28 @@ from heapq import heappush
 
 from simpy.core import NORMAL
 
-from sim.engine.buffer import Part
-from sim.engine.machine import BLOCKED, STARVED, WORKING, Machine, reusable_event
+from sim.engine.buffer import Buffer, Part
+from sim.engine.machine import BLOCKED, STARVED, WORKING, Machine
 
 
 class Server(Machine):
-    """One server: a machine that holds at most one part and handles its own job ends."""
+    """One server: a machine that holds at most one part and handles its own job ends.
 
-    __slots__ = ("cb", "env", "ev", "part", "station")
+    The server is its own job-end event: it goes on SimPy's heap as it is, and the run
+    loop (`sim.engine.run._run_until`) calls `_done` directly. It still reads as a SimPy
+    event (`callbacks`, `_ok`), so `Environment.step` would process it the same way."""
+
+    __slots__ = ("callbacks", "cb", "env", "part", "station")
+    _ok = True
+    _value = None
 
     def __init__(self, station: Station, name: str, cal, fm, env) -> None:
         super().__init__(name, cal, fm)
         self.station = station
         self.env = env
         self.part: Part | None = None
-        self.ev = reusable_event(env)
         self.cb = [self._done]
+        self.callbacks: list | None = None
 
     def _done(self, _ev) -> None:
         """The job ends: hand the part on, or keep it and block (blocking after service)."""
@@ -56,7 +62,18 @@ class Server(Machine):
             self.state = STARVED
             self.part = None
             st.idle.append(self)
-            out.put(part, t)
+            if out.__class__ is Buffer:  # Buffer.put, inlined: the commonest hand-over
+                items = out.items
+                n = len(items)
+                out.area += n * (t - out.last)
+                out.last = t
+                items.append(part)
+                if n >= out.max_level or out.trace_t is not None:
+                    out._traced(t)
+                if out.ready:
+                    out.consumer.on_input(t)
+            else:
+                out.put(part, t)
             inp = st.inp
             if inp is None or inp.items or inp.blocked:
                 st.try_start(t)
@@ -177,9 +194,8 @@ class Station:
                         end = srv._walk_operation(t, w)
                 else:
                     end = srv.begin(t, w)
-                ev = srv.ev
-                ev.callbacks = srv.cb
-                heappush(queue, (end, NORMAL, next(eid), ev))
+                srv.callbacks = srv.cb
+                heappush(queue, (end, NORMAL, next(eid), srv))
             return
         if self.assembling:
             return  # re-entered from a feeder woken by our own takes: the loop below re-checks
@@ -194,9 +210,8 @@ class Station:
                 part = self._assemble(t)
                 srv.part = part
                 end = srv.begin(t, cycle(part.type))
-                ev = srv.ev
-                ev.callbacks = srv.cb
-                heappush(queue, (end, NORMAL, next(eid), ev))
+                srv.callbacks = srv.cb
+                heappush(queue, (end, NORMAL, next(eid), srv))
         finally:
             self.assembling = False
         if not idle or miss == self.carrier_index:
