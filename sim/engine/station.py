@@ -1,9 +1,9 @@
 """Stations: parallel servers, assembly (marriage) of several inputs, blocking after service.
 
 A station wakes only on real state changes (DESIGN.md §5 rule 1): a part arrives
-(`on_input`), a job ends (its server's reused SimPy event fires), or a blocked server's
-part is taken downstream (`released`). Each server owns one SimPy event that is re-armed
-for every job, so a job costs one heap push and one callback (rule 8).
+(`on_input`), a job ends (its server, pushed on SimPy's heap as its own event, is popped),
+or a blocked server's part is taken downstream (`released`). A job costs one heap push
+and one direct call (rule 8).
 
 Assembly: with several inputs the station starts only when every input can supply its
 parts: one from each (or `consume` of them), matched by order number if `match: order`.
