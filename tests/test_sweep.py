@@ -122,6 +122,38 @@ def test_a_sweep_killed_with_sigkill_resumes_losing_and_repeating_nothing(tmp_pa
     _same_files(out / "slow", out / "clean")
 
 
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(x) for x in path.read_text().split()] if path.exists() else []
+
+
+@pytest.mark.slow
+def test_a_worker_killed_by_the_os_costs_only_its_runs_which_a_retry_recovers(
+        tmp_path) -> None:
+    path = _sweep(tmp_path, "oom", duration="120 d")
+    out = tmp_path / "out"
+    command = [sys.executable, str(ROOT / "run_sim.py"), "sweep", str(path), "--out",
+               str(out), "-w", "2", "--no-plots"]
+    sweep = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             text=True)
+    deadline = time.monotonic() + 120
+    while (_files(out / "oom") < 2 or not _children(sweep.pid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(_children(sweep.pid)[0], signal.SIGKILL)   # as the OOM killer would
+    _, err = sweep.communicate(timeout=300)
+    assert sweep.returncode == 4, err
+    records = [json.loads(p.read_text()) for p in (out / "oom" / "runs").glob("p*.json")]
+    lost = [r for r in records if r["status"] != "ok"]
+    assert len(records) == 12 and 1 <= len(lost) <= 4        # only the runs in flight
+    assert all("a worker process died" in r["message"] for r in lost)
+    assert "a worker process died" in (out / "oom" / "failures.csv").read_text()
+    assert main(["sweep", str(path), "--out", str(out), "-q", "-w", "2", "--no-plots",
+                 "--retry-failed"]) == 0
+    assert main(["sweep", str(path), "--out", str(out), "--name", "clean", "-q", "-w", "2",
+                 "--no-plots"]) == 0
+    _same_files(out / "oom", out / "clean")
+
 def test_two_shards_merged_equal_the_unsharded_sweep_and_bad_sets_are_refused(
         tmp_path, capsys) -> None:
     path = _sweep(tmp_path)

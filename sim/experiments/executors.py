@@ -65,7 +65,13 @@ def run_serial(tasks: Iterable[Task]) -> Iterator[dict[str, Any]]:
 
 
 def run_local(tasks: Iterable[Task], workers: int) -> Iterator[dict[str, Any]]:
-    """Tasks on a pool of local processes that die with this one."""
+    """Tasks on a pool of local processes that die with this one.
+
+    A worker killed from outside (the OS out of memory, a signal) breaks the whole pool:
+    every run in flight is then recorded as failed (which one killed it cannot be told),
+    a new pool is started and the sweep goes on; `--retry-failed` reruns them."""
+    from concurrent.futures.process import BrokenProcessPool
+
     from sim.experiments.replications import _abandon, process_pool
 
     if workers <= 1:
@@ -73,23 +79,45 @@ def run_local(tasks: Iterable[Task], workers: int) -> Iterator[dict[str, Any]]:
         return
     pool = process_pool(workers)
     queue = iter(tasks)
-    pending: set[Future[dict[str, Any]]] = set()
+    pending: dict[Future[dict[str, Any]], Task] = {}
+
+    def fill() -> None:
+        for task in itertools.islice(queue, 2 * workers - len(pending)):
+            pending[pool.submit(run_task, *task)] = task
+
     try:
-        for task in queue:
-            pending.add(pool.submit(run_task, *task))
-            if len(pending) >= 2 * workers:
-                break
+        fill()
         while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            broken = False
             for future in done:
-                yield future.result()
-                following = next(queue, None)
-                if following is not None:
-                    pending.add(pool.submit(run_task, *following))
+                task = pending.pop(future)
+                try:
+                    record = future.result()
+                except BrokenProcessPool:
+                    broken = True
+                    record = _lost(task)
+                yield record
+            if broken:
+                for task in pending.values():
+                    yield _lost(task)
+                pending.clear()
+                _abandon(pool)
+                pool = process_pool(workers)
+            fill()
     except BaseException:
         _abandon(pool)
         raise
     pool.shutdown(wait=True)
+
+
+def _lost(task: Task) -> dict[str, Any]:
+    """The record of a run lost with a worker process that died."""
+    scenario, point, replication, _ = task
+    return {"point": point, "replication": replication, "seed": scenario.run.seed,
+            "status": "failed", "kpis": {}, "wall_seconds": 0.0,
+            "message": ("a worker process died while this run was in flight (killed from "
+                        "outside, e.g. out of memory); rerun with --retry-failed")}
 
 
 def connect(address: str) -> tuple[Any, Any]:
