@@ -279,3 +279,28 @@ def test_the_sweep_lock_dies_with_its_process_not_with_its_workers(tmp_path) -> 
         again.lock(wait=2.0)   # free at once all the same
     finally:
         os.killpg(holder.pid, signal.SIGKILL)
+
+
+@pytest.mark.slow
+def test_a_dask_task_that_loses_its_worker_is_a_failed_run_not_a_crash(tmp_path) -> None:
+    import dask
+    from dask.distributed import Client, LocalCluster
+
+    from sim.experiments.design import plan_sweep
+    from sim.experiments.executors import run_dask
+
+    plan = plan_sweep(_sweep(tmp_path, "lost", duration="200 d"))
+    tasks = [(plan.scenarios[p], p, r, ("completed",)) for p, r in plan.runs]
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+            LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                         dashboard_address=None) as cluster, Client(cluster) as client:
+        pids = list(client.run(os.getpid).values())
+        records = []
+        for record in run_dask(iter(tasks), client):
+            records.append(record)
+            if len(records) == 2:
+                os.kill(pids[0], signal.SIGKILL)   # a worker dies with a run in flight
+    assert sorted((r["point"], r["replication"]) for r in records) == sorted(plan.runs)
+    lost = [r for r in records if r["status"] != "ok"]
+    assert lost and all("the Dask task failed: KilledWorker" in r["message"] for r in lost)
+    assert len(lost) < len(records)  # the rest ran on the surviving and restarted workers

@@ -141,29 +141,42 @@ def connect(address: str) -> tuple[Any, Any]:
 
 
 def run_dask(tasks: Iterable[Task], client: Any) -> Iterator[dict[str, Any]]:
-    """Tasks on a Dask distributed cluster; each point's scenario is sent once."""
+    """Tasks on a Dask distributed cluster; each point's scenario is sent once.
+
+    Dask reruns a task whose worker died; one that keeps killing workers (KilledWorker)
+    or fails on the cluster's side is recorded as a failed run, and the sweep goes on."""
     from dask.distributed import as_completed
 
     workers = max(1, sum(client.nthreads().values()))
     shared: dict[int, Any] = {}
+    of: dict[str, Task] = {}
 
     def submit(task: Task) -> Any:
         scenario, point, replication, patterns = task
         if point not in shared:
             shared[point] = client.scatter(scenario, hash=False)
-        return client.submit(run_task, shared[point], point, replication, patterns,
-                             pure=False, key=f"sweep-p{point}-r{replication}-{time.time_ns()}")
+        future = client.submit(run_task, shared[point], point, replication, patterns,
+                               pure=False,
+                               key=f"sweep-p{point}-r{replication}-{time.time_ns()}")
+        of[future.key] = task
+        return future
 
     queue = iter(tasks)
     first = [submit(t) for t in itertools.islice(queue, 2 * workers)]
     running = as_completed(first)
     try:
         for future in running:
-            record = future.result()
+            task = of.pop(future.key)
+            try:
+                record = future.result()
+            except Exception as exc:  # noqa: BLE001 - the cluster lost or refused the task
+                message = " ".join(str(exc).split()) or "(no message)"
+                record = {**_lost(task), "message": f"the Dask task failed: "
+                          f"{type(exc).__name__}: {message}; rerun with --retry-failed"}
             future.release()
-            task = next(queue, None)
-            if task is not None:
-                running.add(submit(task))
+            following = next(queue, None)
+            if following is not None:
+                running.add(submit(following))
             yield record
     except BaseException:
         client.cancel(list(running.futures))
