@@ -53,6 +53,53 @@ GOLDEN: dict[str, dict[str, float]] = {
 }
 
 
+# Station seconds per state and buffer mean levels (after warm-up) of the same runs,
+# recorded at commit 2244196 and equal, float for float, at the revision before it: a
+# refactor of the statistics (e.g. accounting by remainder) must keep them (regression
+# goldens, same rules as GOLDEN; `python tests/test_engine_golden.py --stats` prints them).
+GOLDEN_STATS: dict[str, dict[str, float]] = {
+    "calendar_line": {
+        "b0.mean_level": 1.50356, "b1.mean_level": 0.644584, "press.blocked": 7952.498185,
+        "press.failed": 23858.828598, "press.off_shift": 672000.0,
+        "press.starved": 99216.229921, "press.working": 320172.443296, "weld.blocked": 0.0,
+        "weld.failed": 29678.375344, "weld.off_shift": 1343669.645312,
+        "weld.starved": 283496.173801, "weld.working": 589555.805544, "wip_mean": 4.69913,
+    },
+    "paced_line": {
+        "b0.mean_level": 0.0, "b1.mean_level": 4.624337, "b2.mean_level": 0.655743,
+        "body.blocked": 51602.175452, "body.failed": 0.0, "body.off_shift": 0.0,
+        "body.starved": 0.0, "body.working": 207597.824548, "check.blocked": 0.0,
+        "check.failed": 0.0, "check.off_shift": 0.0, "check.starved": 30255.173875,
+        "check.working": 228944.826125, "trim.blocked": 0.0, "trim.failed": 10671.293219,
+        "trim.off_shift": 0.0, "trim.starved": 110.061161, "trim.working": 248418.64562,
+        "wip_mean": 26.771007,
+    },
+    "plan_assembly": {
+        "bodies.mean_level": 0.003623, "body_in.mean_level": 1.168331, "marry.blocked": 0.0,
+        "marry.failed": 0.0, "marry.off_shift": 0.0, "marry.starved": 169955.430769,
+        "marry.working": 434844.569231, "pack_in.mean_level": 1.94989,
+        "packs.mean_level": 16.622582, "packshop.blocked": 4990.038741, "packshop.failed": 0.0,
+        "packshop.off_shift": 0.0, "packshop.starved": 125293.233151,
+        "packshop.working": 474516.728107, "paint.blocked": 0.0, "paint.failed": 24161.52257,
+        "paint.off_shift": 0.0, "paint.starved": 114746.954353, "paint.working": 465891.523077,
+        "wip_mean": 22.066522,
+    },
+    "reference_line": {
+        "b1.mean_level": 0.0, "b2.mean_level": 3.291654, "b3.mean_level": 2.887869,
+        "b4.mean_level": 2.390445, "b5.mean_level": 1.85799, "s1.blocked": 134702.688385,
+        "s1.failed": 4116.586697, "s1.off_shift": 0.0, "s1.starved": 0.0,
+        "s1.working": 465980.724919, "s2.blocked": 99507.387429, "s2.failed": 12649.045001,
+        "s2.off_shift": 0.0, "s2.starved": 38853.330359, "s2.working": 453790.237211,
+        "s3.blocked": 77831.73817, "s3.failed": 2741.289378, "s3.off_shift": 0.0,
+        "s3.starved": 57583.791667, "s3.working": 466643.180785, "s4.blocked": 44807.762757,
+        "s4.failed": 5958.038642, "s4.off_shift": 0.0, "s4.starved": 89811.928413,
+        "s4.working": 464222.270189, "s5.blocked": 0.0, "s5.failed": 9711.008266,
+        "s5.off_shift": 0.0, "s5.starved": 128680.863678, "s5.working": 466408.128056,
+        "wip_mean": 14.90724,
+    },
+}
+
+
 def _reference_line() -> dict:
     """DESIGN §5's reference line, shortened: 5 stations, exponential cycles and failures."""
     stations = {f"s{i}": {"cycle": {"dist": "exponential", "mean": "60 s"},
@@ -157,6 +204,24 @@ def measure(name: str) -> dict[str, float]:
             "t_done_sum": round(float(r.completions.t_done.sum()), 3), **jobs}
 
 
+def measure_stats(name: str) -> dict[str, float]:
+    """Station seconds per state, buffer mean levels and the mean WIP of a fresh run."""
+    r = run(SCENARIOS[name]())
+    out = {f"{s.name}.{k}": v for s in r.stations for k, v in s.state_seconds.items()}
+    out.update({f"{b.name}.mean_level": b.mean_level for b in r.buffers})
+    out["wip_mean"] = r.wip_mean
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_golden_statistics(name: str) -> None:
+    got = measure_stats(name)
+    want = GOLDEN_STATS[name]
+    assert sorted(got) == sorted(want)
+    for key, value in want.items():
+        assert got[key] == pytest.approx(value, rel=1e-12, abs=1e-6), key
+
+
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_golden_counts(name: str) -> None:
     got: dict[str, Any] = measure(name)
@@ -168,5 +233,7 @@ def test_golden_counts(name: str) -> None:
 
 if __name__ == "__main__":
     import pprint
+    import sys
 
-    pprint.pprint({name: measure(name) for name in sorted(SCENARIOS)}, sort_dicts=False)
+    probe = measure_stats if "--stats" in sys.argv else measure
+    pprint.pprint({name: probe(name) for name in sorted(SCENARIOS)}, sort_dicts=False)
