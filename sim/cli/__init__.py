@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -406,6 +407,20 @@ COMMANDS = {"run": cmd_run, "check": cmd_check, "schema": cmd_schema, "validate"
             "calibrate": cmd_calibrate, "compare": compare_verb.cmd_compare,
             "gate": gate_verb.cmd_gate, "sweep": sweep_verb.cmd_sweep,
             "merge": sweep_verb.cmd_merge}
+
+
+def entry() -> None:
+    """Process entry point (`run_sim.py`, the `douai-sim` script): exit with main's status.
+
+    After Ctrl-C the process ends at once (`os._exit`): its workers are stopped and nothing
+    partial was written, while the interpreter's exit hook would join the process pool's
+    management thread, which can wait forever on a worker terminated mid-message."""
+    code = main()
+    if code == EXIT_INTERRUPTED:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 def main(argv: list[str] | None = None) -> int:
