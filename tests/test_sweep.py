@@ -304,3 +304,28 @@ def test_a_dask_task_that_loses_its_worker_is_a_failed_run_not_a_crash(tmp_path)
     lost = [r for r in records if r["status"] != "ok"]
     assert lost and all("the Dask task failed: KilledWorker" in r["message"] for r in lost)
     assert len(lost) < len(records)  # the rest ran on the surviving and restarted workers
+
+
+def test_an_engine_error_is_a_failed_run_with_its_message(tmp_path, capsys,
+                                                          monkeypatch) -> None:
+    # The engine raises for no valid scenario today, so the error is injected: the runs of
+    # the points with b1 capacity 1 raise in the engine call; the sweep records them, goes on.
+    import sim.engine.run as engine_run
+
+    real = engine_run.run_once
+
+    def flaky(scenario, replication=0, *args, **kwargs):
+        if scenario.buffers["b1"].capacity == 1:
+            raise RuntimeError("boom in the engine")
+        return real(scenario, replication, *args, **kwargs)
+
+    monkeypatch.setattr(engine_run, "run_once", flaky)
+    out = tmp_path / "out"
+    assert main(["sweep", str(_sweep(tmp_path)), "--out", str(out), "-q", "-w", "1",
+                 "--no-plots"]) == 4
+    assert "point 0 replication 0: RuntimeError: boom in the engine" in capsys.readouterr().err
+    failures = (out / "grid" / "failures.csv").read_text().splitlines()[1:]
+    assert len(failures) == 6 and all("RuntimeError: boom in the engine" in f
+                                      for f in failures)   # points 0 and 1 (cap 1) x 3
+    summary = json.loads((out / "grid" / "summary.json").read_text())
+    assert [p["kpis"]["completed"]["n"] for p in summary["points"]] == [0, 0, 3, 3]
