@@ -238,3 +238,48 @@ def test_plan_releases_follow_the_capacity_of_each_shift() -> None:
     hour = (r.completions.t_release % DAY) / HOUR
     night = (hour >= 20) | (hour < 4)
     assert int(night.sum()) == 20 and len(hour) == 60
+
+
+def test_the_order_book_forgets_orders_every_reader_has_passed() -> None:
+    from types import SimpleNamespace
+
+    from sim.engine.source import OrderBook
+
+    n = [0]
+
+    def next_order(last: float):
+        n[0] += 1
+        return (float(n[0]), n[0] % 7)
+
+    book = OrderBook(next_order)
+    book.KEEP = 100
+    a, b = SimpleNamespace(k=0), SimpleNamespace(k=0)
+    book.read_by(a)
+    book.read_by(b)
+    for k in range(5000):
+        a.k = k
+        assert book.get(k) == (float(k + 1), (k + 1) % 7)
+        if k % 3 == 0:
+            b.k = k  # the slower reader
+    assert book.base > 0 and len(book.times) <= 4 * book.KEEP
+    assert book.get(b.k) == (float(b.k + 1), (b.k + 1) % 7)  # still readable by the laggard
+    calloff = OrderBook(next_order)
+    calloff.KEEP = 100
+    calloff.read_by(SimpleNamespace(k=0), sequential=False)
+    for k in range(1000):
+        calloff.get(k)
+    assert calloff.base == 0 and len(calloff.times) == 1000  # a look-back reader keeps all
+
+
+def test_forgetting_orders_changes_nothing_in_a_run(monkeypatch) -> None:
+    from sim.engine.source import OrderBook
+
+    d = line(["1 s", "1 s", "1 s"], 2, duration="2 d", seed=4)
+    monkeypatch.setattr(OrderBook, "KEEP", 1 << 40)  # never forget
+    keep_all = run(d)
+    monkeypatch.setattr(OrderBook, "KEEP", 1 << 10)  # forget often during this run
+    forgetting = run(d)
+    assert len(keep_all.completions) > 150_000
+    assert np.array_equal(keep_all.completions.t_done, forgetting.completions.t_done)
+    assert np.array_equal(keep_all.completions.order, forgetting.completions.order)
+    assert keep_all.stations == forgetting.stations

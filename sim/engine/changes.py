@@ -95,8 +95,7 @@ class ChangeRunner:
         book.next_order = factories.order_source(
             name, spec, cal, choose, self.streams, m.scenario, m.horizon, m.counters,
             f"@{change.label}", m.source_counts[name])
-        keep = max(p.k for p in ports)
-        del book.times[keep:], book.types[keep:]
+        book.cut(max(p.k for p in ports))
         book.done = False
         book.last = t
         for port in ports:

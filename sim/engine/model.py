@@ -159,8 +159,10 @@ def _source_ports(model: Model, n: str, s: SourceSpec, cal: Calendar, streams: S
         (bname, buf), = outs.items()
         units = OrderBook(order_source(n, s, cal, choose, streams, sc, horizon, model.counters,
                                        count=count))
-        model.ports.append(StockPort(f"{n}->{bname}", env, units, buf, s.batch,
-                                     s.when_full == "lose", horizon))
+        stock_port = StockPort(f"{n}->{bname}", env, units, buf, s.batch,
+                               s.when_full == "lose", horizon)
+        units.read_by(stock_port)
+        model.ports.append(stock_port)
         return
     leader: DemandPort | None = None
     if s.kind == "demand":
@@ -188,10 +190,14 @@ def _source_ports(model: Model, n: str, s: SourceSpec, cal: Calendar, streams: S
             port = CalloffPort(name, env, book, buf, rule.lead, ids, model.wip,
                                        model.counters, horizon)
             model.buffers[rule.at].watchers.append(port.trigger)
+            if isinstance(book, OrderBook):
+                book.read_by(port, sequential=False)  # it reads orders as bodies pass
         else:
             port = Port(name, env, book, buf, s.leads.get(bname, 0.0), s.kind == "saturated",
                         s.when_full == "lose", ids, model.wip, model.counters, horizon)
             port.limit_free = s.limit is None
+            if isinstance(book, OrderBook):
+                book.read_by(port)
         if leader is not None:
             leader.followers.append(port)
         model.ports.append(port)

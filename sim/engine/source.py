@@ -33,7 +33,14 @@ def admit(part: Part, t: float, wip, counters: dict) -> None:
 
 
 class OrderBook:
-    """The source's lazily generated timeline of orders: times and types."""
+    """The source's lazily generated timeline of orders: times and types.
+
+    Orders are numbered from 0 for the whole run; the book keeps only those from `base`
+    on. Once every reader has read past an order it is forgotten (in blocks of `KEEP`),
+    so a long run does not hold every order it ever released. A reader that may look
+    back (a call-off port) is registered with `sequential=False` and keeps them all."""
+
+    KEEP = 1 << 16
 
     def __init__(self, next_order: Callable[[float], tuple[float, int] | None],
                  batch: int = 1) -> None:
@@ -43,23 +50,47 @@ class OrderBook:
         self.types: list[int] = []
         self.done = False
         self.last = 0.0
+        self.base = 0
+        self.readers: list[Any] = []   # objects whose `k` is the next order they read
+        self.trimmable = True
+
+    def read_by(self, reader: Any, sequential: bool = True) -> None:
+        """Register a port that reads this book."""
+        self.readers.append(reader)
+        self.trimmable = self.trimmable and sequential
 
     def get(self, k: int) -> tuple[float, int] | None:
         """Order k (0-based), generating up to it; None when the source is exhausted."""
         times = self.times
-        while len(times) <= k and not self.done:
-            item = self.next_order(self.last)
-            if item is None:
-                self.done = True
-                break
-            t, ptype = item
-            self.last = t
-            for _ in range(self.batch):
-                times.append(t)
-                self.types.append(ptype)
-        if k < len(times):
-            return times[k], self.types[k]
+        i = k - self.base
+        if i >= len(times) and not self.done:
+            if self.trimmable and len(times) >= 2 * self.KEEP and self.readers:
+                self._forget()
+                i = k - self.base
+            while len(times) <= i and not self.done:
+                item = self.next_order(self.last)
+                if item is None:
+                    self.done = True
+                    break
+                t, ptype = item
+                self.last = t
+                for _ in range(self.batch):
+                    times.append(t)
+                    self.types.append(ptype)
+        if i < len(times):
+            return times[i], self.types[i]
         return None
+
+    def _forget(self) -> None:
+        """Drop the orders every reader has passed (all but the last KEEP of them)."""
+        drop = min(r.k for r in self.readers) - self.base - self.KEEP
+        if drop > 0:
+            del self.times[:drop], self.types[:drop]
+            self.base += drop
+
+    def cut(self, keep: int) -> None:
+        """Forget the orders from number `keep` on (a dated change regenerates them)."""
+        del self.times[keep - self.base:], self.types[keep - self.base:]
 
 
 class TimedPort:
