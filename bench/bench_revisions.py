@@ -51,12 +51,15 @@ def main() -> int:
     ap.add_argument("--base", required=True, help="git revision to compare against")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--days", type=int, default=365, help="reference line length")
-    ap.add_argument("--douai", default="scenarios/douai/2024.yaml")
+    ap.add_argument("--douai", default="scenarios/douai/2024.yaml",
+                    help="Douai scenario to time, or 'none' for the reference line only")
     args = ap.parse_args()
     cases = {
         "reference line": ("bench/reference_line.yaml", [f"run.duration={args.days} d"]),
         "douai": (args.douai, []),
     }
+    if args.douai == "none":
+        del cases["douai"]
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp) / "base"
         subprocess.run(["git", "worktree", "add", "--detach", str(base), args.base], cwd=ROOT,

@@ -13,10 +13,14 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from scenario_builder import buffer, done, line, run, scenario, station, via_yaml
 
 from sim.engine import buffer as buffer_module
+from sim.engine.model import build
 from sim.engine.run import run_once
+from sim.engine.station import LineServer
 from sim.records import STATES
 
 
@@ -361,3 +365,72 @@ def test_an_assembly_reports_which_input_it_waited_for() -> None:
     assert k["station.m.waiting_for.b_pack"] == pytest.approx((3600 - 29 * 30) / 3600)
     assert k["station.m.waiting_for.b_body"] == 0.0
     assert k["station.m.waiting_for.b_pack"] == pytest.approx(k["station.m.starved"])
+
+
+# -- the fused job end (LineServer) --------------------------------------------------------
+
+@st.composite
+def plain_lines(draw) -> dict:
+    """Lines whose stations qualify for the fused job end: one server, no calendar, no
+    time-dependent failures; cycles deterministic or not, buffers traced or not, warm-up."""
+    n = draw(st.integers(1, 5))
+    stations = []
+    for _ in range(n):
+        mean = draw(st.integers(5, 90))
+        spec: dict = {"cycle": (f"{mean} s" if draw(st.booleans()) else
+                                {"dist": "exponential", "mean": f"{mean} s"})}
+        if draw(st.booleans()):
+            spec["failures"] = {"mtbf": f"{draw(st.integers(120, 3600))} s",
+                                "mttr": f"{draw(st.integers(10, 600))} s",
+                                "mode": "operation",
+                                "after_failure": draw(st.sampled_from(["resume", "repeat"]))}
+        stations.append(spec)
+    caps = [draw(st.integers(0, 4)) for _ in range(n)]
+    source = draw(st.sampled_from([
+        None, {"kind": "arrivals", "interarrival": {"dist": "exponential", "mean": "40 s"}}]))
+    return line(stations, caps, source=source, duration=f"{draw(st.integers(2, 12))} h",
+                seed=draw(st.integers(0, 999)), trace=draw(st.booleans()),
+                warmup=draw(st.sampled_from(["0 s", "30 min", "61 min"])))
+
+
+@settings(max_examples=40, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(plain_lines())
+def test_the_fused_job_end_runs_the_same_line_as_generic_servers(d: dict) -> None:
+    """LineServer is a pure speed-up: same events, draws and heap order as Server, so the
+    same completions, counts and buffer traces; state seconds equal to rounding (working
+    is a remainder on both, but summed in another order)."""
+    sc = scenario(d)
+    fused_model = build(sc, 0)
+    assert any(isinstance(s, LineServer) for st_ in fused_model.stations.values()
+               for s in st_.machines())
+    fused = run_once(sc, 0, model=fused_model)
+    plain = run_once(sc, 0, model=build(sc, 0, fuse=False))
+    for field in ("part", "order", "type", "sink", "t_release", "t_done"):
+        np.testing.assert_array_equal(getattr(fused.completions, field),
+                                      getattr(plain.completions, field))
+    assert fused.counters == plain.counters and fused.wip_end == plain.wip_end
+    for a, b in zip(fused.stations, plain.stations):
+        assert a.jobs == b.jobs and a.failures == b.failures
+        for state, sec in a.state_seconds.items():
+            assert sec == pytest.approx(b.state_seconds[state], rel=1e-12, abs=1e-6), state
+    for a, b in zip(fused.buffers, plain.buffers):
+        assert a.max_level == b.max_level and a.mean_level == b.mean_level
+        if a.trace_t is not None:
+            np.testing.assert_array_equal(a.trace_t, b.trace_t)
+            np.testing.assert_array_equal(a.trace_level, b.trace_level)
+
+
+def test_stations_on_a_loop_or_under_a_dated_change_are_not_fused() -> None:
+    """A station a part can come back to keeps the generic server (its restart must see
+    the parts the loop brings back in the generic order); so does one a change touches."""
+    d = line(["60 s", "60 s", "60 s"], 2)
+    d["buffers"]["b1"]["from"] = ["s1", "s3"]
+    d["stations"]["s3"]["route"] = [{"to": "b1", "p": 0.1}, {"to": "out"}]
+    d["run"].update(start="2025-01-01", duration="2 d")
+    d["changes"] = {"c": {"from": "2025-01-02", "set": {"stations.s1.cycle": "50 s"}}}
+    kinds = {n: type(s.servers[0]).__name__ for n, s in build(scenario(d), 0).stations.items()}
+    assert kinds == {"s1": "Server", "s2": "Server", "s3": "Server"}
+    kinds = {n: type(s.servers[0]).__name__
+             for n, s in build(scenario(line(["60 s", "60 s"], 2)), 0).stations.items()}
+    assert kinds == {"s1": "LineServer", "s2": "LineServer"}

@@ -57,6 +57,15 @@ def cycle_fn(spec, name: str, streams: Streams, types, path: str, tag: str = "")
     return lambda k: draws[k]() * scales[k]
 
 
+def constant_of(cycle) -> float | None:
+    """The work content every job of `cycle` (a `cycle_fn` result) has, if it is one
+    number for every type: the deterministic case `cycle_fn` returns as a list lookup."""
+    table = getattr(cycle, "__self__", None)
+    if isinstance(table, list) and table and all(w == table[0] for w in table):
+        return float(table[0])
+    return None
+
+
 def failure_model(spec, name: str, streams: Streams, tag: str = "") -> FailureModel | None:
     if spec is None:
         return None

@@ -17,6 +17,13 @@ Repairs run in real time; with ``repair_off_shift: false`` they progress only on
 Time is accounted per state at state changes (rule 4): working, blocked, starved, failed,
 off shift. Off shift overrides working, blocked and starved; a repair that continues off
 shift counts as failed.
+
+Statistics by remainder: each machine leaves its commonest state unsummed and derives it
+in `totals` as what remains of the time. A machine that never stops (no calendar) derives
+*working*: a job that follows a job costs no accounting at all, which is what makes a busy
+line cheap. A machine on a calendar derives *starved*, since summing its working time is
+needed anyway to split out off-shift time, and idle spans would cost a calendar query each.
+Derived totals equal summed ones to rounding (the golden tests hold them to 1e-12).
 """
 
 from __future__ import annotations
@@ -132,9 +139,11 @@ class Machine:
     def finish(self, t: float, state: int) -> None:
         """The job begun last ends at `t`; the machine enters `state` (starved/blocked)."""
         self.jobs += 1
-        if self.simple and not self.fails:
-            self.acc[WORKING] += t - self.since
-        elif not self.fails and self.unit_rate and self.w_left >= 0.0:
+        if self.fails:
+            self._account(WORKING, self.since, t)
+        elif self.always_on:
+            pass  # working time is the remainder (see `totals`)
+        elif self.unit_rate and self.w_left >= 0.0:
             self.acc[WORKING] += self.w_left  # on-shift time of a failure-free job at rate 1
         else:
             self._account(WORKING, self.since, t)
@@ -244,17 +253,19 @@ class Machine:
             self._split(state, x, b)
 
     def _split(self, state: int, a: float, b: float) -> None:
-        """On-shift time of [a, b] in `state`. On a calendar, starved and off-shift time
-        are not summed span by span: they are what remains (see `totals`)."""
+        """On-shift time of [a, b] in `state`. The remainder state is not summed span by
+        span: working without a calendar, starved and off shift on one (see `totals`)."""
         if self.always_on:
-            self.acc[state] += b - a
+            if state != WORKING:
+                self.acc[state] += b - a
         elif state != STARVED:
             self.acc[state] += self.cal.on_between(a, b)
 
     def totals(self, t: float) -> list[float]:
         """Seconds per state in [stat_from, t] (after `flush(t)`)."""
         if self.always_on:
-            return list(self.acc)
+            _, b, s, f, _ = self.acc
+            return [max((t - self.stat_from) - b - s - f, 0.0), b, s, f, 0.0]
         w, b, _, f, _ = self.acc
         on = self.cal.on_between(self.stat_from, t)
         starved = max(on - w - b - (f - self.f_off), 0.0)

@@ -33,7 +33,7 @@ from sim.engine.factories import (
 from sim.engine.paced import PacedLine
 from sim.engine.plan import ramp_factor
 from sim.engine.source import OrderBook, Port
-from sim.engine.station import Station
+from sim.engine.station import LineServer, Station
 from sim.engine.stock import Stock, StockPort
 from sim.errors import ScenarioError
 from sim.scenario import Scenario, SourceSpec
@@ -64,8 +64,11 @@ class Model:
     changes: ChangeRunner | None = None
 
 
-def build(sc: Scenario, replication: int = 0) -> Model:
-    """Wire the SimPy model of one replication of scenario `sc`."""
+def build(sc: Scenario, replication: int = 0, fuse: bool = True) -> Model:
+    """Wire the SimPy model of one replication of scenario `sc`.
+
+    `fuse=False` builds every station with generic servers: the same run, event for
+    event, at the old cost; tests compare the two."""
     env = simpy.Environment()
     streams = Streams(sc.run.seed, replication)
     horizon = sc.run.horizon
@@ -107,6 +110,7 @@ def build(sc: Scenario, replication: int = 0) -> Model:
     outputs = {n: {b: buffers[b] for b, s in sc.buffers.items() if n in s.from_}
                for n in list(sc.stations) + list(sc.sources)}
 
+    plain = _fusable(sc, changes) if fuse else set()
     stations: dict[str, Station | PacedLine] = {}
     for n, s in sc.stations.items():
         cal = cal_of(s.calendar, s.shift_rate)
@@ -130,12 +134,14 @@ def build(sc: Scenario, replication: int = 0) -> Model:
                          [failure_model(s.failures, m, streams) for m in names],
                          cycle_fn(s.cycle, n, streams, types, f"stations.{n}.cycle"),
                          ins, carrier, s.match == "order", consume, rt, out, wip,
-                         counters)
+                         counters, fuse=n in plain)
         stations[n] = st
         for b in inputs[n]:
             b.consumer = st
             if isinstance(st, Station):
                 b.ready = st.idle
+                if isinstance(st.servers[0], LineServer):
+                    b.consumer = st.servers[0]  # its one server wakes itself (fused)
 
     model = Model(env, sc, replication, horizon, types, {n: c for (n, r), c in calendars.items()
                                                           if r}, stations, buffers, sinks,
@@ -145,6 +151,29 @@ def build(sc: Scenario, replication: int = 0) -> Model:
         _source_ports(model, n, src, cal_of(src.calendar), streams, ids)
     model.changes = ChangeRunner(model, changes, streams) if changes else None
     return model
+
+
+def _fusable(sc: Scenario, changes) -> set[str]:
+    """Stations whose job end may be fused (`sim.engine.station.LineServer`), as far as the
+    graph tells: on no loop (a part they pass on never comes back to them), and neither
+    they nor their input buffers touched by a dated change. The station checks the rest."""
+    succ: dict[str, set[str]] = {}
+    for b in sc.buffers.values():
+        for f in b.from_:
+            succ.setdefault(f, set()).add(b.to)
+    touched = {c.name for c in changes if c.section == "stations"}
+    touched |= {sc.buffers[c.name].to for c in changes if c.section == "buffers"}
+    keep = set()
+    for n in sc.stations:
+        seen, todo = set(), list(succ.get(n, ()))
+        while todo:
+            x = todo.pop()
+            if x not in seen:
+                seen.add(x)
+                todo.extend(succ.get(x, ()))
+        if n not in seen and n not in touched:
+            keep.add(n)
+    return keep
 
 
 def _source_ports(model: Model, n: str, s: SourceSpec, cal: Calendar, streams: Streams,

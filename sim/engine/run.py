@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from heapq import heappop
+from heapq import heappop, heappush
 
 import numpy as np
 
@@ -16,7 +16,7 @@ from sim.engine.buffer import Buffer
 from sim.engine.model import Model, build
 from sim.engine.paced import PacedLine
 from sim.engine.stalls import find_stalls
-from sim.engine.station import Server, Station
+from sim.engine.station import LineServer, Server, Station
 from sim.engine.stock import Stock
 from sim.records import (
     STATES,
@@ -70,12 +70,15 @@ def _run_until(env, until: float) -> None:
     is a measurable share of a line whose events each do little work."""
     queue = env._queue
     pop = heappop
-    server = Server
-    while queue and queue[0][0] < until:
-        env._now, _, _, event = pop(queue)
-        if event.__class__ is server:  # a job end: dispatched straight to its server
-            event.callbacks = None
-            event._done(event)
+    servers = (Server, LineServer)
+    while queue:
+        t, prio, eid, event = pop(queue)
+        if t >= until:
+            heappush(queue, (t, prio, eid, event))  # not due: back where it was
+            break
+        env._now = t
+        if event.__class__ in servers:  # a job end: dispatched straight to its server
+            event.job_end(t)
             continue
         callbacks, event.callbacks = event.callbacks, None
         for callback in callbacks:

@@ -17,6 +17,7 @@ from heapq import heappush
 from simpy.core import NORMAL
 
 from sim.engine.buffer import Buffer, Part
+from sim.engine.factories import constant_of
 from sim.engine.machine import BLOCKED, STARVED, WORKING, Machine
 
 
@@ -25,7 +26,8 @@ class Server(Machine):
 
     The server is its own job-end event: it goes on SimPy's heap as it is, and the run
     loop (`sim.engine.run._run_until`) calls `_done` directly. It still reads as a SimPy
-    event (`callbacks`, `_ok`), so `Environment.step` would process it the same way."""
+    event (`callbacks`, `_ok`), so `Environment.step` would process it the same way once;
+    the run loop leaves its callbacks in place, which saves resetting them at each job."""
 
     __slots__ = ("callbacks", "cb", "env", "part", "station")
     _ok = True
@@ -37,24 +39,27 @@ class Server(Machine):
         self.env = env
         self.part: Part | None = None
         self.cb = [self._done]
-        self.callbacks: list | None = None
+        self.callbacks: list | None = self.cb  # `_run_until` never clears a server's
 
     def _done(self, _ev) -> None:
-        """The job ends: hand the part on, or keep it and block (blocking after service)."""
+        """The job ends (as a SimPy callback)."""
+        self.job_end(self.env._now)
+
+    def job_end(self, t: float) -> None:
+        """The job ends at t: hand the part on, or keep it and block (blocking after
+        service). The run loop calls this directly, with the time it popped."""
         st = self.station
-        t = self.env._now
         part: Part = self.part  # type: ignore[assignment]  # a busy server holds its part
         out = st.out
         if out is None:
             out = st.router.choose(part.type, t)
         self.jobs += 1
-        if not self.fails:
-            if self.simple:
-                self.acc[WORKING] += t - self.since
-            elif self.unit_rate and self.w_left >= 0.0:
-                self.acc[WORKING] += self.w_left  # as Machine.finish
-            else:
-                self._account(WORKING, self.since, t)
+        if self.fails:
+            self._account(WORKING, self.since, t)
+        elif self.always_on:
+            pass  # working time is the remainder (`Machine.totals`): nothing to add
+        elif self.unit_rate and self.w_left >= 0.0:
+            self.acc[WORKING] += self.w_left  # as Machine.finish
         else:
             self._account(WORKING, self.since, t)
         self.since = t
@@ -68,7 +73,7 @@ class Server(Machine):
                 out.area += n * (t - out.last)
                 out.last = t
                 items.append(part)
-                if n >= out.max_level or out.trace_t is not None:
+                if n >= out.watch:
                     out._traced(t)
                 if out.ready:
                     out.consumer.on_input(t)
@@ -93,6 +98,106 @@ class Server(Machine):
         st = self.station
         st.idle.append(self)
         st.try_start(t)
+
+
+class LineServer(Server):
+    """The one server of a plain line station, with its job end fused (DESIGN.md §5 rule 8).
+
+    A station qualifies when it has one server that never stops (no calendar, no
+    time-dependent failures), one plain input buffer and one output, and when the graph
+    has no loop back to it and no dated change touches it (`sim.engine.model._fusable`). Its job end then puts the part down and starts the next job in the
+    same call, without passing through the station's idle list: a job that follows a job
+    costs no state change and no accounting (working time is the remainder,
+    `Machine.totals`). The order of events, draws and heap ids is that of `Server`."""
+
+    __slots__ = ("eid", "inp", "out", "queue", "w")
+
+    def __init__(self, station: Station, name: str, cal, fm, env) -> None:
+        super().__init__(station, name, cal, fm, env)
+        self.inp: Buffer = station.inp  # type: ignore[assignment]  # fusable: one plain input
+        self.out = station.out
+        self.queue = station.queue
+        self.eid = station.eid
+        self.w = constant_of(station.cycle)  # the work of every job, if the same for all
+
+    def on_input(self, t: float) -> None:
+        """A part arrived for this (starved) server: its input buffer wakes it directly."""
+        idle = self.station.idle
+        if not idle:
+            return
+        idle.pop()
+        self.acc[STARVED] += t - self.since
+        self.state = WORKING
+        self._next(t)
+
+    def job_end(self, t: float) -> None:
+        out = self.out
+        self.jobs += 1
+        if self.fails:  # a repair fell inside the job just ended: account it
+            self._account(WORKING, self.since, t)
+        items = out.items
+        n = len(items)
+        if n >= out.cap:  # Buffer.block, inlined: 2 job ends in 5 on a tight line
+            self.since = t
+            self.state = BLOCKED
+            out.blocked.append(self)
+            if out.ready:
+                out.consumer.on_input(t)
+            return
+        if out.__class__ is Buffer:  # Buffer.put, inlined
+            out.area += n * (t - out.last)
+            out.last = t
+            items.append(self.part)
+            if n >= out.watch:
+                out._traced(t)
+            if out.ready:
+                out.consumer.on_input(t)
+        else:
+            out.put(self.part, t)
+        self._next(t)
+
+    def released(self, t: float) -> None:
+        """Downstream took the part this blocked server held: start the next job."""
+        self.acc[BLOCKED] += t - self.since
+        self.state = WORKING
+        self._next(t)
+
+    def _next(self, t: float) -> None:
+        """Take the next part and start on it at t; or go idle (starved) if there is none."""
+        inp = self.inp
+        items = inp.items
+        if items:  # Buffer.take, inlined (as in Station.try_start)
+            inp.area += len(items) * (t - inp.last)
+            inp.last = t
+            part = items.popleft()
+            blocked = inp.blocked
+            if blocked:
+                feeder = blocked.popleft()
+                items.append(feeder.part)
+                if inp.trace_t is not None:
+                    inp._traced(t)
+                feeder.released(t)
+            elif inp.trace_t is not None:
+                inp._traced(t)
+        elif inp.blocked:
+            part = inp.take(t)
+        else:
+            self.part = None
+            self.state = STARVED
+            self.since = t
+            self.station.idle.append(self)
+            return
+        self.part = part
+        w = self.w
+        if w is None:
+            w = self.station.cycle(part.type)
+        b = self.budget
+        if w < b:
+            self.budget = b - w
+            end = t + w
+        else:
+            end = self._walk_operation(t, w)
+        heappush(self.queue, (end, NORMAL, next(self.eid), self))
 
 
 class Station:
@@ -124,26 +229,30 @@ class Station:
 
     def __init__(self, name: str, env, servers: int, cal, failure_models, cycle,
                  inputs, carrier: int, match_order: bool, consume, router, out, wip,
-                 counters: dict) -> None:
+                 counters: dict, fuse: bool = False) -> None:
         self.name = name
         self.env = env
         # Jobs go straight onto SimPy's event heap: same (time, priority, id, event) entries
         # as Environment.schedule, without its call overhead on the hottest path.
         self.queue = env._queue
         self.eid = env._eid
-        self.servers = [Server(self, f"{name}#{i}" if servers > 1 else name, cal,
-                               failure_models[i], env) for i in range(servers)]
-        self.idle = list(reversed(self.servers))
         self.cycle = cycle
         self.inputs = inputs
         self.inp = inputs[0] if len(inputs) == 1 and not consume else None
+        self.out = out
+        fm = failure_models[0]
+        kind = LineServer if (fuse and servers == 1 and cal.always_on and out is not None
+                              and self.inp.__class__ is Buffer
+                              and (fm is None or not fm.time_mode)) else Server
+        self.servers = [kind(self, f"{name}#{i}" if servers > 1 else name, cal,
+                             failure_models[i], env) for i in range(servers)]
+        self.idle = list(reversed(self.servers))
         self.carrier = inputs[carrier]
         self.carrier_index = carrier
         self.others = [(b, consume.get(b.name), getattr(b, "is_stock", False), i)
                        for i, b in enumerate(inputs) if i != carrier]
         self.match_order = match_order
         self.router = router
-        self.out = out
         self.wip = wip
         self.counters = counters
         self.assembling = False
@@ -194,7 +303,6 @@ class Station:
                         end = srv._walk_operation(t, w)
                 else:
                     end = srv.begin(t, w)
-                srv.callbacks = srv.cb
                 heappush(queue, (end, NORMAL, next(eid), srv))
             return
         if self.assembling:
@@ -210,7 +318,6 @@ class Station:
                 part = self._assemble(t)
                 srv.part = part
                 end = srv.begin(t, cycle(part.type))
-                srv.callbacks = srv.cb
                 heappush(queue, (end, NORMAL, next(eid), srv))
         finally:
             self.assembling = False
