@@ -133,3 +133,30 @@ def test_the_douai_pack_buffer_limited_to_20_no_longer_locks_with_the_call_off()
     path = Path(__file__).resolve().parent.parent / "scenarios" / "douai" / "2024.yaml"
     r = run_once(load_scenario(path, ["buffers.pack_buffer.capacity=20"]), 0)
     assert r.lockup is None
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 1 << 16])
+def test_gaps_are_found_slice_by_slice_as_one_pass_would(monkeypatch, chunk: int) -> None:
+    """find_stalls works on slices of the (sorted) completion log; any slicing finds the
+    gaps a plain loop over consecutive completions finds, including across slice edges."""
+    import types
+
+    import numpy as np
+
+    from sim.engine import stalls as stalls_module
+
+    monkeypatch.setattr(stalls_module, "CHUNK", chunk)
+    rng = np.random.default_rng(7)
+    t_done = np.cumsum(rng.exponential(600.0, 40))
+    t_release = t_done - rng.uniform(0.0, 3000.0, 40)
+    model = types.SimpleNamespace(horizon=float(t_done[-1]) + 10.0,
+                                  wip=types.SimpleNamespace(n=0))
+    found, lockup = stalls_module.find_stalls(model, t_done, t_release, None, 1200.0)
+    want = [(max(t_done[i], t_release[i + 1]), t_done[i + 1]) for i in range(39)
+            if t_done[i + 1] - max(t_done[i], t_release[i + 1]) >= 1200.0]
+    assert want and [(s.t_from, s.t_to) for s in found] == want
+    assert lockup is None
+    shuffled = rng.permutation(40)  # an unsorted log is sorted first: same stalls
+    again, _ = stalls_module.find_stalls(model, t_done[shuffled], t_release[shuffled], None,
+                                         1200.0)
+    assert again == found

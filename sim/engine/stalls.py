@@ -28,22 +28,32 @@ from sim.engine.station import Station
 from sim.records import LockUp, Stall
 
 
+CHUNK = 1 << 16  # completions per slice: the temporaries stay small however long the run
+
+
 def find_stalls(model, t_done: np.ndarray, t_release: np.ndarray, cal,
                 threshold: float) -> tuple[tuple[Stall, ...], LockUp | None]:
-    """Stalls between completions, and the lock-up at the end if there is one."""
-    order = np.argsort(t_done, kind="stable")
-    done, released = t_done[order], t_release[order]
+    """Stalls between completions, and the lock-up at the end if there is one.
+
+    Completions are logged in event order, so `t_done` is already sorted; the gaps are
+    then measured slice by slice on views, without copying the per-vehicle columns (a
+    log that is not sorted, which the engine never writes, is sorted first)."""
+    if any(np.any(np.diff(t_done[a:a + CHUNK + 1]) < 0)
+           for a in range(0, max(len(t_done) - 1, 0), CHUNK)):
+        order = np.argsort(t_done, kind="stable")
+        t_done, t_release = t_done[order], t_release[order]
     on = (lambda ts: np.asarray(ts, dtype=np.float64)) if cal is None or cal.always_on \
         else cal.on_upto
     horizon = model.horizon
     stalls = []
-    if len(done) > 1:
-        held_from = np.maximum(done[:-1], released[1:])  # the next part is inside from then
-        gaps = on(done[1:]) - on(held_from)
+    for a in range(0, max(len(t_done) - 1, 0), CHUNK):
+        done, nxt = t_done[a:a + CHUNK], t_done[a + 1:a + CHUNK + 1]
+        done = done[:len(nxt)]
+        held_from = np.maximum(done, t_release[a + 1:a + 1 + len(nxt)])  # next part inside
+        gaps = on(nxt) - on(held_from)
         for i in np.flatnonzero(gaps >= threshold):
-            stalls.append(Stall(float(held_from[i]), float(done[i + 1]),
-                                float(gaps[i]) / 3600.0))
-    last = float(done[-1]) if len(done) else 0.0
+            stalls.append(Stall(float(held_from[i]), float(nxt[i]), float(gaps[i]) / 3600.0))
+    last = float(t_done[-1]) if len(t_done) else 0.0
     lockup = None
     tail = float(on(np.array([horizon]))[0] - on(np.array([last]))[0])
     if model.wip.n > 0 and tail >= threshold:
