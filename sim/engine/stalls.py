@@ -27,7 +27,6 @@ from sim.engine.paced import PacedLine
 from sim.engine.station import Station
 from sim.records import LockUp, Stall
 
-
 CHUNK = 1 << 16  # completions per slice: the temporaries stay small however long the run
 
 
