@@ -54,11 +54,17 @@ class Measured:
 def _model(impl: str, days: float, seed: int) -> Callable[[], int]:
     """A no-argument callable that runs ``impl`` once (imports done here, untimed)."""
     sys.path[:0] = [str(ROOT), str(HERE)]
-    if impl == "engine":
+    if impl in ("engine", "engine-tally"):
         from sim.engine.run import run_once
         from sim.loader import load_scenario
 
         overrides = [f"run.duration={days!r} d", f"run.seed={seed}"]
+        if impl == "engine-tally":  # no per-vehicle rows: the KPIs' tally only (sweeps)
+            def lean() -> int:
+                tally = run_once(load_scenario(SCENARIO, overrides), 0, vehicles=False).tally
+                assert tally is not None
+                return tally.rows
+            return lean
         return lambda: len(run_once(load_scenario(SCENARIO, overrides), 0).completions.t_done)
     module = importlib.import_module("naive_simpy" if impl == "naive" else "heapq_loop")
     return lambda: int(module.run(seed, days))
@@ -137,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="runs per model (median)")
     parser.add_argument("--only", choices=IMPLS, help="time one model only")
     parser.add_argument("--seed", type=int, default=1, help="seed for every model (default 1)")
-    parser.add_argument("--child", choices=IMPLS, help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=(*IMPLS, "engine-tally"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(child(args.child, args.days, args.seed)))

@@ -11,7 +11,8 @@ before and after:
   the clock starts), and 20 replications on 2 worker processes;
 - the `run` CLI's wall (interpreter start to exit, `-n 1 -w 1`, with and without
   figures) over the simulation-only time of the same replication;
-- peak RSS of the reference line at 1 and 4 simulated years (memory flat in the horizon);
+- peak RSS of the reference line at 1 and 4 simulated years, with per-vehicle rows kept
+  (`run`) and without (`vehicles=False`, sweeps: memory flat in the horizon);
 - the size of a default 5-replication Douai results folder (measured once).
 
     python bench/bench_speed.py [--rounds 3] [--no-douai20]
@@ -89,6 +90,8 @@ def main() -> int:
             "reference line: naive SimPy": lambda: ref("naive", 365.0),
             "reference line: heapq loop": lambda: ref("heapq", 365.0),
             "reference line: engine, 4 years": lambda: ref("engine", 4 * 365.0),
+            "reference line: engine, no rows": lambda: ref("engine-tally", 365.0),
+            "reference line: engine, no rows, 4 years": lambda: ref("engine-tally", 4 * 365.0),
             "Douai year, 1 replication (simulation)": lambda: douai(1, 1),
             "run CLI, Douai, 1 replication": lambda: cli(Path(tmp) / "a", True),
             "run CLI, Douai, 1 replication, --no-plots": lambda: cli(Path(tmp) / "b", False),
@@ -119,7 +122,8 @@ def main() -> int:
           f"{med['run CLI, Douai, 1 replication'] / sim:.2f}x "
           f"(--no-plots {med['run CLI, Douai, 1 replication, --no-plots'] / sim:.2f}x)")
     print("peak RSS:")
-    for label in ("reference line: engine", "reference line: engine, 4 years"):
+    for label in ("reference line: engine", "reference line: engine, 4 years",
+                  "reference line: engine, no rows", "reference line: engine, no rows, 4 years"):
         print(_line(label, rss[label], "MB"))
     print(f"results folder of a default 5-replication Douai 2024 run: {size / 1e6:.1f} MB")
     print(f"load average after: {os.getloadavg()[0]:.2f}")

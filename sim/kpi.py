@@ -17,6 +17,8 @@ Definitions (over the window, length ``W = horizon - warmup`` seconds):
 - ``throughput_per_hour = completed / (W / 3600)`` (per calendar hour).
 - ``lead_time_*_h``: ``t_done - t_release`` of the good completions after warm-up, in hours
   (the full sojourn, even when the part was released before warm-up); ``nan`` if none.
+  A run that kept no per-vehicle rows (sweeps) gives the quantiles from its tally's
+  sketch, within 1e-4 relative (`sim.engine.tally`); every other KPI is the same.
 - ``lead_time_on_shift_mean_h`` / ``_p50_h``: the same lead times counted in on-shift
   hours of the run calendar (nights and weekends left out); ``lead_time.<product>.p50_h``
   the median elapsed lead time per product (products that completed any).
@@ -69,6 +71,7 @@ from __future__ import annotations
 
 import datetime
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -99,17 +102,94 @@ def _scrap_mask(r: RunResult) -> np.ndarray:
     return np.array(r.sink_scrap, dtype=bool)[c.sink] & (c.t_done >= r.warmup)
 
 
-def run_kpis(r: RunResult) -> dict[str, float]:
-    """Flat dict of the headline scalar KPIs of one run (definitions in the module doc)."""
+@dataclass(frozen=True)
+class _Completed:
+    """What the KPIs read of the completions: from the rows, or from the run's tally."""
+
+    per_type: np.ndarray            # good completions after warm-up per type
+    scrapped: int
+    lead_h: tuple[float, float, float]  # mean, p50, p95 (nan when none)
+    depart_s: float                 # summed sojourn of good and scrap parts (Little)
+    on_shift_h: tuple[float, float] | None  # mean, p50 in on-shift hours (with a calendar)
+    p50_by_product: dict[str, float]
+    per_shift: np.ndarray | None    # good completions per shift of r.shift_names
+    milestone_t: tuple[float, ...]  # seconds; nan when not reached (need > 0 only)
+    per_window: tuple[int, ...]
+
+
+def _from_rows(r: RunResult) -> _Completed:
     c = r.completions
-    window = r.observed_seconds
     good = r.done_mask()
     scrap = _scrap_mask(r)
-    completed = int(good.sum())
-    scrapped = int(scrap.sum())
     sojourn = c.t_done - c.t_release
     lead_h = sojourn[good] / HOUR_S
+    if good.any():
+        p50, p95 = (float(x) for x in np.percentile(lead_h, [50.0, 95.0]))
+        lead = (float(lead_h.mean()), p50, p95)
+    else:
+        lead = (math.nan, math.nan, math.nan)
+    on_shift = None
+    if r.lead_on_shift is not None and good.any():
+        on_h = r.lead_on_shift[good] / HOUR_S
+        on_shift = (float(on_h.mean()), float(np.percentile(on_h, 50.0)))
+    names = np.array(r.type_product, dtype=object)[c.type[good]] if good.any() \
+        else np.zeros(0, object)
+    by_product = {}
+    for product in products(r):
+        mine = lead_h[names == product]
+        if mine.size:
+            by_product[product] = float(np.percentile(mine, 50.0))
+    per_shift = None
+    if c.shift is not None:
+        per_shift = np.array([int((good & (c.shift == i)).sum())
+                              for i in range(len(r.shift_names))], np.int64)
+    ok = ~np.array(r.sink_scrap, dtype=bool)[c.sink] if len(c) else np.zeros(0, bool)
+    prod = np.array(r.type_product, dtype=object)[c.type] if len(c) else np.zeros(0, object)
+    milestone_t = []
+    for m in r.milestones:
+        mask = ok if m.product is None else ok & (prod == m.product)
+        need = m.count - _built_before(r, m.product)
+        times = np.sort(c.t_done[mask])
+        milestone_t.append(float(times[need - 1]) if 0 < need <= len(times) else math.nan)
+    names_all = np.array(r.type_product, dtype=object)
+    per_window = []
+    for w in r.reporting:
+        mask = (c.t_done >= w.t_from) & (c.t_done < w.t_to) & good
+        if w.products and len(c):
+            mask &= np.isin(names_all[c.type], list(w.products))
+        per_window.append(int(mask.sum()))
+    return _Completed(np.bincount(np.asarray(c.type[good], np.int64), minlength=len(r.types)),
+                      int(scrap.sum()), lead, float(sojourn[good | scrap].sum()), on_shift,
+                      by_product, per_shift, tuple(milestone_t), tuple(per_window))
 
+
+def _from_tally(r: RunResult) -> _Completed:
+    t = r.tally
+    assert t is not None, "a run without rows has a tally"
+    n = int(t.good_by_type.sum())
+    lead = ((t.lead_sum / n / HOUR_S, t.lead.quantile(0.5) / HOUR_S,
+             t.lead.quantile(0.95) / HOUR_S) if n else (math.nan, math.nan, math.nan))
+    on_shift = None
+    if t.on_shift is not None and n:
+        on_shift = (t.on_shift_sum / n / HOUR_S, t.on_shift.quantile(0.5) / HOUR_S)
+    by_product = {p: sk.quantile(0.5) / HOUR_S
+                  for p, sk in zip(products(r), t.lead_by_product) if sk.n}
+    return _Completed(t.good_by_type, t.scrapped, lead, t.depart_sum, on_shift, by_product,
+                      t.shift_good if r.shift_names else None, t.milestone_t, t.window_good)
+
+
+def _built_before(r: RunResult, product: str | None) -> int:
+    return sum(r.built_before.values()) if product is None else r.built_before.get(product, 0)
+
+
+def run_kpis(r: RunResult) -> dict[str, float]:
+    """Flat dict of the headline scalar KPIs of one run (definitions in the module doc).
+
+    From the per-vehicle rows when the run kept them, else from its tally: the same
+    values, but for the lead-time quantiles, within the tally's sketch error (1e-4)."""
+    d = _from_rows(r) if r.log is not None else _from_tally(r)
+    window = r.observed_seconds
+    completed = int(d.per_type.sum())
     k: dict[str, float] = {
         "completed": float(completed),
         "per_day": completed / r.working_days if r.working_days else float("nan"),
@@ -117,27 +197,23 @@ def run_kpis(r: RunResult) -> dict[str, float]:
                          else float("nan")),
         "throughput_per_hour": completed / (window / HOUR_S) if window > 0 else float("nan"),
     }
-    per_product = np.bincount(_type_product_index(r)[np.asarray(c.type[good], np.int64)],
+    per_product = np.bincount(_type_product_index(r), weights=d.per_type,
                               minlength=len(products(r)))
     for name, n in zip(products(r), per_product):
         k[f"completed.{name}"] = float(n)
-    k["scrapped"] = float(scrapped)
+    k["scrapped"] = float(d.scrapped)
     k["released"] = float(r.released)
     k["lost"] = float(r.lost)
     k["wip_mean"] = float(r.wip_mean)
-    if completed:
-        mean = float(lead_h.mean())
-        p50, p95 = (float(x) for x in np.percentile(lead_h, [50.0, 95.0]))
-    else:
-        mean = p50 = p95 = float("nan")
-    k["lead_time_mean_h"] = mean
-    k["lead_time_p50_h"] = float(p50)
-    k["lead_time_p95_h"] = float(p95)
-    k["little_gap"] = _little_gap(r.wip_mean, sojourn[good | scrap], window)
-    k.update(_lead_times(r, good, lead_h))
-    if c.shift is not None:
+    k["lead_time_mean_h"], k["lead_time_p50_h"], k["lead_time_p95_h"] = d.lead_h
+    k["little_gap"] = _little_gap(r.wip_mean, d.depart_s, window)
+    if d.on_shift_h is not None:
+        k["lead_time_on_shift_mean_h"], k["lead_time_on_shift_p50_h"] = d.on_shift_h
+    for product, p50 in d.p50_by_product.items():
+        k[f"lead_time.{product}.p50_h"] = p50
+    if d.per_shift is not None:
         for i, name in enumerate(r.shift_names):
-            n = int((good & (c.shift == i)).sum())
+            n = int(d.per_shift[i])
             hours = r.shift_seconds.get(name, 0.0) / HOUR_S
             k[f"shift.{name}.completed"] = float(n)
             k[f"shift.{name}.jph"] = n / hours if hours > 0 else float("nan")
@@ -159,34 +235,16 @@ def run_kpis(r: RunResult) -> dict[str, float]:
     k["stall.count"] = float(len(r.stalls))
     k["stall.hours"] = float(sum(s.hours for s in r.stalls))
     k.update(demand_kpis(r))
-    k.update(milestone_kpis(r))
-    names = np.array(r.type_product, dtype=object)
-    for w in r.reporting:
-        mask = (c.t_done >= w.t_from) & (c.t_done < w.t_to) & good
-        if w.products and len(c):
-            mask &= np.isin(names[c.type], list(w.products))
-        n = int(mask.sum())
+    for m, t in zip(r.milestones, d.milestone_t):
+        day = 0.0 if m.count - _built_before(r, m.product) <= 0 else t / DAY_S
+        k[f"milestone.{m.name}.day"] = day
+        k[f"milestone.{m.name}.reached"] = 0.0 if math.isnan(day) else 1.0
+    for w, n in zip(r.reporting, d.per_window):
         k[f"reporting.{w.name}.completed"] = float(n)
         k[f"reporting.{w.name}.per_day"] = n / w.working_days if w.working_days else math.nan
     for key, n in r.counters.items():
         if key not in k:  # the engine's own released/lost/... would repeat the KPIs above
             k[f"counter.{key}"] = float(n)
-    return k
-
-
-def _lead_times(r: RunResult, good: np.ndarray, lead_h: np.ndarray) -> dict[str, float]:
-    """Median lead time per product, and in on-shift hours when the run has a calendar."""
-    k: dict[str, float] = {}
-    if r.lead_on_shift is not None and good.any():
-        on_h = r.lead_on_shift[good] / HOUR_S
-        k["lead_time_on_shift_mean_h"] = float(on_h.mean())
-        k["lead_time_on_shift_p50_h"] = float(np.percentile(on_h, 50.0))
-    names = np.array(r.type_product, dtype=object)[r.completions.type[good]] if good.any() \
-        else np.zeros(0, object)
-    for product in products(r):
-        mine = lead_h[names == product]
-        if mine.size:
-            k[f"lead_time.{product}.p50_h"] = float(np.percentile(mine, 50.0))
     return k
 
 
@@ -206,31 +264,6 @@ def demand_kpis(r: RunResult) -> dict[str, float]:
         for name, b in zip(d.products, backlog):
             key = f"demand.backlog_end.{name}"
             k[key] = k.get(key, 0.0) + float(b)
-    return k
-
-
-def milestone_kpis(r: RunResult) -> dict[str, float]:
-    """Day (from the run start) each milestone's count is reached, counting built_before."""
-    k: dict[str, float] = {}
-    if not r.milestones:
-        return k
-    c = r.completions
-    good = ~np.array(r.sink_scrap, dtype=bool)[c.sink] if len(c) else np.zeros(0, bool)
-    prod = np.array(r.type_product, dtype=object)[c.type] if len(c) else np.zeros(0, object)
-    for m in r.milestones:
-        mask = good if m.product is None else good & (prod == m.product)
-        before = (sum(r.built_before.values()) if m.product is None
-                  else r.built_before.get(m.product, 0))
-        need = m.count - before
-        times = np.sort(c.t_done[mask])
-        if need <= 0:
-            day = 0.0
-        elif need <= len(times):
-            day = float(times[need - 1]) / DAY_S
-        else:
-            day = float("nan")
-        k[f"milestone.{m.name}.day"] = day
-        k[f"milestone.{m.name}.reached"] = 0.0 if math.isnan(day) else 1.0
     return k
 
 
@@ -272,11 +305,12 @@ def demand_table(r: RunResult) -> Table:
     }
 
 
-def _little_gap(wip_mean: float, sojourn_s: np.ndarray, window: float) -> float:
-    """Relative gap |L - lambda W| / L of Little's law over the window."""
+def _little_gap(wip_mean: float, sojourn_s: float, window: float) -> float:
+    """Relative gap |L - lambda W| / L of Little's law over the window (`sojourn_s`: the
+    summed sojourn of the window's departures)."""
     if wip_mean <= 0 or window <= 0:
         return float("nan")
-    lam_w = float(sojourn_s.sum()) / window
+    lam_w = sojourn_s / window
     return abs(wip_mean - lam_w) / wip_mean
 
 
@@ -314,6 +348,8 @@ def completions_table(r: RunResult) -> Table:
 
 def daily_counts(r: RunResult) -> np.ndarray:
     """Good completions per (day, product) over the whole run: int64 array [days, products]."""
+    if r.log is None and r.tally is not None:
+        return r.tally.daily
     c = r.completions
     n_days, n_prod = horizon_days(r), len(products(r))
     good = ~np.array(r.sink_scrap, dtype=bool)[c.sink] if len(c) else np.zeros(0, bool)

@@ -13,6 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+
+class NoVehicleRecords(LookupError):
+    """Per-vehicle rows were asked of a run that kept only its tally."""
+
+
 STATES: tuple[str, ...] = ("working", "blocked", "starved", "failed", "off_shift")
 
 
@@ -94,6 +99,66 @@ class DemandRecord:
 
 
 @dataclass(frozen=True)
+class QuantileSketch:
+    """Counts of positive values in log buckets (DDSketch's): bucket i holds the values in
+    (gamma^(i-1), gamma^i], gamma = (1 + alpha) / (1 - alpha), so a bucket's representative
+    2 gamma^i / (gamma + 1) is within `alpha` (relative) of every value in it. Zeros (and
+    negatives) are counted apart. Memory grows with the spread of the values, not their
+    number."""
+
+    alpha: float
+    zeros: int
+    index: np.ndarray  # bucket numbers holding values, increasing
+    count: np.ndarray  # values in each of those buckets
+
+    @property
+    def n(self) -> int:
+        return self.zeros + int(self.count.sum())
+
+    def _ranked(self, k: int) -> float:
+        """The k-th smallest value (0-based), within `alpha`."""
+        if k < self.zeros:
+            return 0.0
+        j = int(np.searchsorted(np.cumsum(self.count), k - self.zeros, side="right"))
+        gamma = (1.0 + self.alpha) / (1.0 - self.alpha)
+        return 2.0 * gamma ** float(self.index[j]) / (gamma + 1.0)
+
+    def quantile(self, q: float) -> float:
+        """numpy's default ("linear") percentile q (0-1) of the values, each order statistic
+        within `alpha` relative error; nan when empty."""
+        n = self.n
+        if n == 0:
+            return float("nan")
+        h = (n - 1) * q
+        lo = int(np.floor(h))
+        a = self._ranked(lo)
+        b = self._ranked(min(lo + 1, n - 1))
+        return a + (h - lo) * (b - a)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """What the KPIs need of the completions, folded as they happen (`sim.engine.tally`):
+    the same numbers as the per-vehicle rows give (sums to rounding), in memory that does
+    not grow with the run's length. Counts are after warm-up unless said otherwise."""
+
+    rows: int                      # completions over the whole run (scrap included)
+    good_by_type: np.ndarray       # good completions per type
+    scrapped: int
+    lead_sum: float                # seconds, release -> done, good completions
+    depart_sum: float              # seconds, good and scrap completions (Little's law)
+    lead: QuantileSketch           # seconds, good completions
+    lead_by_product: tuple[QuantileSketch, ...]
+    on_shift_sum: float            # on-shift seconds of the lead times (run calendar)
+    on_shift: QuantileSketch | None
+    shift_good: np.ndarray         # good completions per shift of RunResult.shift_names
+    daily: np.ndarray              # [days, products]: good completions, whole run
+    milestone_t: tuple[float, ...]  # when each milestone's count was reached; nan: not
+    window_good: tuple[int, ...]   # good completions in each reporting window
+    last_done: float               # time of the last completion (0 if none)
+
+
+@dataclass(frozen=True)
 class Milestone:
     """The date the `count`-th unit of `product` (None: every product) is built."""
 
@@ -147,7 +212,7 @@ class RunResult:
     type_product: tuple[str, ...]
     sinks: tuple[str, ...]
     sink_scrap: tuple[bool, ...]
-    completions: Completions
+    log: Completions | None        # per-vehicle rows; None when the run did not keep them
     stations: tuple[StationRecord, ...]
     buffers: tuple[BufferRecord, ...]
     released: int
@@ -169,6 +234,16 @@ class RunResult:
     reporting: tuple[ReportWindow, ...] = ()
     stalls: tuple[Stall, ...] = ()
     lockup: LockUp | None = None
+    tally: Tally | None = None     # the completions folded for the KPIs (engine runs)
+
+    @property
+    def completions(self) -> Completions:
+        """The per-vehicle rows (tables, figures, exact quantiles)."""
+        if self.log is None:
+            raise NoVehicleRecords(
+                f"{self.scenario} replication {self.replication}: per-vehicle records were "
+                "not kept (run with vehicles kept for tables and figures)")
+        return self.log
 
     @property
     def observed_seconds(self) -> float:

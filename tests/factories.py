@@ -84,7 +84,7 @@ def make_result(
         type_product=TYPE_PRODUCT,
         sinks=SINKS,
         sink_scrap=SINK_SCRAP,
-        completions=completions(rows),
+        log=completions(rows),
         stations=tuple(stations),
         buffers=tuple(buffers),
         released=released,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import types
 from pathlib import Path
 
 import pytest
@@ -135,28 +136,26 @@ def test_the_douai_pack_buffer_limited_to_20_no_longer_locks_with_the_call_off()
     assert r.lockup is None
 
 
-@pytest.mark.parametrize("chunk", [1, 3, 1 << 16])
-def test_gaps_are_found_slice_by_slice_as_one_pass_would(monkeypatch, chunk: int) -> None:
-    """find_stalls works on slices of the (sorted) completion log; any slicing finds the
-    gaps a plain loop over consecutive completions finds, including across slice edges."""
-    import types
-
+@pytest.mark.parametrize("chunk", [1, 3, 40])
+def test_gaps_are_found_slice_by_slice_as_one_pass_would(chunk: int) -> None:
+    """StallFold takes the completion log in slices (as the tally does); any slicing finds
+    the gaps a plain loop over consecutive completions finds, across slice edges too."""
     import numpy as np
 
-    from sim.engine import stalls as stalls_module
+    from sim.engine.stalls import StallFold, find_stalls
 
-    monkeypatch.setattr(stalls_module, "CHUNK", chunk)
     rng = np.random.default_rng(7)
     t_done = np.cumsum(rng.exponential(600.0, 40))
     t_release = t_done - rng.uniform(0.0, 3000.0, 40)
-    model = types.SimpleNamespace(horizon=float(t_done[-1]) + 10.0,
-                                  wip=types.SimpleNamespace(n=0))
-    found, lockup = stalls_module.find_stalls(model, t_done, t_release, None, 1200.0)
+    fold = StallFold(None, 1200.0)
+    for a in range(0, 40, chunk):
+        fold.add(t_done[a:a + chunk], t_release[a:a + chunk])
     want = [(max(t_done[i], t_release[i + 1]), t_done[i + 1]) for i in range(39)
             if t_done[i + 1] - max(t_done[i], t_release[i + 1]) >= 1200.0]
-    assert want and [(s.t_from, s.t_to) for s in found] == want
-    assert lockup is None
-    shuffled = rng.permutation(40)  # an unsorted log is sorted first: same stalls
-    again, _ = stalls_module.find_stalls(model, t_done[shuffled], t_release[shuffled], None,
-                                         1200.0)
-    assert again == found
+    assert want and [(s.t_from, s.t_to) for s in fold.stalls] == want
+    assert fold.prev == t_done[-1]
+    model = types.SimpleNamespace(horizon=float(t_done[-1]) + 10.0,
+                                  wip=types.SimpleNamespace(n=0))
+    shuffled = rng.permutation(40)  # find_stalls sorts a log given in any order
+    again, lockup = find_stalls(model, t_done[shuffled], t_release[shuffled], None, 1200.0)
+    assert list(again) == fold.stalls and lockup is None

@@ -29,7 +29,7 @@ JAN30 = datetime.date(2024, 1, 30)
 def with_shifts(r: RunResult, shifts: list[int], names: tuple[str, ...]) -> RunResult:
     """The result with completions labelled by shift index (-1 off shift)."""
     c = dataclasses.replace(r.completions, shift=frozen_array(shifts, "int8"))
-    return dataclasses.replace(r, completions=c, shift_names=names)
+    return dataclasses.replace(r, log=c, shift_names=names)
 
 
 def grouped(r: RunResult, groups: dict[str, str]) -> RunResult:

@@ -33,8 +33,10 @@ from sim.engine.factories import (
 from sim.engine.paced import PacedLine
 from sim.engine.plan import ramp_factor
 from sim.engine.source import OrderBook, Port
+from sim.engine.stalls import StallFold, stall_calendar
 from sim.engine.station import LineServer, Station
 from sim.engine.stock import Stock, StockPort
+from sim.engine.tally import Folder, TallyLog
 from sim.errors import ScenarioError
 from sim.scenario import Scenario, SourceSpec
 from sim.spec.changes import resolve_changes
@@ -55,20 +57,23 @@ class Model:
     buffers: dict[str, Any]  # Buffer, WatchedBuffer, Stock or SinkPort
     sinks: dict[str, Sink]
     ports: list[Any]  # Port, StockPort, DemandPort, CalloffPort: start() each
-    log: CompletionLog
+    log: CompletionLog  # a TallyLog when the run keeps no per-vehicle rows
     wip: Wip
     counters: dict[str, int] = field(default_factory=dict)
     source_calendars: dict[str, Calendar] = field(default_factory=dict)
     source_counts: dict[str, Iterator[int]] = field(default_factory=dict)
     demand: dict[str, DemandPort] = field(default_factory=dict)
     changes: ChangeRunner | None = None
+    folder: Folder | None = None  # folds the completions for the KPIs (sim.engine.tally)
 
 
-def build(sc: Scenario, replication: int = 0, fuse: bool = True) -> Model:
+def build(sc: Scenario, replication: int = 0, fuse: bool = True,
+          vehicles: bool = True) -> Model:
     """Wire the SimPy model of one replication of scenario `sc`.
 
-    `fuse=False` builds every station with generic servers: the same run, event for
-    event, at the old cost; tests compare the two."""
+    `vehicles=False`: keep no per-vehicle rows, only their tally (memory flat in the
+    horizon). `fuse=False` builds every station with generic servers: the same run,
+    event for event, at the old cost; tests compare the two."""
     env = simpy.Environment()
     streams = Streams(sc.run.seed, replication)
     horizon = sc.run.horizon
@@ -91,7 +96,7 @@ def build(sc: Scenario, replication: int = 0, fuse: bool = True) -> Model:
         name = name or sc.run.calendar
         return calendars[name, rates] if name else always
 
-    log, wip = CompletionLog(), Wip()
+    log, wip = (CompletionLog() if vehicles else TallyLog()), Wip()
     counters = {"released": 0, "lost": 0, "consumed": 0, "ramp_dropped": 0,
                 "units_delivered": 0, "units_consumed": 0, "units_lost": 0}
     sinks = {n: Sink(n, i, s.scrap, log, wip) for i, (n, s) in enumerate(sc.sinks.items())}
@@ -150,6 +155,11 @@ def build(sc: Scenario, replication: int = 0, fuse: bool = True) -> Model:
     for n, src in sc.sources.items():
         _source_ports(model, n, src, cal_of(src.calendar), streams, ids)
     model.changes = ChangeRunner(model, changes, streams) if changes else None
+    model.folder = Folder(sc, types, [s.scrap for s in sc.sinks.values()],
+                          cal_of(None) if sc.run.calendar else None,
+                          StallFold(stall_calendar(model), sc.run.stall_after), horizon)
+    if isinstance(log, TallyLog):
+        log.folder = model.folder
     return model
 
 

@@ -15,16 +15,16 @@ import numpy as np
 from sim.engine.buffer import Buffer
 from sim.engine.model import Model, build
 from sim.engine.paced import PacedLine
-from sim.engine.stalls import find_stalls
+from sim.engine.stalls import lockup
 from sim.engine.station import LineServer, Server, Station
 from sim.engine.stock import Stock
+from sim.engine.tally import TallyLog, fold_rows, report_windows, shift_codes
 from sim.records import (
     STATES,
     BufferRecord,
     Completions,
     DemandRecord,
     Milestone,
-    ReportWindow,
     RunResult,
     StationRecord,
     frozen_array,
@@ -90,15 +90,16 @@ def _run_until(env, until: float) -> None:
 
 def run_once(scenario, replication: int = 0,
              progress: Callable[[float], None] | None = None,
-             model: Model | None = None) -> RunResult:
+             model: Model | None = None, vehicles: bool = True) -> RunResult:
     """Simulate one replication of `scenario` with the stream set of `replication`.
 
     `model`: the not-yet-run model `build(scenario, replication)` made earlier (a caller
-    that built it as a check need not build twice)."""
+    that built it as a check need not build twice). `vehicles=False` keeps no
+    per-vehicle rows, only their tally: every KPI, in memory flat in the horizon."""
     wall0 = time.perf_counter()
     if (model is None or model.scenario is not scenario or model.replication != replication
-            or model.env.now != 0):
-        model = build(scenario, replication)
+            or model.env.now != 0 or isinstance(model.log, TallyLog) == vehicles):
+        model = build(scenario, replication, vehicles=vehicles)
     env = model.env
     horizon = model.horizon
     warmup = scenario.run.warmup
@@ -150,58 +151,52 @@ def _records(model: Model, base: dict[str, int], wall: float) -> RunResult:
             frozen_array(b.trace_t, "f8") if traced else None,
             frozen_array(b.trace_l, "i4") if traced else None,
             "stock" if isinstance(b, Stock) else "parts"))
-    log = model.log
-    t_done = frozen_array(log.t_done, "f8")
+    log, folder = model.log, model.folder
+    assert folder is not None, "build attaches the folder"
     cal = model.calendars.get(sc.run.calendar) if sc.run.calendar else None
-    shift_names, shift = _shifts(cal, t_done)
-    completions = Completions(frozen_array(log.part, "i8"), frozen_array(log.order, "i8"),
-                              frozen_array(log.type, "i4"), frozen_array(log.sink, "i2"),
-                              frozen_array(log.t_release, "f8"), t_done, shift)
+    completions = None
+    if isinstance(log, TallyLog):
+        log.spill()
+    else:
+        t_done = frozen_array(log.t_done, "f8")
+        completions = Completions(frozen_array(log.part, "i8"), frozen_array(log.order, "i8"),
+                                  frozen_array(log.type, "i4"), frozen_array(log.sink, "i2"),
+                                  frozen_array(log.t_release, "f8"), t_done,
+                                  shift_codes(cal, t_done)[1])
+        fold_rows(folder, completions.type, completions.sink, completions.t_release, t_done)
+    tally = folder.record()
     counters = {k: v - base.get(k, 0) for k, v in model.counters.items()}
     scrap = [s.scrap for s in model.sinks.values()]
     warmup = sc.run.warmup
-    done = completions.t_done >= warmup
-    is_scrap = frozen_array(scrap, "?")[completions.sink] if len(completions) else done
-    counters["scrapped"] = int((done & is_scrap).sum())
-    counters["completed"] = int((done & ~is_scrap).sum())
+    counters["scrapped"] = tally.scrapped
+    counters["completed"] = int(tally.good_by_type.sum())
     jobs = sum(s.jobs for s in stations)
     return RunResult(
         scenario=sc.name, replication=model.replication, seed=sc.run.seed,
         start=sc.run.start, warmup=warmup, horizon=horizon,
         types=tuple(f"{p}/{v}" for p, v, _ in model.types),
         type_product=tuple(p for p, _, _ in model.types),
-        sinks=tuple(model.sinks), sink_scrap=tuple(scrap), completions=completions,
+        sinks=tuple(model.sinks), sink_scrap=tuple(scrap), log=completions,
         stations=tuple(stations), buffers=tuple(buffers),
         released=counters["released"], lost=counters["lost"],
         wip_mean=model.wip.mean(horizon), wip_end=model.wip.n,
         events=jobs + counters["released"], wall_seconds=wall, counters=counters,
-        shift_names=shift_names,
+        shift_names=folder.shift_labels,
         scheduled_seconds=(cal.on_between(warmup, horizon) if cal is not None
                            else horizon - warmup),
         working_days=_working_days(cal, warmup, horizon),
         shift_seconds=_shift_seconds(cal, warmup, horizon),
         shift_capacity=_shift_capacity(model, cal, warmup, horizon),
-        lead_on_shift=(None if cal is None or cal.always_on else frozen_array(
-            cal.on_upto(t_done) - cal.on_upto(completions.t_release), "f8")),
+        lead_on_shift=(None if cal is None or cal.always_on or completions is None
+                       else frozen_array(cal.on_upto(completions.t_done)
+                                         - cal.on_upto(completions.t_release), "f8")),
         demand=tuple(_demand(name, port, horizon) for name, port in model.demand.items()),
         built_before={p: s.built_before for p, s in sc.products.items() if s.built_before},
         milestones=tuple(Milestone(n, m.product, m.count) for n, m in sc.milestones.items()),
-        reporting=_windows(sc, cal, horizon),
-        **_stall_fields(model, completions, cal))
-
-
-def _stall_fields(model: Model, c: Completions, cal) -> dict:
-    """Stalls and lock-up, gaps measured on the run calendar, or else on the calendar of
-    the first station that delivers to a sink (the plant's output works its hours)."""
-    if cal is None:
-        sc = model.scenario
-        last = next((n for n, s in sc.stations.items()
-                     if any(sc.buffers[b].to in sc.sinks for b in sc.outputs(n))), None)
-        if last is not None:
-            cal = model.stations[last].machines()[0].cal
-    stalls, lockup = find_stalls(model, c.t_done, c.t_release, cal,
-                                 model.scenario.run.stall_after)
-    return {"stalls": stalls, "lockup": lockup}
+        reporting=report_windows(sc, cal, horizon),
+        stalls=tuple(folder.stalls.stalls),
+        lockup=lockup(model, folder.stalls, tally.last_done),
+        tally=tally)
 
 
 def _shift_seconds(cal, warmup: float, horizon: float) -> dict[str, float]:
@@ -239,22 +234,6 @@ def _working_days(cal, warmup: float, horizon: float) -> int:
     return int((cal.on_per_day(last)[first:] > 0).sum())
 
 
-def _windows(sc, cal, horizon: float) -> tuple[ReportWindow, ...]:
-    """Reporting windows in seconds, with their working days on the run calendar."""
-    out = []
-    per_day = None
-    if sc.reporting and cal is not None:
-        per_day = cal.on_per_day(int(np.ceil(horizon / 86400.0)))
-    for name, w in sc.reporting.items():
-        a = (w.from_ - sc.run.start).days
-        b = (w.to - sc.run.start).days + 1
-        days = b - a if per_day is None else int((per_day[a:b] > 0).sum())
-        days = w.days if w.days is not None else days
-        out.append(ReportWindow(name, a * 86400.0, min(b * 86400.0, horizon), days,
-                                w.products))
-    return tuple(out)
-
-
 def _demand(name: str, port, horizon: float) -> DemandRecord:
     """What the order book of a demand source planned, released and still owed."""
     due_end = [int(np.searchsorted(d, horizon, side="left")) for d in port.due]
@@ -265,18 +244,3 @@ def _demand(name: str, port, horizon: float) -> DemandRecord:
         frozen_array(due_end, "i8"))
 
 
-def _shifts(cal, t_done: np.ndarray) -> tuple[tuple[str, ...], np.ndarray | None]:
-    """The run calendar's shift in which each completion happened (-1: off shift).
-
-    Spans are closed at their end: a part finished exactly when a shift ends was made in
-    that shift, not in the one starting at the same instant."""
-    if cal is None or cal.always_on:
-        return (), None
-    starts, ends, names = cal.shift_spans()
-    labels = tuple(dict.fromkeys(names))
-    code = np.array([labels.index(n) for n in names], dtype="i1")
-    i = np.searchsorted(starts, t_done, side="left") - 1
-    ok = (i >= 0) & (t_done <= ends[np.maximum(i, 0)])
-    shift = np.where(ok, code[np.maximum(i, 0)] if len(code) else -1, -1).astype("i1")
-    shift.setflags(write=False)
-    return labels, shift

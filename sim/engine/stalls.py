@@ -27,37 +27,61 @@ from sim.engine.paced import PacedLine
 from sim.engine.station import Station
 from sim.records import LockUp, Stall
 
-CHUNK = 1 << 16  # completions per slice: the temporaries stay small however long the run
+
+class StallFold:
+    """Gaps of at least `threshold` on-shift seconds between consecutive completions while
+    the plant held work, fed slice by slice in time order (`sim.engine.tally`)."""
+
+    def __init__(self, cal, threshold: float) -> None:
+        self.on = ((lambda ts: np.asarray(ts, dtype=np.float64))
+                   if cal is None or cal.always_on else cal.on_upto)
+        self.threshold = threshold
+        self.prev: float | None = None  # the last completion of the slices before
+        self.stalls: list[Stall] = []
+
+    def add(self, t_done: np.ndarray, t_release: np.ndarray) -> None:
+        if not len(t_done):
+            return
+        if self.prev is None:
+            done, nxt, rel = t_done[:-1], t_done[1:], t_release[1:]
+        else:
+            done, nxt, rel = np.concatenate(([self.prev], t_done[:-1])), t_done, t_release
+        held_from = np.maximum(done, rel)  # the next part is inside from then
+        gaps = self.on(nxt) - self.on(held_from)
+        for i in np.flatnonzero(gaps >= self.threshold):
+            self.stalls.append(Stall(float(held_from[i]), float(nxt[i]),
+                                     float(gaps[i]) / 3600.0))
+        self.prev = float(t_done[-1])
+
+
+def stall_calendar(model):
+    """The calendar gaps are measured on: the run calendar, or else that of the first
+    station that delivers to a sink (the plant's output works its hours); None: 24/7."""
+    sc = model.scenario
+    if sc.run.calendar:
+        return model.calendars.get(sc.run.calendar)
+    last = next((n for n, s in sc.stations.items()
+                 if any(sc.buffers[b].to in sc.sinks for b in sc.outputs(n))), None)
+    return model.stations[last].machines()[0].cal if last is not None else None
 
 
 def find_stalls(model, t_done: np.ndarray, t_release: np.ndarray, cal,
                 threshold: float) -> tuple[tuple[Stall, ...], LockUp | None]:
-    """Stalls between completions, and the lock-up at the end if there is one.
+    """Stalls between completions (any order), and the lock-up at the end if there is one."""
+    order = np.argsort(t_done, kind="stable")
+    fold = StallFold(cal, threshold)
+    fold.add(t_done[order], t_release[order])
+    return tuple(fold.stalls), lockup(model, fold, float(t_done.max()) if len(t_done) else 0.0)
 
-    Completions are logged in event order, so `t_done` is already sorted; the gaps are
-    then measured slice by slice on views, without copying the per-vehicle columns (a
-    log that is not sorted, which the engine never writes, is sorted first)."""
-    if any(np.any(np.diff(t_done[a:a + CHUNK + 1]) < 0)
-           for a in range(0, max(len(t_done) - 1, 0), CHUNK)):
-        order = np.argsort(t_done, kind="stable")
-        t_done, t_release = t_done[order], t_release[order]
-    on = (lambda ts: np.asarray(ts, dtype=np.float64)) if cal is None or cal.always_on \
-        else cal.on_upto
-    horizon = model.horizon
-    stalls = []
-    for a in range(0, max(len(t_done) - 1, 0), CHUNK):
-        done, nxt = t_done[a:a + CHUNK], t_done[a + 1:a + CHUNK + 1]
-        done = done[:len(nxt)]
-        held_from = np.maximum(done, t_release[a + 1:a + 1 + len(nxt)])  # next part inside
-        gaps = on(nxt) - on(held_from)
-        for i in np.flatnonzero(gaps >= threshold):
-            stalls.append(Stall(float(held_from[i]), float(nxt[i]), float(gaps[i]) / 3600.0))
-    last = float(t_done[-1]) if len(t_done) else 0.0
-    lockup = None
-    tail = float(on(np.array([horizon]))[0] - on(np.array([last]))[0])
-    if model.wip.n > 0 and tail >= threshold:
-        lockup = LockUp(last, tail / 3600.0, int(model.wip.n), tuple(_stuck(model)))
-    return tuple(stalls), lockup
+
+def lockup(model, fold: StallFold, last: float) -> LockUp | None:
+    """The lock-up at the horizon: parts inside and no completion since `last` for at
+    least the threshold of on-shift time."""
+    on = fold.on
+    tail = float(on(np.array([model.horizon]))[0] - on(np.array([last]))[0])
+    if model.wip.n > 0 and tail >= fold.threshold:
+        return LockUp(last, tail / 3600.0, int(model.wip.n), tuple(_stuck(model)))
+    return None
 
 
 def _stuck(model) -> list[str]:

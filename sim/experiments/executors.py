@@ -40,7 +40,7 @@ def run_task(scenario: Any, point: int, replication: int,
     record: dict[str, Any] = {"point": point, "replication": replication,
                               "seed": scenario.run.seed, "status": "ok", "message": ""}
     try:
-        result = run_once(scenario, replication)
+        result = run_once(scenario, replication, vehicles=False)  # KPIs only: no rows
         values = kpi.run_kpis(result)
     except Exception as exc:  # noqa: BLE001 - isolation is the point
         message = " ".join(str(exc).split()) or "(no message)"
