@@ -100,8 +100,6 @@ def test_folding_in_small_slices_changes_nothing(monkeypatch, chunk: int) -> Non
 def test_a_run_without_rows_holds_at_most_one_slice(monkeypatch) -> None:
     monkeypatch.setattr(tally_module, "CHUNK", 100)
     sc = scenario(line(["10 s", "10 s"], 2, duration="1 d"))
-    model = build(sc, 0, vehicles=False)
-    assert isinstance(model.log, TallyLog)
     held = []
     add = TallyLog.add
 
@@ -109,7 +107,9 @@ def test_a_run_without_rows_holds_at_most_one_slice(monkeypatch) -> None:
         add(self, part, sink, t)
         held.append(len(self.t_done))
 
-    monkeypatch.setattr(TallyLog, "add", watch)
+    monkeypatch.setattr(TallyLog, "add", watch)  # before the build: sinks bind it
+    model = build(sc, 0, vehicles=False)
+    assert isinstance(model.log, TallyLog)
     r = run_once(sc, 0, model=model, vehicles=False)
     assert r.tally is not None and r.tally.rows == len(held) > 8000
     assert max(held) < 100

@@ -204,7 +204,7 @@ class Sink:
 class SinkPort:
     """A buffer whose consumer is a sink: never full, parts leave the system at once."""
 
-    __slots__ = ("blocked", "cap", "items", "name", "sink", "trace_t")
+    __slots__ = ("add", "blocked", "cap", "index", "items", "name", "sink", "trace_t", "wip")
 
     def __init__(self, name: str, sink: Sink) -> None:
         self.name = name
@@ -213,14 +213,19 @@ class SinkPort:
         self.blocked: deque = deque()
         self.items: deque = deque()
         self.trace_t = None
+        self.add = sink.log.add  # one completion per vehicle: the lookups made once
+        self.index = sink.index
+        self.wip = sink.wip
 
     def has_space(self) -> bool:
         return True
 
     def put(self, part: Part, t: float) -> None:
-        sink = self.sink
-        sink.log.add(part, sink.index, t)
-        sink.wip.change(t, -1)
+        self.add(part, self.index, t)
+        wip = self.wip  # Wip.change(t, -1), inlined
+        wip.area += wip.n * (t - wip.last)
+        wip.last = t
+        wip.n -= 1
 
     def flush(self, t: float) -> None:
         pass
