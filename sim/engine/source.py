@@ -230,12 +230,23 @@ class Port(TimedPort):
         """The buffer took the part this port held."""
         part = self.part
         assert part is not None, "released without a part held"
-        self._admit(part, t)
-        if self.saturated:
-            self._hold_next(t)
-            if self.part is not None:
-                self.buf.blocked.append(self)
+        if self.saturated:  # once per part of a saturated line: _admit and _hold_next inlined
+            part.t_release = t
+            wip = self.wip
+            wip.area += wip.n * (t - wip.last)
+            wip.last = t
+            wip.n += 1
+            self.counters["released"] += 1
+            k = self.k
+            item = self.book.get(k)
+            if item is None:
+                self.part = None
+                return
+            self.part = Part(next(self.ids), k, item[1], 0.0)
+            self.k = k + 1
+            self.buf.blocked.append(self)
             return
+        self._admit(part, t)
         self.part = None
         if not self.offering:
             self._release_due(t)

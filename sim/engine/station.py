@@ -180,7 +180,11 @@ class LineServer(Server):
             elif inp.trace_t is not None:
                 inp._traced(t)
         elif inp.blocked:
-            part = inp.take(t)
+            # Buffer.take from an empty buffer, inlined: the first blocked feeder's part
+            # passes straight through (a saturated source, a buffer of capacity 0)
+            feeder = inp.blocked.popleft()
+            part = feeder.part
+            feeder.released(t)
         else:
             self.part = None
             self.state = STARVED
