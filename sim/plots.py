@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib.dates as mdates
 import numpy as np
@@ -94,6 +95,18 @@ def _daily_stack(results: Sequence[RunResult]) -> np.ndarray:
     return np.stack([c[:days] for c in counts]).astype(np.float64)
 
 
+def daily_bars(ax: Axes, x: np.ndarray, bottom: np.ndarray, values: np.ndarray,
+               colour: Any, label: str) -> None:
+    """One stacked layer of per-day bars, drawn as a single filled step outline.
+
+    A year of days as separate bars is hundreds of rectangles per layer, most of the
+    figure's drawing time; one outline per layer looks the same at this scale (days
+    abut) and draws in a fraction of it."""
+    edges = np.append(x, x[-1] + 1.0) if len(x) else np.zeros(1)
+    ax.stairs(bottom + values, edges, baseline=bottom.copy(), fill=True, color=colour,
+              label=label, linewidth=0)
+
+
 def plot_throughput(results: Sequence[RunResult], path: Path) -> Path:
     """Good completions per day by product (stacked, replication mean) and 7-day average."""
     fig, (ax,) = _figure(11, 5)
@@ -105,8 +118,7 @@ def plot_throughput(results: Sequence[RunResult], path: Path) -> Path:
     for j, (name, colour) in enumerate(zip(products(r0), _colours(mean.shape[1]))):
         if built.any() and not built[j]:
             continue  # products that build nothing (purchased modules) stay out of the legend
-        ax.bar(x, mean[:, j], width=0.9, bottom=bottom, align="edge", color=colour,
-               label=name, linewidth=0)
+        daily_bars(ax, x, bottom, mean[:, j], colour, name)
         bottom += mean[:, j]
     if len(bottom) >= 7:
         ma = np.convolve(bottom, np.ones(7) / 7.0, mode="valid")

@@ -33,6 +33,7 @@ from sim.plots import (
     _reps,
     _save,
     _warmup_line,
+    daily_bars,
     datenum,
 )
 from sim.records import STATES, RunResult
@@ -262,8 +263,7 @@ def plot_daily_by_shift(results: Sequence[RunResult], path: Path) -> Path | None
     bottom = np.zeros(counts.shape[0])
     for j, (name, shade) in enumerate(zip(shifts, _colours(len(shifts)))):
         colour: str | tuple[float, ...] = "0.6" if name == OFF_SHIFT else shade
-        ax.bar(x, counts[:, j], bottom=bottom, width=0.9, align="edge", color=colour,
-               label=name, linewidth=0)
+        daily_bars(ax, x, bottom, counts[:, j].astype(float), colour, name)
         bottom += counts[:, j]
     _date_axis(ax)
     ax.set_title(f"{r0.scenario}: good completions per day by shift "
