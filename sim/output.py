@@ -65,11 +65,11 @@ def check_output(base: Path) -> None:
 def prepare_dir(base: Path, name: str, overwrite: bool = False) -> Path:
     """The folder to write: ``base/name``, or the first free ``name-2``, ``-3``... if taken.
 
-    Nothing is created but ``base``; with ``overwrite`` an existing ``base/name`` is
-    returned (and replaced only when the new results are complete).
+    Nothing is created (the writer creates ``base`` with its temporary folder, and removes
+    it again if the write fails); with ``overwrite`` an existing ``base/name`` is returned
+    (and replaced only when the new results are complete).
     """
     base = Path(base)
-    base.mkdir(parents=True, exist_ok=True)
     remove_stale(base)
     target = base / name
     if overwrite or not target.exists():
@@ -116,10 +116,15 @@ class ResultsWriter:
         self.overwrite = overwrite
         self.tmp = self.target.parent / f".{self.target.name}.tmp-{os.getpid()}"
         self.final: Path | None = None
+        self.made: list[Path] = []  # folders above tmp that this writer created
 
     def __enter__(self) -> Path:
         if self.tmp.exists():
             shutil.rmtree(self.tmp)
+        parent = self.tmp.parent
+        while not parent.exists():
+            self.made.append(parent)
+            parent = parent.parent
         self.tmp.mkdir(parents=True)
         return self.tmp
 
@@ -127,6 +132,11 @@ class ResultsWriter:
                  tb: TracebackType | None) -> None:
         if kind is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
+            for folder in self.made:  # deepest first; only if nothing else came in
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
             return
         self.final = self.finalise()
 

@@ -48,12 +48,33 @@ def _hidden(base):
 
 def test_prepare_dir_never_reuses_a_name(tmp_path, capsys):
     assert prepare_dir(tmp_path / "res", "run") == tmp_path / "res" / "run"
-    (tmp_path / "res" / "run").mkdir()
+    assert not (tmp_path / "res").exists()  # nothing created before the write
+    (tmp_path / "res" / "run").mkdir(parents=True)
     assert prepare_dir(tmp_path / "res", "run") == tmp_path / "res" / "run-2"
     assert "run-2" in capsys.readouterr().err
     (tmp_path / "res" / "run-2").mkdir()
     assert prepare_dir(tmp_path / "res", "run").name == "run-3"
     assert prepare_dir(tmp_path / "res", "run", overwrite=True).name == "run"
+
+
+def test_a_failed_write_removes_the_folders_it_created(tmp_path, results, monkeypatch):
+    """Interrupted while writing (Ctrl-C after a fast simulation): no partial results, and
+    no empty --out folder either; a folder that was there before stays."""
+    import sim.output as output
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(output, "write_tables", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_results(tmp_path / "new" / "deeper" / "demo", results, RESOLVED, MANIFEST,
+                      plots=False)
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        write_results(tmp_path / "kept" / "demo", results, RESOLVED, MANIFEST, plots=False)
+    assert list(tmp_path.iterdir()) == [tmp_path / "kept"]
+    assert list((tmp_path / "kept").iterdir()) == []
 
 
 def test_second_write_goes_to_dash_2(tmp_path, results):

@@ -18,7 +18,7 @@ from sim.engine.paced import PacedLine
 from sim.engine.stalls import lockup
 from sim.engine.station import LineServer, Server, Station
 from sim.engine.stock import Stock
-from sim.engine.tally import TallyLog, fold_rows, report_windows, shift_codes
+from sim.engine.tally import TallyLog, fold_rows, shift_codes
 from sim.records import (
     STATES,
     BufferRecord,
@@ -193,7 +193,7 @@ def _records(model: Model, base: dict[str, int], wall: float) -> RunResult:
         demand=tuple(_demand(name, port, horizon) for name, port in model.demand.items()),
         built_before={p: s.built_before for p, s in sc.products.items() if s.built_before},
         milestones=tuple(Milestone(n, m.product, m.count) for n, m in sc.milestones.items()),
-        reporting=report_windows(sc, cal, horizon),
+        reporting=folder.reports,
         stalls=tuple(folder.stalls.stalls),
         lockup=lockup(model, folder.stalls, tally.last_done),
         tally=tally)

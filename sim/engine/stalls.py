@@ -1,9 +1,11 @@
 """Stalls and lock-ups: when the plant's answer is meaningless, the run says so.
 
-Why after the run, from the records: a lock-up (every station blocked or starved, or an
-assembly waiting for a part that can never come) leaves the event queue without anything
-that could move the parts inside, so the run simply ends with fewer completions, which
-reads like a low forecast. Watching for it during the run would cost events; instead:
+Why from the completions, not from the stations: a lock-up (every station blocked or
+starved, or an assembly waiting for a part that can never come) leaves the event queue
+without anything that could move the parts inside, so the run simply ends with fewer
+completions, which reads like a low forecast. Watching for it during the run would cost
+events; instead the gaps between completions are measured as the tally folds them
+(`StallFold`, fed by `sim.engine.tally`), and the lock-up is read at the horizon:
 
 * a **stall** is a stretch of at least `run.stall_after` on-shift time (default 8 h)
   without a completion while the plant held work: between two consecutive completions,
@@ -63,15 +65,6 @@ def stall_calendar(model):
     last = next((n for n, s in sc.stations.items()
                  if any(sc.buffers[b].to in sc.sinks for b in sc.outputs(n))), None)
     return model.stations[last].machines()[0].cal if last is not None else None
-
-
-def find_stalls(model, t_done: np.ndarray, t_release: np.ndarray, cal,
-                threshold: float) -> tuple[tuple[Stall, ...], LockUp | None]:
-    """Stalls between completions (any order), and the lock-up at the end if there is one."""
-    order = np.argsort(t_done, kind="stable")
-    fold = StallFold(cal, threshold)
-    fold.add(t_done[order], t_release[order])
-    return tuple(fold.stalls), lockup(model, fold, float(t_done.max()) if len(t_done) else 0.0)
 
 
 def lockup(model, fold: StallFold, last: float) -> LockUp | None:

@@ -119,9 +119,10 @@ class Folder:
             self.milestones.append([-1 if m.product is None else prods.index(m.product),
                                     m.count - before])
         self.milestone_t = [math.nan] * len(self.milestones)
+        self.reports = report_windows(sc, cal, horizon)
         self.windows = [(w.t_from, w.t_to, np.isin(np.array(prods)[self.type_prod],
                                                    list(w.products)) if w.products else None)
-                        for w in report_windows(sc, cal, horizon)]
+                        for w in self.reports]
         self.window_good = [0] * len(self.windows)
         self.stalls = stalls
         self.last_done = 0.0
