@@ -60,7 +60,7 @@ def test_prepare_dir_never_reuses_a_name(tmp_path, capsys):
 def test_a_failed_write_removes_the_folders_it_created(tmp_path, results, monkeypatch):
     """Interrupted while writing (Ctrl-C after a fast simulation): no partial results, and
     no empty --out folder either; a folder that was there before stays."""
-    import sim.output as output
+    from sim import output
 
     def interrupted(*_args, **_kwargs):
         raise KeyboardInterrupt
