@@ -6,8 +6,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import math
-import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -209,14 +207,13 @@ def _print_failures(failed: list[dict[str, Any]]) -> None:
 def cmd_merge(args: argparse.Namespace) -> int:
     """Check the shards (all N, once each, one sweep), join them into a new folder."""
     from sim.experiments import sweep as sw
-    from sim.output import check_output, prepare_dir
+    from sim.output import ResultsWriter, check_output, prepare_dir
 
     state, stored = sw.merge_inputs(list(args.shards))
     check_output(args.out)
     target = prepare_dir(args.out, args.name or state["name"])
-    tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
-    try:
-        tmp.mkdir(parents=True)
+    writer = ResultsWriter(target)  # a temporary folder, renamed into place when complete
+    with writer as tmp:
         sw.copy_runs(list(args.shards), tmp)
         sw.write_json_atomic(tmp / sw.STATE, state)
         manifests = [sw.read_json(folder / sw.MANIFEST) for folder in args.shards]
@@ -228,9 +225,5 @@ def cmd_merge(args: argparse.Namespace) -> int:
                     "files": manifests[0].get("files"), "versions": manifests[0].get("versions"),
                     "git": manifests[0].get("git"), "argv": list(getattr(args, "argv", []))}
         code = _report(tmp, state, stored, manifest, not args.no_plots, target)
-        tmp.rename(target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    print(f"merged {len(args.shards)} shards into {target}")
+    print(f"merged {len(args.shards)} shards into {writer.final}")
     return code
