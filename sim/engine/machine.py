@@ -78,6 +78,7 @@ class Machine:
         "since",
         "stat_from",
         "state",
+        "td",
         "td_next",
         "unit_rate",
         "w_left",
@@ -102,6 +103,9 @@ class Machine:
                 self.td_next = cal.advance_on(0.0, fm.uptime.draw())
             else:
                 self.budget = fm.uptime.draw()
+        # Time-dependent failures; fixed for the run (a dated change may alter a failure
+        # model's numbers, never its mode: sim/spec/changes.py refuses that).
+        self.td = time_mode
         self.simple = cal.always_on and not time_mode
         self.unit_rate = cal.always_on or bool(np.all(cal.rates() == 1.0))
         self.w_left = -1.0
@@ -121,14 +125,14 @@ class Machine:
                 self.budget = b - w
                 return t + w
             return self._walk_operation(t, w)
-        if self.fm is not None and self.fm.time_mode:
+        if self.td:
             self._catch_up(t)
         if self.state != STARVED or self.fails or self.always_on:
             self._account(self.state, self.since, t)
         self.state = WORKING
         self.since = t
         self.w_left = w
-        if self.fm is not None and self.fm.time_mode:
+        if self.td:
             return self._walk_time(t, w)
         b = self.budget
         if w < b:
@@ -145,8 +149,8 @@ class Machine:
             pass  # working time is the remainder (see `totals`)
         elif self.unit_rate and self.w_left >= 0.0:
             self.acc[WORKING] += self.w_left  # on-shift time of a failure-free job at rate 1
-        else:
-            self._account(WORKING, self.since, t)
+        else:  # `_account` without failures, inlined: the job's on-shift time
+            self.acc[WORKING] += self.cal.on_between(self.since, t)
         self.state = state
         self.since = t
 
@@ -157,7 +161,7 @@ class Machine:
         if self.simple:
             self.acc[self.state] += t - self.since
         else:
-            if self.fm is not None and self.fm.time_mode:
+            if self.td:
                 self._catch_up(t)
             self._account(self.state, self.since, t)
         self.state = state
@@ -276,7 +280,7 @@ class Machine:
         """Account everything up to `t` (warm-up end, run end) without changing state."""
         if t <= self.since:
             return
-        if self.state != WORKING and self.fm is not None and self.fm.time_mode:
+        if self.state != WORKING and self.td:
             self._catch_up(t)
         self._account(self.state, self.since, t)
         self.since = t

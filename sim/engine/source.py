@@ -105,9 +105,11 @@ class TimedPort:
     ev: Any
     cb: list[Callable[[Any], None]]
 
-    def _sleep(self, t: float) -> None:
-        """Schedule the next release, if any falls before the horizon."""
-        item = self.book.get(self.k)
+    def _sleep(self, t: float, item: tuple[float, int] | None = None) -> None:
+        """Schedule the next release, if any falls before the horizon (`item`: order k,
+        when the caller has just read it)."""
+        if item is None:
+            item = self.book.get(self.k)
         if item is None:
             return
         due = max(item[0] - self.lead, t)
@@ -193,11 +195,13 @@ class Port(TimedPort):
         buf = self.buf
         while True:
             item = self.book.get(self.k)
-            if item is None or item[0] - self.lead > t:
+            if item is None:
+                return
+            if item[0] - self.lead > t:
                 break
             part = self._make(self.k, item[1])
             self.k += 1
-            if buf.has_space():
+            if len(buf.items) < buf.cap:  # Buffer.has_space
                 self._admit(part, t)
                 buf.put(part, t)
             elif self.lose:
@@ -206,7 +210,7 @@ class Port(TimedPort):
                 self.part = part
                 buf.block(self, t)
                 return
-        self._sleep(t)
+        self._sleep(t, item)
 
     def _offer(self, part: Part, t: float) -> None:
         """A full buffer may still hand the part straight to an idle consumer (capacity 0);

@@ -60,8 +60,8 @@ class Server(Machine):
             pass  # working time is the remainder (`Machine.totals`): nothing to add
         elif self.unit_rate and self.w_left >= 0.0:
             self.acc[WORKING] += self.w_left  # as Machine.finish
-        else:
-            self._account(WORKING, self.since, t)
+        else:  # Machine._account without failures, inlined: the job's on-shift time
+            self.acc[WORKING] += self.cal.on_between(self.since, t)
         self.since = t
         if len(out.items) < out.cap:
             self.state = STARVED
