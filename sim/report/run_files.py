@@ -7,6 +7,16 @@ from the files (`sim.output` writes them).
 
 from __future__ import annotations
 
+# The columns the per-vehicle table has in either format (Parquet or CSV).
+_VEHICLE_COLUMNS: dict[str, str] = {
+    "replication": "replication index (0-based)",
+    "part": "part id (unique within a replication)",
+    "order": "order number (the parts of one kit share it)",
+    "type": "product/variant",
+    "product": "product name",
+    "sink": "sink the part reached",
+}
+
 # File name -> (what it holds, {column: meaning and unit}); CSV headers follow this order.
 FILES: dict[str, tuple[str, dict[str, str]]] = {
     "README.txt": ("This file: every file of the folder and its columns.", {}),
@@ -30,12 +40,7 @@ FILES: dict[str, tuple[str, dict[str, str]]] = {
         "replication, sorted by replication and part (Parquet, zstd; `--vehicles csv` "
         "writes completions.csv instead, `--vehicles none` neither). Lead time in hours: "
         "(t_done_ms - t_release_ms) / 3,600,000."), {
-            "replication": "replication index (0-based)",
-            "part": "part id (unique within a replication)",
-            "order": "order number (the parts of one kit share it)",
-            "type": "product/variant",
-            "product": "product name",
-            "sink": "sink the part reached",
+            **_VEHICLE_COLUMNS,
             "scrap": "true if that sink is a scrap sink",
             "t_release_ms": "release time, milliseconds from run start at 00:00 (integer)",
             "t_done_ms": "time the part reached the sink, milliseconds from run start",
@@ -95,12 +100,7 @@ VEHICLES_CSV: dict[str, tuple[str, dict[str, str]]] = {
     "completions.csv": (
         ("With `--vehicles csv` only: the rows of completions.parquet as text, with "
         "times in seconds and the lead time in hours."), {
-            "replication": "replication index (0-based)",
-            "part": "part id (unique within a replication)",
-            "order": "order number (the parts of one kit share it)",
-            "type": "product/variant",
-            "product": "product name",
-            "sink": "sink the part reached",
+            **_VEHICLE_COLUMNS,
             "scrap": "1 if that sink is a scrap sink, else 0",
             "t_release_s": "release time, seconds from run start at 00:00 (ms precision)",
             "t_done_s": "time the part reached the sink, seconds from run start",
