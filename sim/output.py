@@ -32,6 +32,7 @@ import yaml
 
 from sim import kpi
 from sim.records import RunResult
+from sim.report.drawing import Drawing
 from sim.report.run_files import DEMAND_TABLES, FILES, PLAN_PLOTS, VEHICLES_CSV
 from sim.stats import LEVEL, summarise
 
@@ -173,26 +174,35 @@ def write_results(out_dir: Path, results: list[RunResult], resolved: dict, manif
     out_dir = Path(out_dir)
     writer = ResultsWriter(prepare_dir(out_dir.parent, out_dir.name, overwrite), overwrite)
     with writer as tmp:
-        write_yaml(tmp / "scenario.resolved.yaml", resolved)
-        write_json(tmp / "manifest.json", complete_manifest(manifest, results))
-        write_json(tmp / "summary.json", summary_dict(results))
-        write_tables(tmp, results, vehicles)
-        (tmp / "README.txt").write_text(readme_text(), encoding="utf-8")
-        if plots:
-            from sim import plots as figures  # matplotlib is imported only when drawing
-
-            figures.write_plots(tmp, results)
-            from sim import plots_plan
-
-            if plots_plan.has_plan(resolved):
-                plots_plan.write_plan_plots(tmp, results, resolved.get("meta"))
-            if results[0].demand:
-                from sim import plots_demand
-
-                plots_demand.plot_demand(results, tmp / "demand_by_period.png")
+        drawing = Drawing(_figure_jobs(tmp, results, resolved) if plots else [])
+        drawing.start()  # a forked child draws a share of the figures meanwhile
+        try:
+            write_yaml(tmp / "scenario.resolved.yaml", resolved)
+            write_json(tmp / "manifest.json", complete_manifest(manifest, results))
+            write_json(tmp / "summary.json", summary_dict(results))
+            write_tables(tmp, results, vehicles)
+            (tmp / "README.txt").write_text(readme_text(), encoding="utf-8")
+            drawing.finish()
+        finally:
+            drawing.stop()
         _write_page(tmp, manifest)
     assert writer.final is not None
     return writer.final
+
+
+def _figure_jobs(folder: Path, results: list[RunResult], resolved: dict) -> list:
+    """One call per figure of the run (matplotlib is imported only when drawing)."""
+    from sim import plots, plots_plan
+
+    jobs: list = plots.plot_jobs(folder, results)
+    if plots_plan.has_plan(resolved):
+        jobs += plots_plan.plan_jobs(folder, results, resolved.get("meta"))
+    if results[0].demand:
+        from sim import plots_demand
+
+        jobs.append(functools.partial(plots_demand.plot_demand, results,
+                                      folder / "demand_by_period.png"))
+    return jobs
 
 
 def _write_page(folder: Path, manifest: dict) -> None:

@@ -14,6 +14,7 @@ Each ``plot_*(results, path)`` works on its own so scenario-specific plots can r
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -341,9 +342,15 @@ def standard_plots() -> dict[str, Callable[[Sequence[RunResult], Path], Path]]:
     }
 
 
-def write_plots(out_dir: Path, results: Sequence[RunResult]) -> list[Path]:
-    """Write every standard figure into `out_dir`; returns the paths written."""
+def plot_jobs(out_dir: Path, results: Sequence[RunResult]) -> list[Callable[[], Path]]:
+    """One call per standard figure, drawing it into `out_dir` (`sim.report.drawing`)."""
     if not results:
         raise ValueError("write_plots needs at least one replication")
     out_dir = Path(out_dir)
-    return [plot(results, out_dir / name) for name, plot in standard_plots().items()]
+    return [functools.partial(plot, results, out_dir / name)
+            for name, plot in standard_plots().items()]
+
+
+def write_plots(out_dir: Path, results: Sequence[RunResult]) -> list[Path]:
+    """Write every standard figure into `out_dir`; returns the paths written."""
+    return [job() for job in plot_jobs(out_dir, results)]

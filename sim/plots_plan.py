@@ -14,7 +14,8 @@ without pixels. Targets come from `meta.targets` of the scenario: `{kpi: value}`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -322,15 +323,21 @@ def plot_buffer_levels(results: Sequence[RunResult], path: Path) -> Path | None:
 def write_plan_plots(out_dir: Path, results: Sequence[RunResult],
                      meta: dict[str, Any] | None = None) -> list[Path]:
     """Write the planner figures into `out_dir` (those that apply); returns the paths."""
+    return [p for p in (job() for job in plan_jobs(out_dir, results, meta)) if p is not None]
+
+
+def plan_jobs(out_dir: Path, results: Sequence[RunResult],
+              meta: dict[str, Any] | None = None) -> list[Callable[[], Path | None]]:
+    """One call per planner figure, drawing it into `out_dir` (`sim.report.drawing`)."""
     if not results:
         raise ValueError("write_plan_plots needs at least one replication")
     out = Path(out_dir)
-    written = [plot_production_by_month(results, out / "production_by_month.png"),
-               plot_cumulative_vs_target(results, out / "cumulative_vs_target.png", meta),
-               plot_daily_by_shift(results, out / "daily_by_shift.png"),
-               plot_group_utilisation(results, out / "group_utilisation.png"),
-               plot_buffer_levels(results, out / "buffer_levels.png")]
-    return [p for p in written if p is not None]
+    return [partial(plot_production_by_month, results, out / "production_by_month.png"),
+            partial(plot_cumulative_vs_target, results, out / "cumulative_vs_target.png",
+                    meta),
+            partial(plot_daily_by_shift, results, out / "daily_by_shift.png"),
+            partial(plot_group_utilisation, results, out / "group_utilisation.png"),
+            partial(plot_buffer_levels, results, out / "buffer_levels.png")]
 
 
 def has_plan(resolved: dict[str, Any]) -> bool:

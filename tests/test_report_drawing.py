@@ -1,0 +1,92 @@
+"""Figures drawn on two processes are the files drawn on one; a child's failure is one
+clear error, and a child still drawing is stopped before its folder is removed."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from factories import random_result
+
+from sim import plots
+from sim.report.drawing import Drawing
+
+needs_fork = pytest.mark.skipif(not Drawing.can_fork(),
+                                reason="this platform cannot fork or has one CPU")
+
+
+def _draw(folder, parallel: bool, monkeypatch) -> dict[str, bytes]:
+    results = [random_result(r, n=800, days=10) for r in range(2)]
+    folder.mkdir()
+    with monkeypatch.context() as m:
+        if not parallel:
+            m.setattr(Drawing, "can_fork", staticmethod(lambda: False))
+        d = Drawing(plots.plot_jobs(folder, results))
+        d.start()
+        assert (d.child is not None) == parallel
+        try:
+            d.finish()
+        finally:
+            d.stop()
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+@needs_fork
+def test_two_processes_draw_the_same_files_as_one(tmp_path, monkeypatch):
+    one = _draw(tmp_path / "one", False, monkeypatch)
+    two = _draw(tmp_path / "two", True, monkeypatch)
+    assert list(one) == ["buffers.png", "cumulative.png", "lead_time.png",
+                         "station_states.png", "throughput.png"]
+    assert two == one
+
+
+def _fails() -> None:
+    raise ValueError("no data for this figure")
+
+
+def _ok() -> None:
+    pass
+
+
+@needs_fork
+def test_a_failure_in_the_child_is_one_clear_error(capfd):
+    d = Drawing([_ok, _fails])  # the child draws the odd jobs
+    d.start()
+    try:
+        with pytest.raises(RuntimeError, match="drawing figures: ValueError: no data"):
+            d.finish()
+    finally:
+        d.stop()
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_failure_here_raises_as_it_is():
+    d = Drawing([_fails, _ok])
+    d.start()
+    try:
+        with pytest.raises(ValueError, match="no data"):
+            d.finish()
+    finally:
+        d.stop()
+    assert d.child is None
+
+
+@needs_fork
+def test_stop_ends_a_child_still_drawing():
+    d = Drawing([_ok, lambda: time.sleep(60)])
+    d.start()
+    child = d.child
+    t = time.perf_counter()
+    d.stop()
+    assert time.perf_counter() - t < 10
+    assert not child.is_alive()
+    assert d.child is None and d.conn is None
+
+
+def test_one_job_is_drawn_here():
+    seen = []
+    d = Drawing([lambda: seen.append(1)])
+    d.start()
+    assert d.child is None
+    d.finish()
+    assert seen == [1]
