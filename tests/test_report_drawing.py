@@ -4,6 +4,7 @@ clear error, and a child still drawing is stopped before its folder is removed."
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 from factories import random_result
@@ -90,3 +91,32 @@ def test_one_job_is_drawn_here():
     assert d.child is None
     d.finish()
     assert seen == [1]
+
+
+def test_no_fork_while_another_thread_runs():
+    import threading
+
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait)
+    t.start()
+    try:
+        assert not Drawing.can_fork()
+        d = Drawing([_ok, _ok])
+        d.start()
+        assert d.child is None  # drawn here, in order
+        d.finish()
+    finally:
+        stop.set()
+        t.join()
+
+
+def test_replications_leave_no_thread_behind():
+    """tqdm's monitor thread would forbid the fork after a run with a progress bar."""
+    import threading
+
+    from sim.experiments.replications import run_replications
+    from sim.loader import load_scenario
+
+    sc = load_scenario(Path(__file__).resolve().parent.parent / "scenarios/examples/two_stations.yaml")
+    run_replications(sc, 2, workers=1, progress=True)
+    assert threading.active_count() == 1

@@ -91,7 +91,7 @@ def run_replications(
         raise ValueError(f"workers must be >= 1 (got {workers})")
     scenario = with_seed(scenario, seed)
     done = "{n:.2f}" if workers == 1 else "{n:.0f}"
-    bar = tqdm(
+    bar = _Bar(
         total=n,
         disable=not _show_progress(progress),
         file=sys.stderr,
@@ -105,6 +105,13 @@ def run_replications(
             own = first if getattr(first, "scenario", None) is scenario else None
             return _run_serial(scenario, n, bar, own)
         return _run_parallel(scenario, n, min(workers, n), bar)
+
+
+class _Bar(tqdm):
+    """tqdm without its monitor thread: the bar is updated often enough, and a process
+    without threads may fork (`sim.report.drawing` draws figures in a forked child)."""
+
+    monitor_interval = 0
 
 
 def _run_serial(scenario: Any, n: int, bar: tqdm, first: Any = None) -> list[RunResult]:

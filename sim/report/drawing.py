@@ -8,7 +8,7 @@ splitting the figures between two processes saves about half their time on a 2-c
 machine.
 
 Everything is drawn here, in order, when the platform cannot fork, when there is one CPU,
-or when there are fewer than two figures. The files are the same either way: each figure
+when another thread runs in this process, or when there are fewer than two figures. The files are the same either way: each figure
 is one function of the records.
 
 A failure in the child is reported as one line, with no traceback, and the caller's
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import threading
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
@@ -51,7 +52,10 @@ class Drawing:
 
     @staticmethod
     def can_fork() -> bool:
-        return "fork" in mp.get_all_start_methods() and (os.cpu_count() or 1) >= 2
+        """Fork only where it is safe and pays: a platform that forks, two CPUs or more,
+        and no other thread here (a child forked from a threaded process can deadlock)."""
+        return ("fork" in mp.get_all_start_methods() and (os.cpu_count() or 1) >= 2
+                and threading.active_count() == 1)
 
     def start(self) -> None:
         if len(self.jobs) < 2 or not self.can_fork():
