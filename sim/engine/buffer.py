@@ -87,10 +87,12 @@ class Buffer:
 
     def _traced(self, t: float) -> None:
         n = len(self.items)
-        self.max_level = max(self.max_level, n)
-        if self.trace_t is not None and self.trace_l is not None:
-            self.trace_t.append(t)
-            self.trace_l.append(n)
+        if n > self.max_level:
+            self.max_level = n
+        trace_t = self.trace_t
+        if trace_t is not None:
+            trace_t.append(t)
+            self.trace_l.append(n)  # type: ignore[union-attr]  # traced: both arrays
         else:
             self.watch = self.max_level
 
