@@ -87,7 +87,7 @@ class Buffer:
 
     def _traced(self, t: float) -> None:
         n = len(self.items)
-        if n > self.max_level:
+        if n > self.max_level:  # noqa: PLR1730 - cheaper than max() on the hot path
             self.max_level = n
         trace_t = self.trace_t
         if trace_t is not None:
