@@ -23,9 +23,11 @@ from simpy.core import NORMAL
 
 from sim.engine.buffer import Buffer, Part
 from sim.engine.machine import reusable_event
+from sim.engine.percls import own_methods
 from sim.engine.source import admit
 
 
+@own_methods
 class WatchedBuffer(Buffer):
     """A buffer that tells its watchers when a part reaches it (the call-off point)."""
 

@@ -20,8 +20,10 @@ from simpy.core import NORMAL
 
 from sim.engine.buffer import Part
 from sim.engine.machine import BLOCKED, STARVED, WORKING, Machine, reusable_event
+from sim.engine.percls import own_methods
 
 
+@own_methods
 class PacedLine(Machine):
     """A moving line of `positions` positions at `takt` seconds of work per step."""
 

@@ -23,6 +23,7 @@ from simpy.core import NORMAL
 
 from sim.engine.buffer import Part
 from sim.engine.machine import reusable_event
+from sim.engine.percls import own_methods
 
 
 def admit(part: Part, t: float, wip, counters: dict) -> None:
@@ -138,6 +139,7 @@ class TimedPort:
         raise NotImplementedError
 
 
+@own_methods
 class Port(TimedPort):
     """One output of a source: releases the source's orders into one buffer."""
 

@@ -19,8 +19,10 @@ from simpy.core import NORMAL
 from sim.engine.buffer import Buffer, Part
 from sim.engine.factories import constant_of
 from sim.engine.machine import BLOCKED, STARVED, WORKING, Machine
+from sim.engine.percls import own_methods
 
 
+@own_methods
 class Server(Machine):
     """One server: a machine that holds at most one part and handles its own job ends.
 
@@ -100,6 +102,7 @@ class Server(Machine):
         st.try_start(t)
 
 
+@own_methods
 class LineServer(Server):
     """The one server of a plain line station, with its job end fused (DESIGN.md §5 rule 8).
 

@@ -19,6 +19,7 @@ from collections import deque
 from typing import Any
 
 from sim.engine.machine import reusable_event
+from sim.engine.percls import own_methods
 from sim.engine.source import TimedPort
 
 
@@ -98,6 +99,7 @@ class Stock:
         return self.area / span if span > 0 else 0.0
 
 
+@own_methods
 class StockPort(TimedPort):
     """A source's deliveries into a stock: one event per delivery of `batch` units."""
 
