@@ -72,3 +72,31 @@ def test_a_body_passing_the_point_twice_calls_off_one_pack(p: float) -> None:
     assert len(calls) < len(passes)  # rework loops pass the point again
     k = run_kpis(r)
     assert k["counter.consumed"] == k["completed"]
+
+
+def test_a_body_waiting_at_a_full_point_calls_off_its_pack() -> None:
+    """The feeder of the point is a one-server line station without a calendar that blocks
+    at the full point: its body reaches the point when it starts waiting there, so every
+    body gets its pack (no lock-up). Such a station is not fused (its job end would block
+    as at a plain buffer, unseen by the call-off): the same run either way."""
+    from sim.engine.model import build
+    from sim.engine.run import run_once
+    from sim.engine.station import LineServer
+
+    spec = _kit(duration="2 d")
+    spec["buffers"]["point"]["capacity"] = 1
+    spec["stations"]["s1"] = {"cycle": "3 min"}
+    spec["stations"]["s2"] = {"cycle": "7 min"}  # slower: s1 blocks at the point
+    from scenario_builder import scenario
+
+    sc = scenario(spec)
+    fused = build(sc, 0)
+    assert not isinstance(fused.stations["s1"].servers[0], LineServer)
+    r = run_once(sc, 0, model=fused)
+    plain = run_once(sc, 0, model=build(sc, 0, fuse=False))
+    k = run_kpis(r)
+    assert r.lockup is None and k["completed"] > 300
+    assert 0 <= k["counter.consumed"] - k["completed"] <= 1  # one pack in m at the end
+    assert next(s for s in r.stations if s.name == "s1").state_seconds["blocked"] > 0
+    np.testing.assert_array_equal(r.completions.t_done, plain.completions.t_done)
+    np.testing.assert_array_equal(_rises(r, "pack_orders"), _rises(plain, "pack_orders"))

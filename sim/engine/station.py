@@ -16,7 +16,7 @@ from heapq import heappush
 
 from simpy.core import NORMAL
 
-from sim.engine.buffer import Buffer, Part
+from sim.engine.buffer import Buffer, Part, SinkPort
 from sim.engine.factories import constant_of
 from sim.engine.machine import BLOCKED, STARVED, WORKING, Machine
 from sim.engine.percls import own_methods
@@ -248,7 +248,10 @@ class Station:
         self.inp = inputs[0] if len(inputs) == 1 and not consume else None
         self.out = out
         fm = failure_models[0]
-        kind = LineServer if (fuse and servers == 1 and cal.always_on and out is not None
+        # A fused job end blocks the way a plain buffer does (`Buffer.block`, inlined): an
+        # output that does more when a part waits at it (a call-off point) is not fused.
+        plain_out = isinstance(out, SinkPort) or getattr(type(out), "block", None) is Buffer.block
+        kind = LineServer if (fuse and servers == 1 and cal.always_on and plain_out
                               and self.inp.__class__ is Buffer
                               and (fm is None or not fm.time_mode)) else Server
         self.servers = [kind(self, f"{name}#{i}" if servers > 1 else name, cal,
