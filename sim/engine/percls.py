@@ -8,7 +8,7 @@ A small benchmark measures 40% on such a method; on the Douai year it is a few p
 everything (bench_revisions).
 
 The caches live in the code object, so `own_methods` gives a class its own copy of every
-method it inherits from engine classes. The copy has the same code and globals, and the
+method it inherits from its bases. The copy has the same code and globals, and the
 same defaults and closure (a zero-argument `super()` still resolves as in the original).
 Behaviour is unchanged; only the caches are no longer shared.
 `tests/test_engine_percls.py` checks the copies, and fails loudly if a new CPython makes
