@@ -54,10 +54,12 @@ class Stock:
         self.area += self.level * (t - self.last)
         self.last = t
         self.level = level
-        self.max_level = max(self.max_level, level)
-        if self.trace_t is not None and self.trace_l is not None:
-            self.trace_t.append(t)
-            self.trace_l.append(level)
+        if level > self.max_level:  # noqa: PLR1730 - cheaper than max(), once per pack
+            self.max_level = level
+        trace_t = self.trace_t
+        if trace_t is not None:
+            trace_t.append(t)
+            self.trace_l.append(level)  # type: ignore[union-attr]  # traced: both arrays
 
     def fits(self, n: int) -> bool:
         return self.level + n <= self.cap
