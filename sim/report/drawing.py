@@ -80,6 +80,7 @@ class Drawing:
             message = self.conn.recv()
         except EOFError:  # the child died without a word (killed)
             message = "the figure process ended unexpectedly"
+        self.child.join()  # it has said its word: let it exit by itself
         self.stop()
         if message:
             raise RuntimeError(f"drawing figures: {message}")
