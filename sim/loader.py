@@ -9,8 +9,11 @@ naming the file the offending key came from, the field path and what was expecte
 
 from __future__ import annotations
 
+import hashlib
 import os
+import stat
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,17 +26,37 @@ from sim.spec.export import resolved_dict, scenario_schema
 from sim.spec.messages import first_error
 from sim.units import show_value
 
-__all__ = ["load_dict", "load_scenario", "read_yaml", "resolved_dict", "scenario_schema"]
+__all__ = ["Source", "load_dict", "load_scenario", "load_with_sources", "read_yaml",
+           "resolved_dict", "scenario_schema"]
 
 Origin = dict[tuple[Any, ...], str]
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys (two stations with one name)."""
+    """SafeLoader that refuses duplicate keys (two stations with one name) and nesting past
+    MAX_DEPTH while composing (before PyYAML's recursion can overflow the stack), and
+    supports merge keys (`<<: *defaults`): merged keys come first, the mapping's own win."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH + 1:
+                raise yaml.composer.ComposerError(
+                    None, None, f"values nested deeper than {MAX_DEPTH} levels",
+                    self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # merged keys may be overridden by the mapping's own
             key = self.construct_object(key_node, deep=True)
             if isinstance(key, (str, int, float, bool)) and key in seen:
                 raise yaml.constructor.ConstructorError(
@@ -69,23 +92,67 @@ def _parse_yaml(text: str, file: str) -> Any:
         raise ScenarioError(file, "", f"invalid YAML: {exc}") from None
 
 
-MAX_FILE_BYTES = 10_000_000  # a scenario is a few kB; this bounds what is parsed at all
-MAX_VALUES = 1_000_000       # values after alias expansion ("billion laughs" guard)
-MAX_DEPTH = 64               # nesting of mappings and lists
+def read_bounded(path: Path, file: str, limit: int | None = None) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes (default MAX_FILE_BYTES).
 
-
-def _read(path: Path, file: str) -> dict[str, Any]:
+    Checked on the open file, not the name: a device (`/dev/zero`), a FIFO (which would
+    block) or a socket is refused, and a file growing while read is cut at the limit."""
+    limit = MAX_FILE_BYTES if limit is None else limit
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise ScenarioError(file, "", f"the file is larger than {MAX_FILE_BYTES:,} bytes; "
-                                          "a scenario is a few kB of YAML")
-        raw = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         raise ScenarioError(file, "", "file not found") from None
     except IsADirectoryError:
         raise ScenarioError(file, "", "expected a scenario file, not a folder") from None
     except OSError as exc:
         raise ScenarioError(file, "", f"cannot read the file ({exc.strerror})") from None
+    with os.fdopen(fd, "rb") as fh:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise ScenarioError(file, "", "expected a scenario file, not a folder")
+        if not stat.S_ISREG(mode):
+            raise ScenarioError(file, "", "not a regular file (a device, FIFO or socket); "
+                                          "give a YAML file")
+        try:
+            raw = fh.read(limit + 1)
+        except OSError as exc:
+            raise ScenarioError(file, "", f"cannot read the file ({exc.strerror})") from None
+    if len(raw) > limit:
+        raise ScenarioError(file, "", f"the file is larger than {limit:,} bytes; "
+                                      "a scenario is a few kB of YAML")
+    return raw
+
+
+MAX_FILE_BYTES = 10_000_000  # a scenario is a few kB; this bounds what is parsed at all
+MAX_VALUES = 1_000_000       # values after alias expansion ("billion laughs" guard)
+MAX_DEPTH = 64               # nesting of mappings and lists
+
+
+@dataclass(frozen=True)
+class Source:
+    """A file a scenario (or sweep, or gates file) was read from, as its bytes were when
+    read: what a run records (hash, text) even if the file changes while it runs."""
+
+    path: str
+    data: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+    @property
+    def text(self) -> str:
+        return self.data.decode("utf-8")
+
+    def record(self) -> dict[str, str]:
+        """The manifest entry: path and SHA-256 of the bytes read."""
+        return {"path": self.path, "sha256": self.sha256}
+
+
+def _read(path: Path, file: str, sources: list[Source] | None = None) -> dict[str, Any]:
+    raw = read_bounded(path, file)
+    if sources is not None:
+        sources.append(Source(file, raw))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -161,9 +228,9 @@ def _merge(base: dict[str, Any], child: dict[str, Any], prefix: tuple[Any, ...],
 
 
 def _tree(path: Path, file: str, chain: list[tuple[Path, str]], top_dir: Path,
-          origin: Origin) -> dict[str, Any]:
+          origin: Origin, sources: list[Source]) -> dict[str, Any]:
     """Load a file and, recursively, the files it extends; merge them."""
-    data = _read(path, file)
+    data = _read(path, file, sources)
     base_name = data.pop("extends", None)
     if base_name is None:
         _mark(data, (), file, origin)
@@ -181,7 +248,7 @@ def _tree(path: Path, file: str, chain: list[tuple[Path, str]], top_dir: Path,
         raise ScenarioError(file, "extends", "cycle in extends: " + " -> ".join(names))
     if not base_path.is_file():
         raise ScenarioError(file, "extends", f"file not found: {base_file}")
-    base = _tree(base_path, base_file, here, top_dir, origin)
+    base = _tree(base_path, base_file, here, top_dir, origin, sources)
     return _merge(base, data, (), file, origin)
 
 
@@ -260,22 +327,24 @@ def _override(data: dict[str, Any], text: str, file: str, origin: Origin) -> Non
     _mark(value, at, file, origin)
 
 
-def read_yaml(path: str | Path) -> dict[str, Any]:
-    """A YAML mapping file (gates, ...) read with the scenario files' guards and errors."""
-    return _read(Path(path), str(path))
+def read_yaml(path: str | Path, sources: list[Source] | None = None) -> dict[str, Any]:
+    """A YAML mapping file (gates, ...) read with the scenario files' guards and errors;
+    its bytes are appended to `sources` when given."""
+    return _read(Path(path), str(path), sources)
 
 
 def load_dict(path: str | Path, overrides: Sequence[str] = ()) -> dict[str, Any]:
     """Merged raw data of a scenario file, after `extends` and `--set`, before validation."""
-    data, _ = _load_raw(path, overrides)
+    data, _ = _load_raw(path, overrides, [])
     return data
 
 
-def _load_raw(path: str | Path, overrides: Sequence[str]) -> tuple[dict[str, Any], Origin]:
+def _load_raw(path: str | Path, overrides: Sequence[str], sources: list[Source]
+              ) -> tuple[dict[str, Any], Origin]:
     path = Path(path)
     file = str(path)
     origin: Origin = {}
-    data = _plain(_tree(path, file, [], path.resolve().parent, origin))
+    data = _plain(_tree(path, file, [], path.resolve().parent, origin, sources))
     if origin.get(("name",)) != file or data.get("name") is None:
         data["name"] = path.stem
     for text in overrides:
@@ -293,9 +362,18 @@ def _blame(origin: Origin, path: tuple[Any, ...], default: str) -> str:
 
 def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
     """Load, merge, override and validate a scenario file; raise ScenarioError if bad."""
-    data, origin = _load_raw(path, overrides)
+    return load_with_sources(path, overrides)[0]
+
+
+def load_with_sources(path: str | Path, overrides: Sequence[str] = ()
+                      ) -> tuple[Scenario, tuple[Source, ...]]:
+    """The scenario and the bytes of every file it was read from (top first, then the
+    files it extends), snapshotted at load: provenance records these, never the files
+    as they are when the run ends."""
+    sources: list[Source] = []
+    data, origin = _load_raw(path, overrides, sources)
     try:
-        return Scenario.model_validate(data)
+        return Scenario.model_validate(data), tuple(sources)
     except ValidationError as exc:
         where, message = first_error(exc, data)
         dotted = ".".join(str(p) for p in where)

@@ -13,6 +13,7 @@ generates ``README.txt``, so the documentation cannot drift from the files. CSVs
 from __future__ import annotations
 
 import datetime
+import errno
 import functools
 import itertools
 import json
@@ -20,7 +21,9 @@ import math
 import os
 import platform
 import shutil
+import stat
 import sys
+import tempfile
 import textwrap
 from collections.abc import Iterable
 from pathlib import Path
@@ -48,19 +51,51 @@ def check_output(base: Path) -> None:
     """Before any simulation: `base` must be (or can become) a writable folder.
 
     Raises UsageError naming the path, so a long run is never lost to an output folder
-    that cannot be written (a file in the way, a read-only parent)."""
+    that cannot be written: a file in the way, a dangling symlink or a symlink loop, a
+    read-only parent, a pseudo file system (/sys, /proc). What it proves it proves by
+    doing: a probe folder with a file in it is made and removed in the deepest folder
+    that exists."""
     from sim.errors import UsageError
 
     base = Path(base)
-    if base.exists() and not base.is_dir():
-        raise UsageError(f"{base}: the output folder is a file")
     existing = base
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        raise UsageError(f"{base}: cannot create the output folder ({existing} is a file)")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise UsageError(f"{base}: cannot write there ({existing} is not writable)")
+    while True:
+        try:
+            mode = os.stat(existing).st_mode
+            break
+        except FileNotFoundError:
+            if os.path.islink(existing):
+                raise UsageError(f"{base}: cannot create the output folder ({existing} is a "
+                                 "symlink to nothing)") from None
+            existing = existing.parent
+        except OSError as exc:
+            what = "a symlink loop" if exc.errno == errno.ELOOP else exc.strerror
+            raise UsageError(f"{base}: cannot use the output folder ({existing}: {what})"
+                             ) from None
+    if not stat.S_ISDIR(mode):
+        raise UsageError(f"{base}: the output folder is a file" if existing == base else
+                         f"{base}: cannot create the output folder ({existing} is a file)")
+    try:
+        probe = tempfile.mkdtemp(prefix=".probe-", dir=existing)
+        try:
+            with open(os.path.join(probe, "probe"), "wb") as fh:
+                fh.write(b"probe")
+        finally:
+            shutil.rmtree(probe, ignore_errors=True)
+    except OSError as exc:
+        raise UsageError(f"{base}: cannot write there ({existing}: {exc.strerror})") from None
+
+
+def target_folder(base: Path, name: str, what: str) -> Path:
+    """`base/name`, when `name` is one safe folder name (else a UsageError naming `what`,
+    the option or file field it came from): a results folder never lands outside `base`."""
+    from sim.errors import UsageError
+    from sim.spec.base import folder_name_problem
+
+    problem = folder_name_problem(name)
+    if problem:
+        raise UsageError(f"{what}: {problem}")
+    return Path(base) / name
 
 
 def prepare_dir(base: Path, name: str, overwrite: bool = False) -> Path:
@@ -164,10 +199,12 @@ class ResultsWriter:
 
 def write_results(out_dir: Path, results: list[RunResult], resolved: dict, manifest: dict,
                   plots: bool = True, *, overwrite: bool = False,
-                  vehicles: str = "parquet") -> Path:
+                  vehicles: str = "parquet", source_text: str | None = None) -> Path:
     """Write every file of FILES for these replications; returns the folder written.
 
     ``out_dir`` is the wished-for folder (``results/<name>``); see ``prepare_dir``.
+    ``source_text`` is the scenario file's text as loaded, shown in report.html (the file
+    itself is never read again: it may have changed since).
     """
     if not results:
         raise ValueError("write_results needs at least one replication")
@@ -185,7 +222,7 @@ def write_results(out_dir: Path, results: list[RunResult], resolved: dict, manif
             drawing.finish()
         finally:
             drawing.stop()
-        _write_page(tmp, manifest)
+        _write_page(tmp, source_text)
     assert writer.final is not None
     return writer.final
 
@@ -205,13 +242,10 @@ def _figure_jobs(folder: Path, results: list[RunResult], resolved: dict) -> list
     return jobs
 
 
-def _write_page(folder: Path, manifest: dict) -> None:
+def _write_page(folder: Path, text: str | None) -> None:
     """report.html, from what the folder holds, with the text of the scenario file run."""
     from sim.report.html import run_page
 
-    files = manifest.get("files") or []
-    source = Path(files[0]["path"]) if files and "path" in files[0] else None
-    text = source.read_text(encoding="utf-8") if source and source.is_file() else None
     captions = {name: what for name, (what, _) in {**FILES, **DEMAND_TABLES,
                                                    **PLAN_PLOTS}.items()}
     (folder / "report.html").write_text(run_page(folder, text, captions), encoding="utf-8")

@@ -19,6 +19,7 @@ from sim.spec.base import (
     AttrValue,
     Clock,
     Duration,
+    FolderName,
     NonNegDuration,
     NonNegInt,
     PositiveInt,
@@ -237,7 +238,7 @@ def _meta(x: Any) -> Any:
 class Scenario(Spec):
     """A whole scenario: run settings, products, calendars and the flow graph."""
 
-    name: str
+    name: FolderName
     description: str = ""
     run: RunSpec
     products: dict[str, ProductSpec] = Field(default_factory=lambda: {"part": ProductSpec()})

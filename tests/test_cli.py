@@ -316,3 +316,73 @@ def test_validate_with_one_replication_is_a_usage_error(capsys) -> None:
     assert main(["validate", "--replications", "1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--replications must be >= 2" in err[0]
+
+
+@pytest.mark.parametrize("name", ["../escaped", "/abs/path", "", ".", "..", "a/../../b"])
+@pytest.mark.parametrize("verb", ["run", "compare", "sweep", "merge"])
+def test_a_name_never_writes_outside_out(tmp_path, capsys, name, verb) -> None:
+    scenario = write(tmp_path, "tiny", TINY)
+    out = tmp_path / "deep" / "out"
+    if verb == "run":
+        argv = ["run", str(scenario), "--name", name]
+    elif verb == "compare":
+        argv = ["compare", str(scenario), str(scenario), "--name", name]
+    elif verb == "sweep":
+        sweep = tmp_path / "s.yaml"
+        sweep.write_text("name: s\nscenario: tiny.yaml\nreplications: 2\n"
+                         "factors: {cap: {path: buffers.b1.capacity, values: [1, 2]}}\n")
+        argv = ["sweep", str(sweep), "--name", name]
+    else:
+        argv = ["merge", str(tmp_path / "no-shard"), "--name", name]
+    before = sorted(p for p in tmp_path.rglob("*"))
+    assert main([*argv, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --name: ") and err.count("\n") == 1, err
+    assert sorted(p for p in tmp_path.rglob("*")) == before
+
+
+@pytest.mark.parametrize("name", ["../escaped", "/abs/path", "", "."])
+def test_a_scenario_name_that_is_a_path_is_refused_before_running(tmp_path, capsys,
+                                                                   name) -> None:
+    scenario = write(tmp_path, "tiny", TINY)
+    out = tmp_path / "deep" / "out"
+    assert main(["run", str(scenario), "--set", f"name={json.dumps(name)}",
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {scenario}: name: ") and err.count("\n") == 1, err
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["tiny.yaml"]
+
+
+SECRET = "TOP-SECRET-7f3a"
+
+
+@pytest.mark.parametrize("tamper", ["symlink to a secret", "invalid YAML", "removed"])
+def test_provenance_is_what_was_loaded_not_what_the_file_became(tmp_path, capsys,
+                                                                monkeypatch, tamper) -> None:
+    import sim.experiments.replications as reps
+
+    base = write(tmp_path, "base", TINY)
+    top = write(tmp_path, "top", "extends: base.yaml\nname: top\n")
+    secret = write(tmp_path, "secret", f"{SECRET}: 1\n")
+    loaded = {p: p.read_bytes() for p in (top, base)}
+    real = reps.run_replications
+
+    def run_then_tamper(*args, **kwargs):
+        results = real(*args, **kwargs)
+        for path in (top, base):  # what an editor or an attacker does meanwhile
+            path.unlink()
+            if tamper == "symlink to a secret":
+                path.symlink_to(secret)
+            elif tamper == "invalid YAML":
+                path.write_text("run: [[[\n")
+        return results
+
+    monkeypatch.setattr(reps, "run_replications", run_then_tamper)
+    assert main(["run", str(top), "--set", "run.duration=1 d", "--out", str(tmp_path / "out"),
+                 "-q", "--workers", "1"]) == 0
+    folder = tmp_path / "out" / "top"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["files"] == [{"path": str(p), "sha256": hashlib.sha256(b).hexdigest()}
+                                 for p, b in loaded.items()]
+    page = (folder / "report.html").read_text()
+    assert SECRET not in page and "extends: base.yaml" in page

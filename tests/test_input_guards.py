@@ -99,3 +99,79 @@ def test_an_output_folder_that_cannot_be_written_fails_before_simulating(
     assert time.perf_counter() - began < 5.0  # refused before the 10-year run
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "Traceback" not in err and "file" in err
+
+
+def _never_simulate(monkeypatch) -> None:
+    """Fail the test if a verb gets as far as simulating."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("simulated although the input or output was refused")
+
+    monkeypatch.setattr("sim.experiments.replications.run_replications", refuse)
+    monkeypatch.setattr("sim.experiments.sweep.execute", refuse)
+
+
+def _out_cases(tmp_path: Path) -> dict[str, Path]:
+    (tmp_path / "loop1").symlink_to(tmp_path / "loop2")
+    (tmp_path / "loop2").symlink_to(tmp_path / "loop1")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere" / "at-all")
+    return {"symlink loop": tmp_path / "loop1", "dangling symlink": tmp_path / "dangling",
+            "under a dangling symlink": tmp_path / "dangling" / "sub",
+            "pseudo file system": Path("/sys/douai-sim-test"),
+            "under /proc": Path("/proc/douai-sim-test")}
+
+
+@pytest.mark.parametrize("case", ["symlink loop", "dangling symlink",
+                                  "under a dangling symlink", "pseudo file system",
+                                  "under /proc"])
+@pytest.mark.parametrize("verb", ["run", "sweep"])
+def test_an_output_folder_that_cannot_exist_is_refused_before_simulating(
+        tmp_path, capsys, monkeypatch, case, verb) -> None:
+    out = _out_cases(tmp_path)[case]
+    if case == "pseudo file system" and not Path("/sys").is_dir():
+        pytest.skip("no /sys on this platform")
+    scenario = tmp_path / "x.yaml"
+    scenario.write_text(GOOD, encoding="utf-8")
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text("name: s\nscenario: x.yaml\nreplications: 1\n"
+                     "factors: {cap: {path: buffers.feed.capacity, values: [1, 2]}}\n")
+    _never_simulate(monkeypatch)
+    args = (["run", str(scenario)] if verb == "run" else ["sweep", str(sweep)])
+    assert main([*args, "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {out}") and err.count("\n") == 1, err
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_a_device_is_refused_without_reading_it(tmp_path, capsys) -> None:
+    assert main(["check", "/dev/zero"]) == 2
+    err = capsys.readouterr().err
+    assert "not a regular file" in err and err.count("\n") == 1
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path, capsys) -> None:
+    import os
+
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    assert main(["check", str(fifo)]) == 2  # would block forever on a plain open()
+    assert "not a regular file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text", ["[" * 1000, "{a: " * 1000, "\n  " + "- " * 1000 + "x"])
+def test_deep_nesting_is_refused_while_parsing(tmp_path, capsys, text) -> None:
+    err = _check(tmp_path, GOOD + "meta: " + text + "\n", capsys)
+    assert "nested deeper than 64" in err
+
+
+def test_a_deep_set_value_is_refused_while_parsing(tmp_path, capsys) -> None:
+    path = tmp_path / "x.yaml"
+    path.write_text(GOOD, encoding="utf-8")
+    assert main(["check", str(path), "--set", "meta.x=" + "[" * 1000]) == 2
+    err = capsys.readouterr().err
+    assert "nested deeper than 64" in err and "RecursionError" not in err
+
+
+def test_nesting_at_the_limit_still_loads(tmp_path, capsys) -> None:
+    path = tmp_path / "x.yaml"
+    path.write_text(GOOD + "meta: {x: " + "[" * 60 + "]" * 60 + "}\n", encoding="utf-8")
+    assert main(["check", str(path)]) == 0

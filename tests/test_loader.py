@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from sim.errors import ScenarioError
-from sim.loader import load_dict, load_scenario, resolved_dict, scenario_schema
+from sim.loader import _StrictLoader, load_dict, load_scenario, resolved_dict, scenario_schema
 from sim.scenario import Scenario
 
 DATA = Path(__file__).parent / "data"
@@ -261,3 +261,45 @@ def test_examples_validate_against_the_schema() -> None:
                 {"extends": "b.yaml", "stations": {"s1": {"cycle": 60}}}):
         with pytest.raises(jsonschema.ValidationError):
             validator.validate(bad)
+
+
+def test_merge_keys_merge_and_the_mappings_own_keys_win(tmp_path: Path) -> None:
+    text = GOOD.replace("run: {duration: 10 d}", "defaults: &d {duration: 10 d, seed: 3}\n"
+                        "run: {<<: *d, seed: 9}").replace("stations: {s1: {cycle: 50 s}, ",
+                                                          "stations: {s1: {<<: *c}, ")
+    text = "c_: &c {cycle: 50 s}\n" + text
+    data = yaml.load(text, Loader=_StrictLoader)
+    assert data["run"] == {"duration": "10 d", "seed": 9}
+    assert data["stations"]["s1"] == {"cycle": "50 s"}
+    many = "a: &a {x: 1}\nb: &b {y: 2}\nc: {<<: [*a, *b], z: 3}\n"
+    assert yaml.load(many, Loader=_StrictLoader)["c"] == {
+        "x": 1, "y": 2, "z": 3}
+
+
+def test_a_scenario_with_merge_keys_loads(tmp_path: Path) -> None:
+    text = GOOD.replace("  b1: {from: s1, to: s2, capacity: 5}",
+                        "  b1: {<<: *cap, from: s1, to: s2}").replace(
+        "  feed: {from: src, to: s1, capacity: 1}",
+        "  feed: {from: src, to: s1, capacity: 1}\n  cap_: &cap {capacity: 5}")
+    data = load_dict(write(tmp_path, text))
+    assert data["buffers"]["b1"] == {"capacity": 5, "from": "s1", "to": "s2"}
+
+
+def test_a_duplicate_key_beside_a_merge_key_is_still_refused(tmp_path: Path) -> None:
+    text = "a: &a {x: 1}\n" + GOOD.replace("run: {duration: 10 d}",
+                                           "run: {<<: *a, duration: 10 d, duration: 2 d}")
+    assert "duplicate key 'duration'" in fails(write(tmp_path, text)).message
+
+
+@pytest.mark.parametrize("name", ["../escaped", "/abs/path", "", ".", "..", ".hidden",
+                                  "a/b", "a\\b", "x" * 101, "tab\there"])
+def test_a_name_must_be_one_safe_folder_name(tmp_path: Path, name: str) -> None:
+    err = fails(write(tmp_path, GOOD + f"name: {json.dumps(name)}\n"))
+    assert err.path == "name"
+    err = fails(write(tmp_path, GOOD, "y.yaml"), (f"name={json.dumps(name)}",))
+    assert err.path == "name"
+
+
+@pytest.mark.parametrize("name", ["douai-2025", "Douai 2025 base", "a.b_c", "R5+A290"])
+def test_plain_names_stay_accepted(tmp_path: Path, name: str) -> None:
+    assert load_scenario(write(tmp_path, GOOD + f"name: {json.dumps(name)}\n")).name == name

@@ -16,10 +16,9 @@ from sim.experiments.replications import (
     default_workers,
     run_manifest,
     run_replications,
-    scenario_files,
     with_seed,
 )
-from sim.loader import load_scenario
+from sim.loader import load_scenario, load_with_sources
 
 TINY = """\
 name: tiny
@@ -135,7 +134,8 @@ def test_forced_progress_draws_a_bar_on_stderr(tiny, capsys) -> None:
 
 
 def test_manifest_records_files_seeds_and_versions(tiny, tiny_file, serial) -> None:
-    m = run_manifest(tiny, [tiny_file], serial, overrides=["run.seed=7"], workers=1)
+    _, sources = load_with_sources(tiny_file)
+    m = run_manifest(tiny, sources, serial, overrides=["run.seed=7"], workers=1)
     assert m["files"][0]["sha256"] == hashlib.sha256(tiny_file.read_bytes()).hexdigest()
     assert m["root_seed"] == 7
     assert [s["replication"] for s in m["seeds"]] == [0, 1, 2]
@@ -144,10 +144,15 @@ def test_manifest_records_files_seeds_and_versions(tiny, tiny_file, serial) -> N
     assert {"python", "numpy", "simpy"} <= set(m["versions"])
 
 
-def test_scenario_files_follow_extends(tmp_path) -> None:
+def test_the_loader_snapshots_every_file_of_the_extends_chain(tmp_path) -> None:
     (tmp_path / "base").mkdir()
-    (tmp_path / "base" / "root.yaml").write_text("run: {duration: 1 d}\n")
+    root = tmp_path / "base" / "root.yaml"
+    root.write_text(TINY)
     (tmp_path / "mid.yaml").write_text("extends: base/root.yaml\n")
     (tmp_path / "top.yaml").write_text("extends: mid.yaml\nname: top\n")
-    files = scenario_files(tmp_path / "top.yaml")
-    assert files == [tmp_path / "top.yaml", tmp_path / "mid.yaml", tmp_path / "base/root.yaml"]
+    _, sources = load_with_sources(tmp_path / "top.yaml")
+    assert [Path(s.path) for s in sources] == [tmp_path / "top.yaml", tmp_path / "mid.yaml",
+                                               tmp_path / "base/root.yaml"]
+    assert sources[2].data == root.read_bytes()
+    root.write_text("changed after the load\n")
+    assert sources[2].sha256 == hashlib.sha256(TINY.encode()).hexdigest()

@@ -106,22 +106,25 @@ def _positive(value: int | None, flag: str) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Load, run all replications, then write the results folder and print the summary."""
-    from sim.loader import load_scenario, resolved_dict
+    from sim.loader import load_with_sources, resolved_dict
 
     _positive(args.replications, "--replications")
     _positive(args.workers, "--workers")
-    if args.name is not None and (Path(args.name).name != args.name or args.name in ("", ".", "..")):
-        raise UsageError(f"--name must be a plain folder name (got {args.name!r})")
+    from sim.output import check_output, target_folder
+
+    if args.name is not None:
+        target_folder(args.out, args.name, "--name")
     overrides = list(args.overrides)
     if args.replications is not None:
         overrides.append(f"run.replications={args.replications}")
     if args.seed is not None:
         overrides.append(f"run.seed={args.seed}")
-    scenario = load_scenario(args.file, overrides)
+    scenario, sources = load_with_sources(args.file, overrides)
     plausible(args.file, scenario, args.force)
     from sim.experiments.replications import default_workers
-    from sim.output import check_output
 
+    target = target_folder(args.out, args.name or scenario.name,
+                           "--name" if args.name else f"{args.file}: name")
     n = scenario.run.replications
     workers = args.workers or default_workers(n)
     # One build per replication, none extra: in one process, replication 0 runs on the
@@ -130,7 +133,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     first = _build_model(scenario) if min(workers, n) == 1 else None
     check_output(args.out)
 
-    from sim.experiments.replications import run_manifest, run_replications, scenario_files
+    from sim.experiments.replications import run_manifest, run_replications
     from sim.kpi import run_kpis
     from sim.output import write_results
     from sim.stats import summarise
@@ -140,11 +143,11 @@ def cmd_run(args: argparse.Namespace) -> int:
                                progress=False if args.quiet else None, first=first)
     wall = time.perf_counter() - began
     summary = summarise([run_kpis(r) for r in results])
-    manifest = run_manifest(scenario, scenario_files(args.file), results, overrides=overrides,
+    manifest = run_manifest(scenario, sources, results, overrides=overrides,
                             workers=min(workers, n), wall_seconds=wall, argv=args.argv)
-    target = args.out / (args.name or scenario.name)
     written = write_results(target, results, resolved_dict(scenario), manifest,
-                            plots=not args.no_plots, vehicles=args.vehicles)
+                            plots=not args.no_plots, vehicles=args.vehicles,
+                            source_text=sources[0].text)
     if not args.quiet:
         print(f"{scenario.name}: {n} replication(s), seed {scenario.run.seed}, "
               f"{wall:.1f} s wall")

@@ -41,10 +41,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     if len(args.inputs) < 2:
         raise UsageError("compare needs at least two inputs (the first is the baseline)")
-    if args.name is not None and Path(args.name).name != args.name:
-        raise UsageError(f"--name must be a plain folder name (got {args.name!r})")
-    from sim.output import check_output
+    from sim.output import check_output, target_folder
 
+    if args.name is not None:
+        target_folder(args.out, args.name, "--name")
     check_output(args.out)
     folders = [p.is_dir() for p in args.inputs]
     began = time.perf_counter()
@@ -64,7 +64,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
                 "baseline": comparison.baseline, "replications": comparison.replications,
                 "seeds": [{"replication": r, "seed": s} for r, s in arms[0].seeds],
                 "wall_seconds": round(time.perf_counter() - began, 3)}
-    target = args.out / (args.name or f"compare-{comparison.baseline}")
+    target = target_folder(args.out, args.name or f"compare-{comparison.baseline}",
+                           "--name" if args.name else "the baseline's name")
     written = write_comparison(target, comparison, manifest, plots=not args.no_plots)
     if not args.quiet:
         print(format_comparison(comparison, every_kpi=args.all))
@@ -75,13 +76,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def _run_scenarios(args: argparse.Namespace) -> tuple[list, dict]:
     """Load every scenario first, then run each with the baseline's seed and replications."""
     from sim.experiments.compare import arm_from_results, targets_of
-    from sim.experiments.replications import (
-        default_workers,
-        file_sha256,
-        run_replications,
-        scenario_files,
-    )
-    from sim.loader import load_scenario
+    from sim.experiments.replications import default_workers, run_replications
+    from sim.loader import load_scenario, load_with_sources
 
     for flag in ("replications", "workers"):
         value = getattr(args, flag)
@@ -96,7 +92,8 @@ def _run_scenarios(args: argparse.Namespace) -> tuple[list, dict]:
     sets = [f"run.replications={n}", f"run.seed={seed}"]
     from sim.cli import plausible
 
-    scenarios = [load_scenario(p, sets) for p in args.inputs]
+    loaded = [load_with_sources(p, sets) for p in args.inputs]
+    scenarios = [scenario for scenario, _ in loaded]
     for path, sc in zip(args.inputs, scenarios):
         plausible(path, sc)
     names = [s.name for s in scenarios]
@@ -107,6 +104,5 @@ def _run_scenarios(args: argparse.Namespace) -> tuple[list, dict]:
                                                       progress=False if args.quiet else None),
                              targets_of(s.meta))
             for s in scenarios]
-    files = [{"file": str(f), "sha256": file_sha256(f)}
-             for p in args.inputs for f in scenario_files(p)]
+    files = [source.record() for _, sources in loaded for source in sources]
     return arms, {"kind": "scenario files", "files": files, "overrides": sets}

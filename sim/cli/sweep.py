@@ -61,18 +61,12 @@ def _plausible(plan: Any) -> None:
 def _manifest(plan: Any, folder: Path, args: argparse.Namespace, executor: str,
               done_now: int, found: int, wall: float, runs: dict[tuple[int, int], Any],
               shard: Any) -> dict[str, Any]:
-    from sim.experiments.replications import (
-        file_sha256,
-        git_revision,
-        package_versions,
-        scenario_files,
-    )
+    from sim.experiments.replications import git_revision, package_versions
 
     walls = [r.get("wall_seconds", math.nan) for r in runs.values()]
     return {
         "sweep": plan.spec.name, "fingerprint": plan.fingerprint,
-        "files": [{"path": str(f), "sha256": file_sha256(f)}
-                  for f in [plan.file, *scenario_files(plan.scenario_file)]],
+        "files": [source.record() for source in plan.sources],
         "shard": str(shard), "executor": executor,
         "runs_in_shard": len(shard.take(plan.runs)), "runs_done_now": done_now,
         "runs_found_done": found,
@@ -94,18 +88,21 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from sim.experiments.design import plan_sweep
     from sim.experiments.progress import Progress
     from sim.experiments.replications import default_workers
-    from sim.output import check_output
+    from sim.output import check_output, target_folder
 
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be >= 1 (got {args.workers})")
     if args.cluster and args.workers:
         raise UsageError("--workers is for local processes; a --cluster has its own workers")
     shard = sw.Shard.parse(args.shard)
+    if args.name is not None:
+        target_folder(args.out, args.name, "--name")
     plan = plan_sweep(args.file)
     _plausible(plan)
     check_output(args.out)
     name = args.name or (plan.spec.name if shard.count == 1 else
                          f"{plan.spec.name}-shard-{shard.index}-of-{shard.count}")
+    target_folder(args.out, name, "--name" if args.name else f"{args.file}: name")
     client = cluster = None
     if args.cluster:
         from sim.experiments.executors import connect
@@ -207,11 +204,16 @@ def _print_failures(failed: list[dict[str, Any]]) -> None:
 def cmd_merge(args: argparse.Namespace) -> int:
     """Check the shards (all N, once each, one sweep), join them into a new folder."""
     from sim.experiments import sweep as sw
-    from sim.output import ResultsWriter, check_output, prepare_dir
+    from sim.output import ResultsWriter, check_output, prepare_dir, target_folder
 
+    if args.name is not None:
+        target_folder(args.out, args.name, "--name")
     state, stored = sw.merge_inputs(list(args.shards))
     check_output(args.out)
-    target = prepare_dir(args.out, args.name or state["name"])
+    name = args.name or state["name"]
+    target_folder(args.out, name, "--name" if args.name else
+                  f"{args.shards[0] / sw.STATE}: name")
+    target = prepare_dir(args.out, name)
     writer = ResultsWriter(target)  # a temporary folder, renamed into place when complete
     with writer as tmp:
         sw.copy_runs(list(args.shards), tmp)

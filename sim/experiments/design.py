@@ -23,7 +23,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from sim.errors import ScenarioError
-from sim.loader import load_scenario, read_yaml, resolved_dict
+from sim.loader import Source, load_scenario, load_with_sources, read_yaml, resolved_dict
 from sim.spec.messages import first_error
 from sim.spec.sweep import Factor, SweepSpec, grid_levels, level_number, range_level
 
@@ -49,6 +49,7 @@ class Plan:
     scenarios: tuple[Any, ...]            # validated Scenario per point
     scenario_file: Path
     fingerprint: str
+    sources: tuple[Source, ...] = ()      # the sweep file's and scenario files' bytes
 
     @property
     def runs(self) -> list[tuple[int, int]]:
@@ -68,9 +69,9 @@ class Plan:
         }
 
 
-def load_sweep(path: str | Path) -> SweepSpec:
+def load_sweep(path: str | Path, sources: list[Source] | None = None) -> SweepSpec:
     """Read and validate a sweep file (ScenarioError naming the file and field)."""
-    data = read_yaml(path)
+    data = read_yaml(path, sources)
     try:
         return SweepSpec.model_validate(data)
     except ValidationError as exc:
@@ -81,17 +82,18 @@ def load_sweep(path: str | Path) -> SweepSpec:
 def plan_sweep(path: str | Path) -> Plan:
     """Load the sweep file, expand its design and validate every point as a scenario."""
     path = Path(path)
-    spec = load_sweep(path)
+    sources: list[Source] = []
+    spec = load_sweep(path, sources)
     scenario_file = path.parent / spec.scenario
     if not scenario_file.is_file():
         raise ScenarioError(str(path), "scenario", f"file not found: {spec.scenario} "
                             f"(relative to the sweep file: {scenario_file})")
-    base = load_scenario(scenario_file, spec.set)
+    base, files = load_with_sources(scenario_file, spec.set)
     root = base.run.seed if spec.seed is None else spec.seed
     points = expand(spec, root)
     scenarios = tuple(_scenario(path, spec, scenario_file, p) for p in points)
     return Plan(path, spec, tuple(points), scenarios, scenario_file,
-                fingerprint(spec, points, scenarios))
+                fingerprint(spec, points, scenarios), (*sources, *files))
 
 
 def expand(spec: SweepSpec, root_seed: int) -> list[Point]:

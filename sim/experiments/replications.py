@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import hashlib
 import os
 import platform
 import subprocess
@@ -26,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from tqdm import tqdm
 
 import sim
+from sim.loader import Source
 from sim.records import RunResult
 
 PACKAGES: tuple[str, ...] = ("simpy", "numpy", "scipy", "pydantic", "PyYAML", "matplotlib",
@@ -198,28 +197,6 @@ def _abandon(pool: ProcessPoolExecutor) -> None:
         process.terminate()
 
 
-def file_sha256(path: str | Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def scenario_files(path: str | Path) -> list[Path]:
-    """The scenario file and the chain of files it `extends` (top first).
-
-    Reads only the `extends` keys; the files were validated by the loader already.
-    """
-    files: list[Path] = []
-    seen: set[Path] = set()
-    current: Path | None = Path(path)
-    while current is not None and current.is_file() and current.resolve() not in seen:
-        files.append(Path(os.path.normpath(current)))
-        seen.add(current.resolve())
-        data = yaml.safe_load(current.read_text(encoding="utf-8"))
-        base = data.get("extends") if isinstance(data, dict) else None
-        current = current.parent / base if isinstance(base, str) else None
-    return files
-
-
 def git_revision(where: Path) -> str | None:
     """Commit of the checkout holding `where`, suffixed `-dirty` if tracked files changed."""
     head = _git(where, "rev-parse", "HEAD")
@@ -252,7 +229,7 @@ def package_versions() -> dict[str, str]:
 
 def run_manifest(
     scenario: Any,
-    files: Sequence[str | Path],
+    sources: Sequence[Source],
     results: list[RunResult],
     *,
     overrides: list[str] | None = None,
@@ -260,10 +237,13 @@ def run_manifest(
     wall_seconds: float | None = None,
     argv: list[str] | None = None,
 ) -> dict[str, Any]:
-    """How an experiment was run: scenario files and hashes, seeds, versions, git, wall time."""
+    """How an experiment was run: scenario files and hashes, seeds, versions, git, wall time.
+
+    `sources` are the files' bytes as the loader read them (`load_with_sources`), so the
+    hashes are those of what ran, not of the files as they are when the run ends."""
     return {
         "scenario": scenario.name,
-        "files": [{"path": str(f), "sha256": file_sha256(f)} for f in files],
+        "files": [source.record() for source in sources],
         "overrides": list(overrides or []),
         "root_seed": scenario.run.seed,
         "replications": len(results),

@@ -136,6 +136,40 @@ def _attr_value(x: object) -> object:
     return x
 
 
+MAX_FOLDER_NAME = 100
+
+
+def folder_name_problem(name: object) -> str | None:
+    """Why `name` cannot be a results folder name, or None when it is one safe path segment.
+
+    A name becomes `--out/<name>`: it must stay inside `--out` (no separator, not `.` or
+    `..`, not empty), must not be hidden (writers' temporary folders start with a dot) and
+    must be printable text of a length every file system takes."""
+    if not isinstance(name, str) or not name.strip():
+        return "a name is needed (it becomes the results folder name)"
+    if name in (".", ".."):
+        return f"{name!r} is not a folder name"
+    if "/" in name or "\\" in name:
+        return f"{name!r} has a path separator; a name is one folder name, not a path"
+    if name.startswith("."):
+        return f"{name!r} starts with '.' (hidden; temporary folders use that)"
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name) or name != name.strip():
+        return f"{name!r} has control characters or leading or trailing spaces"
+    if len(name) > MAX_FOLDER_NAME:
+        return f"a name has at most {MAX_FOLDER_NAME} characters (got {len(name)})"
+    return None
+
+
+def _folder_name(x: object) -> object:
+    problem = folder_name_problem(x) if isinstance(x, str) else None
+    if problem:
+        raise fail(problem)
+    return x
+
+
+FolderName = Annotated[str, BeforeValidator(_folder_name)]
+"""A name used as a results folder name: one safe path segment (`folder_name_problem`)."""
+
 _DURATION_OUT = PlainSerializer(format_duration, return_type=str, when_used="json")
 
 Duration = Annotated[
