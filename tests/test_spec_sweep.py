@@ -152,3 +152,40 @@ def test_the_shipped_sweep_files_match_the_schema_and_the_schema_verb_prints_it(
         plan_sweep(f)  # and every point of every shipped sweep is a valid scenario
     assert main(["schema", "--sweep"]) == 0
     assert json.loads(capsys.readouterr().out)["title"] == "douai-sim sweep file"
+
+
+@pytest.mark.parametrize(("body", "field", "words"), [
+    ({"design": "lhs", "samples": 100_000_000,
+      "factors": {"a": {"path": "buffers.b1.capacity", "values": [1, 2]}}},
+     "samples", "100,000,000 points, over the limit of 20,000"),
+    ({"replications": 1_000_000_000,
+      "factors": {"a": {"path": "buffers.b1.capacity", "values": [1, 2]}}},
+     "replications", "2,000,000,000 runs, over the limit of 1,000,000"),
+    ({"factors": {"a": {"path": "buffers.b1.capacity", "range": {"from": 1, "to": 200,
+                                                                 "step": 1, "integer": True}},
+                  "b": {"path": "buffers.feed.capacity", "range": {"from": 1, "to": 200,
+                                                                   "step": 1,
+                                                                   "integer": True}}}},
+     "factors", "40,000 points, over the limit of 20,000"),
+])
+def test_a_sweep_too_large_to_hold_is_refused_before_expanding(tmp_path, capsys, body, field,
+                                                               words) -> None:
+    path = _write(tmp_path, body)
+    assert main(["sweep", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}: {field}: ") and words in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_sweep_over_the_event_budget_is_refused_and_sharding_is_the_way(tmp_path, capsys,
+                                                                        monkeypatch) -> None:
+    monkeypatch.setattr("sim.cli.sweep.MAX_SWEEP_EVENTS", 1e5)  # ~32,000 events a 10-day run
+    path = _write(tmp_path, {"set": ["run.duration=10 d"], "replications": 2,
+                             "factors": {"a": {"path": "buffers.b1.capacity",
+                                               "values": [1, 2]}}})
+    assert main(["sweep", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {path}: replications: " in err and "--shard" in err
+    assert not (tmp_path / "out").exists()
+    assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "--shard", "1/4", "-q",
+                 "-w", "1", "--no-plots"]) == 0  # one run of four: within the budget

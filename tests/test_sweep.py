@@ -18,6 +18,7 @@ import yaml
 from test_engine_stalls import _loop as deadlocking_loop
 
 from sim.cli import main
+from sim.results.seal import plan_digest, seal
 
 ROOT = Path(__file__).resolve().parents[1]
 TWO = ROOT / "scenarios" / "examples" / "two_stations.yaml"
@@ -215,8 +216,9 @@ def test_a_failing_point_is_isolated_reported_and_retried_alone(tmp_path, capsys
     # the failed runs, and the healthy one comes back bit for bit.
     record = folder / "runs" / "p00000-r0001.json"
     good = record.read_bytes()
-    record.write_text(json.dumps({**json.loads(good), "status": "failed", "kpis": {},
-                                  "message": "worker died"}))
+    state = json.loads((folder / "sweep.json").read_text())
+    record.write_text(json.dumps(seal({**json.loads(good), "status": "failed", "kpis": {},
+                                       "message": "worker died"}, plan_digest(state))))
     assert main(["sweep", str(path), "--out", str(out), "-q", "-w", "1",
                  "--retry-failed"]) == 4
     m = _manifest(folder)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from sim.errors import UsageError
-from sim.experiments.sweep import read_json
+from sim.results.stored import ComparisonFile, RunSummary, SweepSummary, checked, read_object
 from sim.spec.gates import Gate, GatesFile
 from sim.stats import paired_diff
 
@@ -57,7 +57,7 @@ def apply_gates(gates: GatesFile, result_dir: Path, gates_dir: Path) -> list[Ver
     if not source.is_file():
         raise UsageError(f"{result_dir}: not a results folder (no summary.json or "
                          "comparison.json)")
-    result = read_json(source)
+    result = read_result(source)
     if "points" in result:
         return [_sweep(name, gate, result, source, gates_dir)
                 for name, gate in gates.gates.items()]
@@ -73,6 +73,15 @@ def apply_gates(gates: GatesFile, result_dir: Path, gates_dir: Path) -> list[Ver
         out.append(_regression(name, gate, result, estimate, gates_dir / gate.baseline,
                                source))
     return out
+
+
+def read_result(path: Path) -> dict[str, Any]:
+    """A stored result, its shape checked: a run's or a sweep's summary.json, or a
+    comparison.json (UsageError naming the file and field when damaged)."""
+    data = read_object(path)
+    if path.name == "comparison.json":
+        return checked(ComparisonFile, data, path)
+    return checked(SweepSummary if "points" in data else RunSummary, data, path)
 
 
 def _absolute(value: float, gate: Gate) -> tuple[bool, str]:
@@ -129,7 +138,7 @@ def _sweep(name: str, gate: Gate, result: dict[str, Any], source: Path,
                                                  if len(points) > 1 else "")
         return Verdict(name, f"{gate.kpi} ({gate.at}) at {scope}",
                        worst[2], worst[3], ok_all)
-    base = read_json(gates_dir / gate.baseline)
+    base = read_result(gates_dir / gate.baseline)
     if "points" not in base:
         raise UsageError(f"{gates_dir / gate.baseline}: a sweep's regression baseline must "
                          "be a sweep summary.json")
@@ -161,7 +170,7 @@ def _sweep(name: str, gate: Gate, result: dict[str, Any], source: Path,
 
 def _regression(name: str, gate: Gate, result: dict[str, Any], estimate: dict[str, Any],
                 path: Path, source: Path) -> Verdict:
-    base = read_json(path)
+    base = read_result(path)
     if "values" not in estimate or gate.kpi not in base.get("kpis", {}):
         raise UsageError(f"{path}: a regression rule needs run summaries with the KPI "
                          f"{gate.kpi!r} per replication")

@@ -47,15 +47,26 @@ def add_parsers(verbs: argparse._SubParsersAction, debug: argparse.ArgumentParse
     m.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
 
 
-def _plausible(plan: Any) -> None:
-    """Refuse a point the plausibility pass refuses (naming the point) before running."""
-    from sim.spec.plausibility import check_plausible
+MAX_SWEEP_EVENTS = 1e11  # events of one shard's runs (upper bound): ~4 days on one core
+
+
+def _plausible(plan: Any, shard: Any) -> None:
+    """Refuse a point the plausibility pass refuses (naming the point), and a shard whose
+    runs add up to more than MAX_SWEEP_EVENTS events, before anything runs."""
+    from sim.spec.plausibility import check_plausible, estimated_events
 
     for point, scenario in zip(plan.points, plan.scenarios):
         refusals, _ = check_plausible(scenario)
         if refusals:
             where, message = refusals[0]
             raise ScenarioError(str(plan.file), f"point {point.index}", f"{where}: {message}")
+    per_point = [estimated_events(scenario) for scenario in plan.scenarios]
+    total = sum(per_point[p] for p, _ in shard.take(plan.runs))
+    if total > MAX_SWEEP_EVENTS:
+        raise ScenarioError(str(plan.file), "replications", (
+            f"about {total:,.0f} events in {len(shard.take(plan.runs)):,} runs (an upper "
+            f"bound), over the limit of {MAX_SWEEP_EVENTS:,.0f} for one sweep or shard; run "
+            "it in shards (--shard i/N) or with fewer points or replications"))
 
 
 def _manifest(plan: Any, folder: Path, args: argparse.Namespace, executor: str,
@@ -98,7 +109,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.name is not None:
         target_folder(args.out, args.name, "--name")
     plan = plan_sweep(args.file)
-    _plausible(plan)
+    _plausible(plan, shard)
     check_output(args.out)
     name = args.name or (plan.spec.name if shard.count == 1 else
                          f"{plan.spec.name}-shard-{shard.index}-of-{shard.count}")
@@ -136,7 +147,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                   f"{ws.folder}; rerun the same command to resume", file=sys.stderr)
             return EXIT_INTERRUPTED
         progress.close()
-        stored = sw.records(ws.folder)
+        stored = sw.records(ws.folder, ws.state)
         lost = [run for run in shard.take(plan.runs) if run not in stored]
         if lost:
             raise RuntimeError(f"{len(lost)} runs were not stored (e.g. {sw.key(*lost[0])}); "
@@ -205,6 +216,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
     """Check the shards (all N, once each, one sweep), join them into a new folder."""
     from sim.experiments import sweep as sw
     from sim.output import ResultsWriter, check_output, prepare_dir, target_folder
+    from sim.results.stored import read_object
 
     if args.name is not None:
         target_folder(args.out, args.name, "--name")
@@ -216,9 +228,9 @@ def cmd_merge(args: argparse.Namespace) -> int:
     target = prepare_dir(args.out, name)
     writer = ResultsWriter(target)  # a temporary folder, renamed into place when complete
     with writer as tmp:
-        sw.copy_runs(list(args.shards), tmp)
+        sw.copy_runs(stored, state, tmp)
         sw.write_json_atomic(tmp / sw.STATE, state)
-        manifests = [sw.read_json(folder / sw.MANIFEST) for folder in args.shards]
+        manifests = [read_object(folder / sw.MANIFEST) for folder in args.shards]
         manifest = {"sweep": state["name"], "fingerprint": state["fingerprint"],
                     "merged_from": [{"folder": str(f), "shard": m.get("shard"),
                                      "executor": m.get("executor"),

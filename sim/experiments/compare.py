@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from scipy.special import stdtrit
 from sim.errors import UsageError
 from sim.kpi import daily_counts, run_kpis
 from sim.records import RunResult
+from sim.results.stored import RunSummary, read_checked
 from sim.stats import ci95, holm, paired_diff, paired_p_value, unpaired_half_width
 
 ALPHA = 0.05
@@ -164,9 +164,12 @@ def arm_from_folder(folder: Path) -> Arm:
     summary_path, daily_path = folder / "summary.json", folder / "daily.csv"
     if not summary_path.is_file() or not daily_path.is_file():
         raise UsageError(f"{folder}: not a results folder (no summary.json and daily.csv)")
-    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    summary = read_checked(RunSummary, summary_path)
     window = summary["window"]
-    start = dt.date.fromisoformat(window["start"])
+    try:
+        start = dt.date.fromisoformat(window["start"])
+    except ValueError:
+        raise UsageError(f"{summary_path}: window.start: expected an ISO date") from None
     seeds = tuple((int(r["replication"]), int(r["seed"])) for r in summary["runs"])
     kpis = {k: tuple(math.nan if v is None else float(v) for v in e["values"])
             for k, e in summary["kpis"].items()}
@@ -174,9 +177,16 @@ def arm_from_folder(folder: Path) -> Arm:
     daily = np.zeros((len(seeds), days))
     index = {rep: i for i, (rep, _) in enumerate(seeds)}
     with daily_path.open(encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            day = (dt.date.fromisoformat(row["date"]) - start).days
-            daily[index[int(row["replication"])], day] += int(row["completed"])
+        for line, row in enumerate(csv.DictReader(f), 2):
+            try:
+                day = (dt.date.fromisoformat(row["date"]) - start).days
+                if not 0 <= day < days:
+                    raise IndexError(day)
+                daily[index[int(row["replication"])], day] += int(row["completed"])
+            except (KeyError, TypeError, ValueError, IndexError):
+                raise UsageError(f"{daily_path}: line {line}: expected a date in the run's "
+                                 "window, a replication of summary.json and a whole number "
+                                 "completed (a damaged or edited file?)") from None
     resolved = folder / "scenario.resolved.yaml"
     meta = yaml.safe_load(resolved.read_text(encoding="utf-8")).get("meta") \
         if resolved.is_file() else None

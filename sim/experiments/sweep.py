@@ -20,7 +20,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -30,6 +29,8 @@ from typing import Any, TextIO
 
 from sim.errors import UsageError
 from sim.experiments.design import Plan
+from sim.results.seal import check_seal, plan_digest, seal
+from sim.results.stored import RunRecord, SweepState, read_checked
 
 STATE, MANIFEST, RUNS = "sweep.json", "manifest.json", "runs"
 
@@ -65,17 +66,9 @@ def key(point: int, replication: int) -> str:
     return f"p{point:05d}-r{replication:04d}"
 
 
-def read_json(path: Path) -> dict[str, Any]:
-    """A JSON object file (UsageError naming it when unreadable)."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"{path}: not found") from None
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{path}: not a readable JSON file ({exc})") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"{path}: expected a JSON object")
-    return data
+def read_state(path: Path) -> dict[str, Any]:
+    """A sweep folder's plan record (`sweep.json`), its shape checked."""
+    return read_checked(SweepState, path)
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -89,12 +82,19 @@ def write_json_atomic(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
-def records(folder: Path) -> dict[tuple[int, int], dict[str, Any]]:
-    """Every whole run record stored in `folder/runs` (temporary files ignored)."""
+def records(folder: Path, state: dict[str, Any]) -> dict[tuple[int, int], dict[str, Any]]:
+    """Every whole run record stored in `folder/runs` (temporary files ignored), each
+    checked: its shape, its file name, and its seal against the plan `state`
+    (UsageError naming the first bad file)."""
+    plan = plan_digest(state)
     out = {}
     for path in sorted((folder / RUNS).glob("p*-r*.json")):
-        record = read_json(path)
-        out[(int(record["point"]), int(record["replication"]))] = record
+        record = read_checked(RunRecord, path)
+        run = (record["point"], record["replication"])
+        if path.name != f"{key(*run)}.json":
+            raise UsageError(f"{path}: holds the record of {key(*run)} (moved or renamed)")
+        check_seal(record, plan, path)
+        out[run] = record
     return out
 
 
@@ -103,6 +103,7 @@ class Workspace:
 
     def __init__(self, folder: Path, state: dict[str, Any], resumed: bool) -> None:
         self.folder, self.state, self.resumed = folder, state, resumed
+        self.plan = plan_digest(state)
         self._lock: TextIO | None = None
 
     def lock(self, wait: float = 3.0) -> None:
@@ -124,9 +125,9 @@ class Workspace:
                 time.sleep(0.1)
 
     def store(self, record: dict[str, Any]) -> None:
-        """Keep one finished run, atomically."""
+        """Keep one finished run, atomically, sealed to its content and this sweep's plan."""
         write_json_atomic(self.folder / RUNS / f"{key(record['point'], record['replication'])}"
-                          ".json", record)
+                          ".json", seal(record, self.plan))
 
     @property
     def complete(self) -> bool:
@@ -160,14 +161,14 @@ def open_workspace(base: Path, name: str, plan: Plan, shard: Shard,
         if not _matches(target, plan, shard):
             raise UsageError(f"{target}: not a folder of this sweep (same file, scenarios "
                              f"and shard) to retry")
-        ws = Workspace(target, read_json(target / STATE), True)
+        ws = Workspace(target, read_state(target / STATE), True)
         ws.lock()
         return ws
     base.mkdir(parents=True, exist_ok=True)
     candidate, k = target, 1
     while candidate.exists():
         if _matches(candidate, plan, shard) and not (candidate / MANIFEST).exists():
-            ws = Workspace(candidate, read_json(candidate / STATE), True)
+            ws = Workspace(candidate, read_state(candidate / STATE), True)
             ws.lock()
             return ws
         k += 1
@@ -184,7 +185,7 @@ def open_workspace(base: Path, name: str, plan: Plan, shard: Shard,
 
 def todo(plan: Plan, ws: Workspace, shard: Shard, retry_failed: bool) -> list[tuple[int, int]]:
     """The runs of this shard still to do: not stored, or stored as failed on a retry."""
-    stored = records(ws.folder)
+    stored = records(ws.folder, ws.state)
     out = []
     for run in shard.take(plan.runs):
         record = stored.get(run)
@@ -218,13 +219,16 @@ def merge_inputs(folders: list[Path]) -> tuple[dict[str, Any], dict[tuple[int, i
         if not (folder / MANIFEST).is_file():
             raise UsageError(f"{folder}: an unfinished shard (no {MANIFEST}); rerun its "
                              "sweep command to complete it")
-        states.append(read_json(folder / STATE))
+        states.append(read_state(folder / STATE))
     first = states[0]
     for folder, state in zip(folders, states):
         if state.get("fingerprint") != first.get("fingerprint"):
             raise UsageError(f"{folder}: a shard of another sweep (fingerprint "
                              f"{str(state.get('fingerprint'))[:12]}, expected "
                              f"{str(first.get('fingerprint'))[:12]})")
+        if plan_digest(state) != plan_digest(first):
+            raise UsageError(f"{folder / STATE}: the same fingerprint as {folders[0]} but "
+                             "another plan (an edited sweep.json?)")
     count = int(first["shard"]["count"])
     seen: dict[int, Path] = {}
     for folder, state in zip(folders, states):
@@ -240,8 +244,8 @@ def merge_inputs(folders: list[Path]) -> tuple[dict[str, Any], dict[tuple[int, i
         raise UsageError(f"missing shard(s) {', '.join(f'{i}/{count}' for i in missing)} "
                          f"of {count}")
     merged: dict[tuple[int, int], dict[str, Any]] = {}
-    for folder in folders:
-        merged.update(records(folder))
+    for folder, state in zip(folders, states):
+        merged.update(records(folder, state))
     expected = {(p["point"], r) for p in first["points"] for r in range(first["replications"])}
     if set(merged) != expected:
         lost = sorted(expected - set(merged))[:3]
@@ -251,13 +255,11 @@ def merge_inputs(folders: list[Path]) -> tuple[dict[str, Any], dict[tuple[int, i
     return state, merged
 
 
-def copy_runs(folders: list[Path], target: Path) -> None:
-    """Hard-link (or copy) the shards' run records into `target/runs`."""
+def copy_runs(runs: dict[tuple[int, int], dict[str, Any]], state: dict[str, Any],
+              target: Path) -> None:
+    """Write the checked run records into `target/runs`: copies of what was verified, not
+    links to the shards' files (a later edit there must not change this folder)."""
     (target / RUNS).mkdir(parents=True, exist_ok=True)
-    for folder in folders:
-        for path in sorted((folder / RUNS).glob("p*-r*.json")):
-            dest = target / RUNS / path.name
-            try:
-                os.link(path, dest)
-            except OSError:
-                shutil.copy2(path, dest)
+    plan = plan_digest(state)
+    for run in sorted(runs):
+        write_json_atomic(target / RUNS / f"{key(*run)}.json", seal(runs[run], plan))

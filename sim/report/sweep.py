@@ -119,8 +119,9 @@ def point_summaries(state: dict[str, Any], runs: dict[tuple[int, int], dict[str,
             ok = values[~np.isnan(values)]
             kpis[name] = {**ci95(ok).as_dict(),
                           "values": [None if math.isnan(v) else float(v) for v in values]}
-        out.append({"point": p["point"], "labels": p["labels"], "seed": p["seed"],
-                    "kpis": kpis})
+        # In the sweep file's factor order, whatever key order sweep.json was stored in.
+        labels = {f: p["labels"][f] for f in state["factors"]}
+        out.append({"point": p["point"], "labels": labels, "seed": p["seed"], "kpis": kpis})
     return out
 
 
@@ -139,23 +140,34 @@ def _pm(e: dict[str, Any]) -> str:
     return f"{mean:,.{digits}f} ± {half:,.{digits}f}"
 
 
+_MD_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "|": "\\|",
+                              "\\": "\\\\", "`": "\\`", "*": "\\*", "_": "\\_",
+                              "[": "\\[", "]": "\\]", "~": "\\~", "\n": " ", "\r": " "})
+
+
+def md(text: object) -> str:
+    """Text for a Markdown table cell shown as written: HTML and Markdown characters escaped
+    (a level label like `<img onerror=...>` or `a|b` reaches a CI job summary as text)."""
+    return str(text).translate(_MD_ESCAPES)
+
+
 def markdown(state: dict[str, Any], summaries: list[dict[str, Any]], names: list[str],
              rank_rows: list[list[Any]]) -> str:
     """Per-point table of the plotted KPIs and the ranking, in Markdown."""
     factors = state["factors"]
     kpis = plot_kpis(state, names)
-    lines = [(f"Sweep `{state['name']}`: {len(summaries)} points x "
+    lines = [(f"Sweep {md(state['name'])}: {len(summaries)} points x "
               f"{state['replications']} replications, mean ± 95% half-width (Student t)."), "",
-             "| " + " | ".join(["point", *factors, *kpis]) + " |",
+             "| " + " | ".join(md(c) for c in ["point", *factors, *kpis]) + " |",
              "|" + "---|" * (1 + len(factors) + len(kpis))]
     for s in summaries:
-        lines.append("| " + " | ".join([str(s["point"]), *(s["labels"][f] for f in factors),
+        lines.append("| " + " | ".join([str(s["point"]), *(md(s["labels"][f]) for f in factors),
                                         *(_pm(s["kpis"][k]) for k in kpis)]) + " |")
     lines += ["", "Factors ranked by effect size (largest minus smallest main-effect mean):",
               "", "| KPI | rank | factor | effect |", "|---|---|---|---|"]
     for kpi_name, rank, factor, size in rank_rows[1:]:
         value = float(size) if size != "" else math.nan
-        lines.append(f"| {kpi_name} | {rank} | {factor} | {value:,.4g} |")
+        lines.append(f"| {md(kpi_name)} | {rank} | {md(factor)} | {value:,.4g} |")
     return "\n".join(lines) + "\n"
 
 

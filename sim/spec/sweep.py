@@ -179,10 +179,25 @@ class SweepSpec(Spec):
                                                               or f.range.step is None):
                     raise fail("a grid factor needs values, levels or a range with a step",
                                f"factors.{name}")
-            size = math.prod(len(grid_levels(f)) for f in self.factors.values())
-            if size > 100_000:
-                raise fail(f"the grid has {size:,} points (more than 100,000)", "factors")
+        points = self.point_count()
+        if points > MAX_POINTS:
+            raise fail(f"the design has {points:,} points, over the limit of {MAX_POINTS:,} "
+                       "(each point is a whole scenario held in memory); split the sweep",
+                       "samples" if self.design == "lhs" else
+                       "points" if self.design == "list" else "factors")
+        if points * self.replications > MAX_RUNS:
+            raise fail(f"{points:,} points x {self.replications:,} replications = "
+                       f"{points * self.replications:,} runs, over the limit of "
+                       f"{MAX_RUNS:,}", "replications")
         return self
+
+    def point_count(self) -> int:
+        """How many points the design has, counted without expanding it."""
+        if self.design == "lhs":
+            return self.samples or 0
+        if self.design == "list":
+            return len(self.points or [])
+        return math.prod(level_count(f) for f in self.factors.values())
 
     def keeps(self, kpi: str) -> bool:
         """True when a KPI matches one of the `kpis` patterns (fnmatch)."""
@@ -193,6 +208,21 @@ def _is_name(name: str) -> bool:
     return bool(name) and name[0].isalpha() and all(c.isalnum() or c == "_" for c in name)
 
 
+MAX_POINTS = 20_000      # points of one sweep (each a validated scenario in memory)
+MAX_RUNS = 1_000_000     # points x replications (one stored record each)
+
+
+def level_count(f: Factor) -> int:
+    """The number of grid levels of a factor (`len(grid_levels(f))`, without building them)."""
+    if f.levels is not None:
+        return len(f.levels)
+    if f.values is not None:
+        return len(f.values)
+    assert f.range is not None
+    low, high, step = f.range.numbers()
+    return 0 if step is None else math.floor((high - low) / step + 1e-9) + 1
+
+
 def grid_levels(f: Factor) -> list[tuple[str, dict[str, Any], float | None]]:
     """A factor's levels as (label, {path: value}, number or None), in the file's order."""
     if f.levels is not None:
@@ -200,11 +230,10 @@ def grid_levels(f: Factor) -> list[tuple[str, dict[str, Any], float | None]]:
     if f.values is not None:
         return [_level(f, v) for v in f.values]
     assert f.range is not None
-    low, high, step = f.range.numbers()
+    low, _, step = f.range.numbers()
     if step is None:
         return []
-    n = math.floor((high - low) / step + 1e-9) + 1
-    return [range_level(f, low + k * step) for k in range(n)]
+    return [range_level(f, low + k * step) for k in range(level_count(f))]
 
 
 def range_level(f: Factor, x: float) -> tuple[str, dict[str, Any], float | None]:
