@@ -157,3 +157,29 @@ def test_shift_output_is_compared_when_the_runs_have_shifts(tmp_path) -> None:
     assert 0.8 < load["shift.early.load", "base"]["mean"] <= 1.0
     jph = next(r for r in rows if r["kpi"] == "shift.late.jph" and r["scenario"] == "alt")
     assert jph["diff"] < 0 and jph["significant"]  # a longer takt builds less per hour
+
+
+def test_folders_of_one_scenario_name_are_labelled_by_folder_and_differ(tmp_path,
+                                                                        capsys) -> None:
+    a, _ = _files(tmp_path)
+    out = tmp_path / "out"
+    for name, extra in (("slow", ["--set", "stations.s2.cycle.mean=70 s"]), ("fast", [])):
+        assert main(["run", str(a), "-n", "4", "--out", str(out), "--name", name, "-q",
+                     "--no-plots", "-w", "1", *extra]) == 0
+    assert main(["compare", str(out / "fast"), str(out / "slow"), "--out", str(out),
+                 "--no-plots", "--name", "c"]) == 0
+    c = json.loads((out / "c" / "comparison.json").read_text())
+    assert (c["baseline"], c["scenarios"]) == ("fast", ["fast", "slow"])
+    slow = next(r for r in c["kpis"] if r["kpi"] == "completed" and r["scenario"] == "slow")
+    assert slow["diff"] < 0 and slow["significant"]  # a slower s2: fewer parts, seen
+    assert main(["compare", str(out / "fast"), str(out / "fast"), "--out", str(out)]) == 2
+    assert "is given twice" in capsys.readouterr().err
+
+
+def test_labels_fall_back_from_names_to_folders_to_paths() -> None:
+    from sim.experiments.compare import arm_labels
+
+    assert arm_labels(["a", "b"], [Path("x/r1"), Path("y/r2")]) == ["a", "b"]
+    assert arm_labels(["a", "a"], [Path("x/r1"), Path("y/r2")]) == ["r1", "r2"]
+    assert arm_labels(["a", "a"], [Path("x/opt.yaml"), Path("y/alt.yaml")]) == ["opt", "alt"]
+    assert arm_labels(["a", "a"], [Path("x/r"), Path("y/r")]) == ["x/r", "y/r"]

@@ -8,6 +8,7 @@ the folder with `sim.report.comparison`, print the table.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from pathlib import Path
 
@@ -36,7 +37,7 @@ def add_parser(verbs: argparse._SubParsersAction, debug: argparse.ArgumentParser
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Build the arms, compare, write, print."""
-    from sim.experiments.compare import arm_from_folder, check_pairing, compare
+    from sim.experiments.compare import arm_from_folder, arm_labels, check_pairing, compare
     from sim.report.comparison import format_comparison, write_comparison
 
     if len(args.inputs) < 2:
@@ -53,10 +54,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
             raise UsageError("--replications and --seed apply to scenario files, not to "
                              "results folders")
         arms = [arm_from_folder(p) for p in args.inputs]
+        labels = arm_labels([a.name for a in arms], args.inputs)
+        default = f"compare-{arms[0].name}"
+        arms = [dataclasses.replace(a, name=label) for a, label in zip(arms, labels)]
         check_pairing(arms)
         inputs = {"kind": "results folders", "folders": [str(p) for p in args.inputs]}
     elif not any(folders):
-        arms, inputs = _run_scenarios(args)
+        arms, inputs, default = _run_scenarios(args)
     else:
         raise UsageError("give scenario files or results folders, not both")
     comparison = compare(arms)
@@ -64,7 +68,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
                 "baseline": comparison.baseline, "replications": comparison.replications,
                 "seeds": [{"replication": r, "seed": s} for r, s in arms[0].seeds],
                 "wall_seconds": round(time.perf_counter() - began, 3)}
-    target = target_folder(args.out, args.name or f"compare-{comparison.baseline}",
+    target = target_folder(args.out, args.name or default,
                            "--name" if args.name else "the baseline's name")
     written = write_comparison(target, comparison, manifest, plots=not args.no_plots)
     if not args.quiet:
@@ -73,9 +77,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_scenarios(args: argparse.Namespace) -> tuple[list, dict]:
+def _run_scenarios(args: argparse.Namespace) -> tuple[list, dict, str]:
     """Load every scenario first, then run each with the baseline's seed and replications."""
-    from sim.experiments.compare import arm_from_results, targets_of
+    from sim.experiments.compare import arm_from_results, arm_labels, targets_of
+    from sim.output import target_folder
     from sim.experiments.replications import default_workers, run_replications
     from sim.loader import load_scenario, load_with_sources
 
@@ -96,13 +101,14 @@ def _run_scenarios(args: argparse.Namespace) -> tuple[list, dict]:
     scenarios = [scenario for scenario, _ in loaded]
     for path, sc in zip(args.inputs, scenarios):
         plausible(path, sc)
-    names = [s.name for s in scenarios]
-    if len(set(names)) != len(names):
-        raise UsageError(f"scenario names must differ to be told apart (got {names})")
+    labels = arm_labels([s.name for s in scenarios], args.inputs)
+    default = f"compare-{scenarios[0].name}"
+    if args.name is None:
+        target_folder(args.out, default, "the baseline's name")  # before running
     workers = args.workers or default_workers(n)
-    arms = [arm_from_results(s.name, run_replications(s, n, workers=workers,
-                                                      progress=False if args.quiet else None),
+    arms = [arm_from_results(label, run_replications(s, n, workers=workers,
+                                                     progress=False if args.quiet else None),
                              targets_of(s.meta))
-            for s in scenarios]
+            for s, label in zip(scenarios, labels)]
     files = [source.record() for _, sources in loaded for source in sources]
-    return arms, {"kind": "scenario files", "files": files, "overrides": sets}
+    return arms, {"kind": "scenario files", "files": files, "overrides": sets}, default

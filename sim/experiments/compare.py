@@ -194,6 +194,21 @@ def arm_from_folder(folder: Path) -> Arm:
                float(window["horizon_s"]), kpis, daily, targets_of(meta))
 
 
+def arm_labels(names: Sequence[str], paths: Sequence[Path]) -> list[str]:
+    """How the arms are told apart: their scenario names when these differ; else the
+    folder or file names (`results/a`, `opt.yaml` -> `a`, `opt`); else the paths as given.
+    The same input given twice cannot be told apart: a UsageError."""
+    seen = [Path(p).resolve() for p in paths]
+    for i, p in enumerate(seen):
+        if p in seen[:i]:
+            raise UsageError(f"{paths[i]} is given twice: compare needs different inputs")
+    for labels in (list(names), [Path(p).stem if Path(p).suffix in (".yaml", ".yml")
+                                 else Path(p).name for p in paths], [str(p) for p in paths]):
+        if len(set(labels)) == len(labels):
+            return labels
+    return [str(p) for p in seen]
+
+
 def check_pairing(arms: Sequence[Arm]) -> None:
     """Arms pair only with equal seeds, replications and windows; else a UsageError."""
     if len(arms) < 2:
