@@ -13,7 +13,7 @@ import datetime as dt
 import math
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, PrivateAttr, model_validator
 
 from sim.spec.base import (
     AttrValue,
@@ -251,6 +251,7 @@ class Scenario(Spec):
     milestones: dict[str, Milestone] = Field(default_factory=dict)
     reporting: dict[str, ReportWindow] = Field(default_factory=dict)
     meta: Annotated[dict[str, Any], BeforeValidator(_meta)] = Field(default_factory=dict)
+    _flow_index: Any = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _graph(self) -> Scenario:
@@ -273,8 +274,24 @@ class Scenario(Spec):
 
     def inputs(self, node: str) -> list[str]:
         """Names of the buffers whose `to` is this node, in declaration order."""
-        return [b for b, spec in self.buffers.items() if spec.to == node]
+        return list(self._flow()[0].get(node, ()))
 
     def outputs(self, node: str) -> list[str]:
         """Names of the buffers that list this node in `from`, in declaration order."""
-        return [b for b, spec in self.buffers.items() if node in spec.from_]
+        return list(self._flow()[1].get(node, ()))
+
+    def _flow(self) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        """Input and output buffers of every node, indexed in one pass over the buffers (so
+        a check over thousands of stations stays linear). Kept with the buffers mapping it
+        was built from: a copy with other buffers builds its own."""
+        cached = self._flow_index
+        if cached is not None and cached[0] is self.buffers:
+            return cached[1], cached[2]
+        ins: dict[str, list[str]] = {}
+        outs: dict[str, list[str]] = {}
+        for b, spec in self.buffers.items():
+            ins.setdefault(spec.to, []).append(b)
+            for node in dict.fromkeys(spec.from_):
+                outs.setdefault(node, []).append(b)
+        self._flow_index = (self.buffers, ins, outs)
+        return ins, outs

@@ -434,3 +434,56 @@ def test_stations_on_a_loop_or_under_a_dated_change_are_not_fused() -> None:
     kinds = {n: type(s.servers[0]).__name__
              for n, s in build(scenario(line(["60 s", "60 s"], 2)), 0).stations.items()}
     assert kinds == {"s1": "LineServer", "s2": "LineServer"}
+
+
+def _naive_on_loop(succ: dict[str, list[str]]) -> set[str]:
+    """A node is on a loop when it can reach itself: the definition, quadratic."""
+    out = set()
+    for n in succ:
+        seen, todo = set(), list(succ.get(n, ()))
+        while todo:
+            x = todo.pop()
+            if x not in seen:
+                seen.add(x)
+                todo.extend(succ.get(x, ()))
+        if n in seen:
+            out.add(n)
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from("abcdefgh"),
+                       st.lists(st.sampled_from("abcdefgh"), max_size=3), max_size=8))
+def test_the_linear_loop_finder_agrees_with_the_definition(succ) -> None:
+    from sim.engine.model import _on_loops
+
+    assert _on_loops(succ) == _naive_on_loop(succ)
+
+
+def test_the_loop_finder_is_iterative_on_a_long_line() -> None:
+    from sim.engine.model import _on_loops
+
+    n = 50_000  # far deeper than Python's recursion limit
+    succ = {f"s{i}": [f"s{i + 1}"] for i in range(n)}
+    assert _on_loops(succ) == set()
+    succ[f"s{n}"] = ["s0"]
+    assert len(_on_loops(succ)) == n + 1
+
+
+def test_checking_and_building_a_long_line_indexes_its_buffers_once(monkeypatch) -> None:
+    """The flow graph is indexed in one pass and reused (a check of thousands of stations
+    is linear, not a scan of every buffer per station)."""
+    from sim.scenario import Scenario
+
+    builds = []
+    real = Scenario._flow
+
+    def counting(self):
+        if self._flow_index is None or self._flow_index[0] is not self.buffers:
+            builds.append(1)
+        return real(self)
+
+    monkeypatch.setattr(Scenario, "_flow", counting)
+    sc = scenario(line(["50 s"] * 2000, 1))
+    build(sc, 0)
+    assert len(builds) == 1

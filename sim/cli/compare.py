@@ -80,9 +80,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def _run_scenarios(args: argparse.Namespace) -> tuple[list, dict, str]:
     """Load every scenario first, then run each with the baseline's seed and replications."""
     from sim.experiments.compare import arm_from_results, arm_labels, targets_of
-    from sim.output import target_folder
     from sim.experiments.replications import default_workers, run_replications
     from sim.loader import load_scenario, load_with_sources
+    from sim.output import target_folder
 
     for flag in ("replications", "workers"):
         value = getattr(args, flag)

@@ -87,6 +87,7 @@ def check_scenario(s: Scenario) -> None:
         _check_source(ctx, name, source)
     for name, station in s.stations.items():
         _check_station(ctx, name, station)
+    _check_live(s)
     check_changes(s)
     check_reporting(s)
 
@@ -112,6 +113,41 @@ def _check_names(s: Scenario) -> None:
             seen[name] = section
 
 
+def _check_live(s: Scenario) -> None:
+    """Refuse structurally dead flow: a sink no buffer leads to, or a station that can never
+    start because one of its inputs (an assembly needs every one) is fed by nothing a
+    source reaches, e.g. only by its own downstream. Such a model runs and builds nothing.
+
+    Liveness spreads from the sources: a buffer is live when one of its feeders is, a
+    station when all its inputs are, a sink when one of its inputs is (a worklist pass,
+    linear in the graph)."""
+    for name in s.sinks:
+        if not s.inputs(name):
+            raise fail(f"sink {shown(name)} has no input buffer (no buffer has 'to: {name}'): "
+                       "nothing can reach it", f"sinks.{name}")
+    missing = {n: len(set(s.inputs(n))) for n in s.stations}
+    live: set[str] = set()
+    todo = list(s.sources)
+    while todo:
+        node = todo.pop()
+        for b in s.outputs(node):
+            if b in live:
+                continue
+            live.add(b)
+            to = s.buffers[b].to
+            if to in missing:
+                missing[to] -= 1
+                if missing[to] == 0:
+                    todo.append(to)
+    for name in s.stations:
+        if missing[name] > 0:
+            dead = next(b for b in s.inputs(name) if b not in live)
+            feeders = ", ".join(s.buffers[dead].from_)
+            raise fail(f"station {shown(name)} can never start: its input {dead} (from "
+                       f"{feeders}) is fed by nothing a source reaches (only from its own "
+                       "downstream, or from another dead station)", f"stations.{name}")
+
+
 def _check_calendars(s: Scenario) -> None:
     refs = [("run.calendar", s.run.calendar)]
     refs += [(f"sources.{n}.calendar", x.calendar) for n, x in s.sources.items()]
@@ -129,8 +165,8 @@ def _check_calendars(s: Scenario) -> None:
 
 
 def _check_buffers(s: Scenario) -> None:
-    upstream = [*s.sources, *s.stations]
-    downstream = [*s.stations, *s.sinks]
+    upstream = {**s.sources, **s.stations}
+    downstream = {**s.stations, **s.sinks}
     for name, buf in s.buffers.items():
         for node in buf.from_:
             if node not in upstream:
