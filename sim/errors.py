@@ -29,3 +29,9 @@ class ScenarioError(Exception):
 class UsageError(Exception):
     """A request that cannot be honoured (unknown case name, results that do not pair...):
     exit status 2, nothing written."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM received (a CI timeout, `kill`, a scheduler): handled as Ctrl-C is, with
+    exit status 143 (128 + 15). A KeyboardInterrupt, so every clean-up written for Ctrl-C
+    (stopping workers, removing temporary folders) runs for it too."""

@@ -386,3 +386,61 @@ def test_provenance_is_what_was_loaded_not_what_the_file_became(tmp_path, capsys
                                  for p, b in loaded.items()]
     page = (folder / "report.html").read_text()
     assert SECRET not in page and "extends: base.yaml" in page
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except FileNotFoundError:
+        return []
+
+
+@pytest.mark.slow
+def test_sigterm_is_handled_as_ctrl_c_exit_143_and_nothing_written(tmp_path) -> None:
+    path = write(tmp_path, "long", TINY.replace("duration: 1 d", "duration: 2000 w"))
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "run_sim.py"), "run", str(path), "--out", str(out),
+         "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT)
+    deadline = time.monotonic() + 60
+    while len(_children(proc.pid)) < 2:  # simulating: both workers are up
+        assert time.monotonic() < deadline and proc.poll() is None, "the pool did not start"
+        time.sleep(0.05)
+    workers = _children(proc.pid)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert err.strip() == "terminated (SIGTERM): nothing written"
+    assert not out.exists()
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{w}").exists() for w in workers):
+        assert time.monotonic() < deadline, "a worker outlived the terminated run"
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_sigterm_stops_a_sweep_which_then_resumes(tmp_path) -> None:
+    scenario = write(tmp_path, "tiny", TINY.replace("duration: 1 d", "duration: 100 w"))
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text("name: s\nscenario: tiny.yaml\nreplications: 4\nkpis: [completed]\n"
+                     "factors: {cap: {path: buffers.b1.capacity, values: [1, 2, 3]}}\n")
+    out = tmp_path / "out"
+    argv = [sys.executable, str(ROOT / "run_sim.py"), "sweep", str(sweep), "--out", str(out),
+            "-w", "2", "--no-plots", "-q"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=ROOT)
+    deadline = time.monotonic() + 120
+    while not list((out / "s" / "runs").glob("p*.json")):  # the sweep says: a run stored
+        assert time.monotonic() < deadline and proc.poll() is None, "no run was stored"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert err.startswith("terminated (SIGTERM): ") and "rerun the same command" in err
+    assert not (out / "s" / "manifest.json").exists()
+    assert scenario.exists()
+    done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, timeout=600,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert len(list((out / "s" / "runs").glob("p*.json"))) == 12

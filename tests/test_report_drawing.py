@@ -120,3 +120,57 @@ def test_replications_leave_no_thread_behind():
     sc = load_scenario(Path(__file__).resolve().parent.parent / "scenarios/examples/two_stations.yaml")
     run_replications(sc, 2, workers=1, progress=True)
     assert threading.active_count() == 1
+
+
+ORPHAN = """
+import os, sys, time
+from pathlib import Path
+from sim.report.drawing import Drawing
+
+flag = Path(sys.argv[1])
+
+def parent_share():
+    pass
+
+def child_share():
+    flag.write_text(str(os.getpid()))  # the child says it is drawing
+    time.sleep(60)
+
+d = Drawing([parent_share, child_share])
+d.start()
+time.sleep(60)
+"""
+
+
+@needs_fork
+def test_the_figure_process_dies_with_a_killed_parent(tmp_path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    flag = tmp_path / "child.pid"
+    proc = subprocess.Popen([sys.executable, "-c", ORPHAN, str(flag)])
+    try:
+        deadline = time.monotonic() + 60
+        while not flag.exists() or not flag.read_text():
+            assert time.monotonic() < deadline and proc.poll() is None, "no child started"
+            time.sleep(0.05)
+        child = int(flag.read_text())
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 30
+        while _alive(child):
+            assert time.monotonic() < deadline, "the figure process outlived its parent"
+            time.sleep(0.05)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")

@@ -13,6 +13,7 @@ import argparse
 import json
 import math
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -23,11 +24,12 @@ import sim
 from sim.cli import compare as compare_verb
 from sim.cli import gate as gate_verb
 from sim.cli import sweep as sweep_verb
-from sim.errors import ScenarioError, UsageError
+from sim.errors import ScenarioError, Terminated, UsageError
 from sim.records import STATES
 from sim.units import format_duration
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_TERMINATED = 143  # SIGTERM, 128 + 15
 EXIT_MEANINGLESS = 4  # --strict: a replication locked up or stalled
 
 
@@ -412,14 +414,30 @@ COMMANDS = {"run": cmd_run, "check": cmd_check, "schema": cmd_schema, "validate"
             "merge": sweep_verb.cmd_merge}
 
 
+def _on_sigterm(main_pid: int) -> Any:
+    """A SIGTERM handler: in this process, raise Terminated (handled as Ctrl-C is); in a
+    process forked from it that kept the handler, die of SIGTERM as by default."""
+    def handler(signum: int, frame: Any) -> None:
+        if os.getpid() != main_pid:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        raise Terminated()
+
+    return handler
+
+
 def entry() -> None:
     """Process entry point (`run_sim.py`, the `douai-sim` script): exit with main's status.
 
-    After Ctrl-C the process ends at once (`os._exit`): its workers are stopped and nothing
-    partial was written, while the interpreter's exit hook would join the process pool's
-    management thread, which can wait forever on a worker terminated mid-message."""
+    SIGTERM is handled as Ctrl-C is (nothing partial written, workers stopped), with exit
+    status 143. After either the process ends at once (`os._exit`): its workers are stopped
+    and nothing partial was written, while the interpreter's exit hook would join the
+    process pool's management thread, which can wait forever on a worker terminated
+    mid-message."""
+    signal.signal(signal.SIGTERM, _on_sigterm(os.getpid()))
     code = main()
-    if code == EXIT_INTERRUPTED:
+    if code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
@@ -443,6 +461,9 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, IsADirectoryError, PermissionError) as err:
         print(f"error: {err.filename}: {err.strerror}", file=sys.stderr)
         return EXIT_USAGE
+    except Terminated:
+        print("terminated (SIGTERM): nothing written", file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         print("interrupted: nothing written", file=sys.stderr)
         return EXIT_INTERRUPTED

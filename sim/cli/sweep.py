@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sim.errors import ScenarioError, UsageError
+from sim.errors import ScenarioError, Terminated, UsageError
 
-EXIT_OK, EXIT_INTERRUPTED, EXIT_FAILED_RUNS = 0, 130, 4
+EXIT_OK, EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_FAILED_RUNS = 0, 130, 143, 4
 
 
 def add_parsers(verbs: argparse._SubParsersAction, debug: argparse.ArgumentParser) -> None:
@@ -141,11 +141,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             for record in sw.execute(plan, ws, runs, workers=workers, client=client):
                 done_now += 1
                 progress.update(record["status"] != "ok")
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as stop:
             progress.close()
-            print(f"interrupted: {found + done_now} of {mine} runs are stored in "
+            how = "terminated (SIGTERM)" if isinstance(stop, Terminated) else "interrupted"
+            print(f"{how}: {found + done_now} of {mine} runs are stored in "
                   f"{ws.folder}; rerun the same command to resume", file=sys.stderr)
-            return EXIT_INTERRUPTED
+            return EXIT_TERMINATED if isinstance(stop, Terminated) else EXIT_INTERRUPTED
         progress.close()
         stored = sw.records(ws.folder, ws.state)
         lost = [run for run in shard.take(plan.runs) if run not in stored]

@@ -142,6 +142,10 @@ def watch_parent(parent: int, every: float = 0.5) -> None:
     A parent killed with SIGKILL cannot tell its pool to stop; its workers, re-parented,
     would wait on the task queue forever. A daemon thread notices the new parent id and
     ends the worker within `every` seconds."""
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # terminate() ends a worker at once
+
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(every)

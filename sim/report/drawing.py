@@ -13,14 +13,19 @@ is one function of the records.
 
 A failure in the child is reported as one line, with no traceback, and the caller's
 results writer then removes the whole temporary folder. On any exit the child is stopped
-before the caller removes the folder it writes into.
+before the caller removes the folder it writes into; if the parent is killed outright
+(SIGKILL), the child dies with it (`die_with_parent`) and the next run removes the
+temporary folder (`sim.output.remove_stale`).
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing as mp
 import os
+import signal
 import threading
+import time
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
@@ -28,8 +33,37 @@ from typing import Any
 Job = Callable[[], Any]
 
 
-def _child(jobs: Sequence[Job], conn: Connection) -> None:
+def die_with_parent(parent: int) -> None:
+    """Make this (forked) process end when `parent` does, even by SIGKILL.
+
+    On Linux the kernel sends SIGKILL at the parent's death (`prctl(PR_SET_PDEATHSIG)`);
+    the check of the parent id after it covers a parent that died before the call.
+    Elsewhere a daemon thread polls the parent id. The parent's SIGTERM handler is
+    reset: here SIGTERM ends the process at once, as `Process.terminate` expects."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        armed = libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        armed = False
+    if os.getppid() != parent:
+        os._exit(1)
+    if not armed:
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(0.2)
+            os._exit(1)
+
+        threading.Thread(target=watch, name="watch-parent", daemon=True).start()
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _child(jobs: Sequence[Job], conn: Connection, parent: int) -> None:
     """Draw `jobs`; report the first failure as one line and exit 1."""
+    die_with_parent(parent)
     try:
         for job in jobs:
             job()
@@ -62,7 +96,8 @@ class Drawing:
             return
         ctx = mp.get_context("fork")
         here, there = ctx.Pipe(duplex=False)
-        self.child = ctx.Process(target=_child, args=(self.jobs[1::2], there), daemon=True)
+        self.child = ctx.Process(target=_child, args=(self.jobs[1::2], there, os.getpid()),
+                                 daemon=True)
         self.child.start()
         there.close()
         self.conn = here
