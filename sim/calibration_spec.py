@@ -33,10 +33,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sim.errors import ScenarioError
+from sim.loader import read_yaml
 from sim.spec.base import fail
 from sim.spec.messages import first_error
 
@@ -124,14 +124,7 @@ class CalibrationSpec(_Model):
 def load_spec(path: str | Path) -> CalibrationSpec:
     """Read and validate a calibration file; ScenarioError naming the field if bad."""
     file = str(path)
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError(file, "", "file not found") from None
-    except yaml.YAMLError as exc:
-        raise ScenarioError(file, "", f"invalid YAML: {' '.join(str(exc).split())}") from None
-    if not isinstance(data, dict):
-        raise ScenarioError(file, "", "expected a mapping (scenario, output, parameters, ...)")
+    data = read_yaml(path)  # the scenario files' guards: regular file, size, depth, aliases
     base = None
     if "targets" not in data and isinstance(data.get("scenario"), str):
         base = Path(path).parent / data["scenario"]
