@@ -72,12 +72,15 @@ class Calendar:
     windows are disjoint. An empty calendar holds one sentinel window at +inf.
     """
 
-    __slots__ = ("_e", "_k", "_n", "_oe", "_one", "_os", "_r", "_s", "_span_e", "_span_n",
-                 "_span_s", "_we", "_ws", "always_on", "end", "start")
+    __slots__ = ("_e", "_k", "_n", "_oe", "_one", "_os", "_prod", "_r", "_s", "_span_e",
+                 "_span_n", "_span_s", "_we", "_ws", "always_on", "end", "start")
 
     def __init__(self, start: dt.date | None, end: float, pieces: list[tuple[float, float, float]],
-                 spans: list[tuple[float, float, str]]) -> None:
-        """Internal: use ``build`` or ``always``. ``pieces`` are sorted (start, end, rate)."""
+                 spans: list[tuple[float, float, str]],
+                 prod: dict[int, tuple[float, float]] | None = None) -> None:
+        """Internal: use ``build`` or ``always``. ``pieces`` are sorted (start, end, rate);
+        ``prod`` maps each production day (day index) to the span of its shifts."""
+        self._prod = prod or {}
         self.always_on = False
         self.start = start
         self.end = end
@@ -114,10 +117,10 @@ class Calendar:
         if spec is None:
             return AlwaysOn(start)
         limit = float(horizon) + float(margin)
-        pieces, spans = _expand(spec, start, limit)
+        pieces, spans, prod = _expand(spec, start, limit)
         if not rates:
             pieces = _merge([(a, b, 1.0) for a, b, _ in pieces], limit)
-        return cls(start, limit, pieces, spans)
+        return cls(start, limit, pieces, spans, prod)
 
     def with_speed(self, steps: list[tuple[float, float]]) -> Calendar:
         """This calendar with its work rate multiplied by ``factor`` from each time on.
@@ -140,7 +143,7 @@ class Calendar:
             for x, y in pairwise(edges):
                 out.append((x, y, r * factors[bisect_right(cuts, x)]))
         spans = list(zip(self._span_s, self._span_e, self._span_n))
-        return Calendar(self.start, limit, _merge(out, limit), spans)
+        return Calendar(self.start, limit, _merge(out, limit), spans, self._prod)
 
     @classmethod
     def always(cls, start: dt.date | None = None) -> Calendar:
@@ -323,6 +326,21 @@ class Calendar:
         cum = np.where(i < 0, 0.0, c[j] + np.clip(edges - s[j], 0.0, e[j] - s[j]))
         return np.diff(cum)
 
+    def production_days(self, n_days: int) -> np.ndarray:
+        """Whether each calendar day d = 0 .. n_days - 1 is a production day: the day a
+        held shift belongs to, which is the day of its midpoint. A night from Sunday 21:00
+        to Monday 05:00 belongs to Monday, so it makes no Sunday a working day; a day or
+        afternoon shift belongs to its own day. Working days (``per_day``, an order book's
+        daily rates) count production days."""
+        out = np.zeros(n_days, dtype=bool)
+        days = [d for d in self._prod if 0 <= d < n_days]
+        out[days] = True
+        return out
+
+    def production_span(self, d: int) -> tuple[float, float] | None:
+        """(first start, last end) of the shifts of production day d, None if it has none."""
+        return self._prod.get(d)
+
     def __repr__(self) -> str:
         return f"Calendar(start={self.start}, windows={self._n}, end={self.end:g} s)"
 
@@ -367,6 +385,12 @@ class AlwaysOn(Calendar):
     def on_per_day(self, n_days: int) -> np.ndarray:
         return np.full(n_days, DAY)
 
+    def production_days(self, n_days: int) -> np.ndarray:
+        return np.ones(n_days, dtype=bool)
+
+    def production_span(self, d: int) -> tuple[float, float] | None:
+        return d * DAY, (d + 1) * DAY
+
     def __repr__(self) -> str:
         return "Calendar.always()"
 
@@ -409,8 +433,10 @@ def _shift_pieces(shift: Any, base: float) -> tuple[tuple[float, float, str],
 
 
 def _expand(spec: Any, start: dt.date, limit: float
-            ) -> tuple[list[tuple[float, float, float]], list[tuple[float, float, str]]]:
-    """Expand the weekly patterns over [0, limit] into sorted, merged pieces and spans."""
+            ) -> tuple[list[tuple[float, float, float]], list[tuple[float, float, str]],
+                       dict[int, tuple[float, float]]]:
+    """Expand the weekly patterns over [0, limit] into sorted, merged pieces, the shifts'
+    spans and their production days (the day of each held shift's midpoint)."""
     holidays = set(getattr(spec, "holidays", None) or ())
     shutdowns = [(sd.from_, sd.to) for sd in getattr(spec, "shutdowns", None) or ()]
     if hasattr(spec, "patterns"):
@@ -423,13 +449,14 @@ def _expand(spec: Any, start: dt.date, limit: float
     pieces: list[tuple[float, float, float]] = []
     for d in range(-1, math.ceil(limit / DAY) + 1):
         day = start + dt.timedelta(days=d)
-        if _cancelled(day, holidays, shutdowns):
-            continue
         k = bisect_right(change_days, day) - 1
         shifts = spec.shifts if k < 0 else dated[k][1]
         for shift in shifts:
             if day.weekday() in shift.days:
                 span, parts = _shift_pieces(shift, d * DAY)
+                made = start + dt.timedelta(days=math.floor((span[0] + span[1]) / 2 / DAY))
+                if _cancelled(made, holidays, shutdowns):
+                    continue  # a holiday cancels the shifts of its production day
                 spans.append(span)
                 pieces.extend(parts)
     spans.sort()
@@ -437,8 +464,14 @@ def _expand(spec: Any, start: dt.date, limit: float
         if b0 < a1:
             when = dt.datetime.combine(start, dt.time()) + dt.timedelta(seconds=b0)
             raise ValueError(f"calendar shifts overlap: {an!r} and {bn!r} at {when:%Y-%m-%d %H:%M}")
-    spans = [(max(a, 0.0), min(b, limit), n) for a, b, n in spans if b > 0.0 and a < limit]
-    return _merge(sorted(pieces), limit), spans
+    held = [(a, b, n) for a, b, n in spans if b > 0.0 and a < limit]
+    prod: dict[int, tuple[float, float]] = {}
+    for a, b, _ in held:
+        d = math.floor((a + b) / 2 / DAY)
+        first, last = prod.get(d, (a, b))
+        prod[d] = (min(first, a), max(last, b))
+    spans = [(max(a, 0.0), min(b, limit), n) for a, b, n in held]
+    return _merge(sorted(pieces), limit), spans, prod
 
 
 def _merge(pieces: list[tuple[float, float, float]], limit: float

@@ -107,11 +107,16 @@ def test_overnight_shift_across_time_zero() -> None:
     assert cal.is_on(0.0) and cal.shift_at(0.0) == "night" and cal.windows()[0][0] == 0.0
     assert cal.on_between(0, 6 * H) == 6 * H - 20 * MIN
     assert not cal.is_on(2.1 * H) and cal.shift_at(2.1 * H) == "night"
+    # A night belongs to the production day of its midpoint: the night from Monday 1 Jan
+    # 22:00 makes Tuesday 2 Jan. A holiday cancels the shifts of its production day.
+    assert list(cal.production_days(3)) == [True, True, True]
     eve = Calendar.build(calendar_spec(night, holidays=(dt.date(2024, 1, 1),)), tuesday, 7 * DAY)
-    assert not eve.is_on(0.0) and eve.next_on(0.0) == 22 * H
+    assert eve.is_on(0.0)  # 1 Jan's own night started on 31 Dec, before the run
     own = Calendar.build(calendar_spec(night, holidays=(tuesday,)), tuesday, 7 * DAY)
-    assert own.on_between(0, DAY) == 6 * H - 20 * MIN
-    assert own.on_between(DAY, 2 * DAY) == 2 * H
+    assert not own.is_on(0.0) and own.next_on(0.0) == 22 * H
+    assert own.on_between(0, DAY) == 2 * H
+    assert own.on_between(DAY, 2 * DAY) == 8 * H - 20 * MIN
+    assert list(own.production_days(3)) == [False, True, True]
 
 
 def test_french_2024_two_shift_year() -> None:

@@ -200,3 +200,14 @@ def test_the_resolved_2025_scenario_loads_back_equal(tmp_path, name: str) -> Non
     path = tmp_path / "resolved.yaml"
     path.write_text(yaml.safe_dump(resolved_dict(sc), sort_keys=False), encoding="utf-8")
     assert load_scenario(path) == sc
+
+
+@pytest.mark.parametrize("name", ["2025.yaml", "2025-night-sep.yaml", "2025-no-night.yaml"])
+def test_per_day_divides_by_the_229_working_days_whatever_the_nights(name: str) -> None:
+    """Sunday nights belong to Monday's production: a night shift adds no working day
+    (per_day counted 239 days for the base and 245 with nights from September before)."""
+    from sim.engine.run import _working_days
+
+    sc = load_scenario(HERE / name)
+    cal = Calendar.build(sc.calendars[sc.run.calendar], START, sc.run.horizon)
+    assert _working_days(cal, sc.run.warmup, sc.run.horizon) == 229

@@ -9,8 +9,10 @@ import math
 
 import numpy as np
 import pytest
-from scenario_builder import DAY, line, run
+from scenario_builder import DAY, line, run, scenario
 
+from sim.calendar import Calendar
+from sim.engine.demand import due_times
 from sim.kpi import demand_table, run_kpis
 
 
@@ -118,3 +120,72 @@ def test_releases_wait_for_room_in_the_first_buffer() -> None:
                   duration="1 d", cycle="20 min", cap=2))
     a = _releases(r, "A")
     assert np.diff(a[10:30]) == pytest.approx(1200.0)
+
+
+NIGHT = {"name": "night", "days": ["sun", "mon", "tue", "wed", "thu"], "start": "22:00",
+         "end": "06:00", "rate": 0.5}
+
+
+def _shifts(night_from: str | None) -> dict:
+    """Two day shifts Monday to Friday; a Sunday-to-Thursday night from a date ("always":
+    from the start)."""
+    cal: dict = {"shifts": [{"name": "early", "days": "mon-fri", "start": "06:00",
+                             "end": "14:00"},
+                            {"name": "late", "days": "mon-fri", "start": "14:00",
+                             "end": "22:00"}]}
+    if night_from == "always":
+        cal["shifts"].append(NIGHT)
+    elif night_from:
+        cal["changes"] = [{"from": night_from, "add": [NIGHT]}]
+    return cal
+
+
+def _line_with_book(night_from: str | None, due: str = "working_days",
+                    per_day: int = 1100) -> dict:
+    # Monday 6 Jan 2025 to Sunday 2 Feb; the line (60 s) builds 960 a two-shift day.
+    d = _book([{"from": "2025-01-06", "to": "2025-02-02", "per_day": {"A": per_day}}],
+              duration="28 d", products={"A": {}})
+    d["run"].update(start="2025-01-06", calendar="line")
+    d["calendars"] = {"line": _shifts(night_from)}
+    d["stations"]["s1"]["shift_rate"] = True
+    d["sources"]["src"]["demand"]["due"] = due
+    return d
+
+
+def test_a_night_shift_from_a_date_leaves_the_weeks_before_it_unchanged() -> None:
+    """Orders fall due over the period's working days: capacity added from 20 January
+    moves no order and no vehicle before that date."""
+    without, with_night = run(_line_with_book(None)), run(_line_with_book("2025-01-20"))
+    cut = 14 * DAY  # 20 January 00:00; the first night starts there at 22:00
+    for r in (without, with_night):
+        assert r.working_days == 20  # Mondays to Fridays: Sunday nights count for Monday
+    a, b = (np.sort(r.completions.t_done) for r in (without, with_night))
+    assert np.array_equal(a[a < cut], b[b < cut])
+    assert len(b) > len(a)  # the nights build more after the date
+    ra, rb = (r.demand[0] for r in (without, with_night))
+    assert np.array_equal(ra.release_t[ra.release_t < cut], rb.release_t[rb.release_t < cut])
+
+
+def test_the_capacity_weighted_spread_is_still_an_option_and_moves_orders_later() -> None:
+    # 900 a working day, under the two-shift capacity (960): output follows what falls due.
+    # Over working days 9,000 of 18,000 fall due in the two weeks before the nights.
+    # Capacity-weighted: 160 h of work before, 160 h + 37 h after (nights of 8 h at half
+    # rate: Monday 20 to Thursday 23, Sunday 26 to Thursday 30, 2 h of Sunday 2 Feb's),
+    # so order k falls due before when (k + 0.5) / 18,000 x 357 h < 160 h.
+    working = run(_line_with_book("2025-01-20", per_day=900))
+    capacity = run(_line_with_book("2025-01-20", due="capacity", per_day=900))
+    cut = 14 * DAY
+    sc = scenario(_line_with_book("2025-01-20"))
+    cal = Calendar.build(sc.calendars["line"], sc.run.start, sc.run.horizon)
+    due = [due_times(cal, 0.0, 28 * DAY, 18000, how) for how in ("working_days", "capacity")]
+    assert [int((d < cut).sum()) for d in due] == [9000,
+                                                   math.floor(18000 * 160 / 357 - 0.5) + 1]
+    built = [int((r.completions.t_done < cut).sum()) for r in (working, capacity)]
+    assert built[1] < built[0] <= 9000
+
+
+def test_per_day_divides_by_production_days_not_days_with_a_sunday_night() -> None:
+    r = run(_line_with_book("always"))  # nights on Sundays to Thursdays
+    k = run_kpis(r)
+    assert r.working_days == 20
+    assert k["per_day"] == pytest.approx(k["completed"] / 20)

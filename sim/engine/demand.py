@@ -2,8 +2,8 @@
 
 Why: a plan pushed into the line at fixed times builds a first-in-first-out backlog when
 demand exceeds capacity, so months later the line still builds old orders and new models
-start late. Here orders only fall *due* at their planned times (spread over the period's
-capacity-weighted on-shift time, like a plan); the source releases the next order when
+start late. Here orders only fall *due* at their planned times (the same share every
+working day of the period, `due_times`); the source releases the next order when
 its first buffer has room, and chooses it at that moment, by the sequencing rule, among
 the orders due. So the mix follows the current period even when the line cannot keep up,
 and what it cannot build stays in the order book as backlog, reported per period.
@@ -12,8 +12,10 @@ The choice is made lazily: while the buffer is full the port waits as a blocked 
 whose `part` is created only when the buffer takes it (a property), so no order is
 committed before there is room. Rules:
 
-* due times: order k of N of a product in a period falls due at capacity-weighted
-  on-shift offset (k + 0.5) / N of the period; never before the product's `sop`;
+* due times: order k of N of a product in a period falls due at position (k + 0.5) / N
+  of the period's working days (each day's share spread over its shifts' on-shift time;
+  `spread: capacity` spreads over capacity-weighted on-shift time instead); never before
+  the product's `sop`;
 * eligible: due and not yet released, and under the product's ramp-up cap of the day
   (`delay` ramps: at most round(per_day x s(t_d)) releases on calendar day d, s the
   S-curve at the day's 00:00); `drop` ramps thin due orders with probability s(t_due);
@@ -41,11 +43,19 @@ from sim.engine.source import admit
 DAY = 86400.0
 
 
-def due_times(cal, a: float, b: float, n: int) -> np.ndarray:
-    """Times of n orders spread evenly over the work (capacity-weighted on-shift time)
-    of [a, b): order k at work offset (k + 0.5) / n."""
+def due_times(cal, a: float, b: float, n: int, spread: str = "working_days") -> np.ndarray:
+    """Times of n orders of the period [a, b), order k at position u = (k + 0.5) / n.
+
+    `working_days` (the default): the same share of orders every production day of the
+    period (`Calendar.production_days`), spread within the day over its shifts' on-shift
+    time. So a night shift added from a date adds no order due before that date, and a
+    day's orders do not depend on how fast the line runs that day. `capacity`: spread over
+    the period's capacity-weighted on-shift time (a half-rate shift gets half the orders
+    of a full-rate shift as long), which moves orders toward capacity added later."""
     if n <= 0:
         return np.zeros(0)
+    if spread == "working_days":
+        return _over_working_days(cal, a, b, n)
     total = cal.work_between(a, b)
     if total <= 0:
         raise ValueError("has no on-shift time")
@@ -58,6 +68,24 @@ def due_times(cal, a: float, b: float, n: int) -> np.ndarray:
     work = np.concatenate([[0.0], np.cumsum(r * (e - s))])
     j = np.searchsorted(work[1:], offsets, side="left")
     return np.minimum(s[j] + (offsets - work[j]) / r[j], e[j])
+
+
+def _over_working_days(cal, a: float, b: float, n: int) -> np.ndarray:
+    """Order k on production day j = floor(u D) of the period's D days, at on-shift
+    fraction u D - j of that day's shifts."""
+    first, last = int(a // DAY), math.ceil(b / DAY)
+    days = [first + int(i) for i in np.flatnonzero(cal.production_days(last)[first:])]
+    if not days:
+        raise ValueError("has no working day")
+    u = (np.arange(n) + 0.5) / n * len(days)
+    j = np.minimum(u.astype(np.int64), len(days) - 1)
+    out = np.empty(n)
+    for k, (jk, uk) in enumerate(zip(j.tolist(), u.tolist())):
+        span = cal.production_span(days[jk])
+        assert span is not None
+        s0, e0 = span
+        out[k] = cal.advance_on(s0, (uk - jk) * cal.on_between(s0, e0))
+    return out
 
 
 class DemandBook:

@@ -290,7 +290,7 @@ def _demand_port(model: Model, n: str, s: SourceSpec, cal: Calendar, choose,
     assert spec is not None
     products = list(dict.fromkeys(p for per in spec.periods
                                   for p in (*per.quantities, *per.per_day)))
-    on_days = cal.on_per_day(int(np.ceil(model.horizon / 86400.0)) + 1) > 0
+    on_days = cal.production_days(int(np.ceil(model.horizon / 86400.0)) + 1)
     rng_drop = streams.rng(n, "ramp")
     due: list[list[np.ndarray]] = [[] for _ in products]
     shares = np.zeros((len(spec.periods), len(products)))
@@ -303,7 +303,7 @@ def _demand_port(model: Model, n: str, s: SourceSpec, cal: Calendar, choose,
             q = per.quantities.get(p, 0) + per.per_day.get(p, 0.0) * work_days
             planned[j, i] = round(q * spec.scale.get(p, 1.0))
             try:
-                due[i].append(due_times(cal, a, b, int(planned[j, i])))
+                due[i].append(due_times(cal, a, b, int(planned[j, i]), spec.due))
             except ValueError as e:
                 raise ScenarioError("", f"sources.{n}.demand.periods.{j}",
                                     f"period {per.from_}..{per.to} {e}") from None

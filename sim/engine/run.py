@@ -227,11 +227,12 @@ def _shift_capacity(model: Model, cal, warmup: float, horizon: float) -> dict[st
 
 
 def _working_days(cal, warmup: float, horizon: float) -> int:
-    """Days of the statistics window with on-shift time (every day without a calendar)."""
+    """Production days of the statistics window (every day without a calendar): a night
+    shift starting on Sunday evening counts for Monday (`Calendar.production_days`)."""
     first, last = int(warmup // 86400.0), int(np.ceil(horizon / 86400.0))
     if cal is None or cal.always_on:
         return last - first
-    return int((cal.on_per_day(last)[first:] > 0).sum())
+    return int(cal.production_days(last)[first:].sum())
 
 
 def _demand(name: str, port, horizon: float) -> DemandRecord:

@@ -80,7 +80,7 @@ def report_windows(sc, cal, horizon: float) -> tuple[ReportWindow, ...]:
     out = []
     per_day = None
     if sc.reporting and cal is not None:
-        per_day = cal.on_per_day(int(np.ceil(horizon / 86400.0)))
+        per_day = cal.production_days(int(np.ceil(horizon / 86400.0)))
     for name, w in sc.reporting.items():
         a = (w.from_ - sc.run.start).days
         b = (w.to - sc.run.start).days + 1

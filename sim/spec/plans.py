@@ -108,6 +108,7 @@ class DemandSpec(_Book):
     """An order book: dated periods of orders, how to choose among due orders, ramp-ups."""
 
     periods: Annotated[tuple[DemandPeriod, ...], Field(min_length=1)]
+    due: Literal["working_days", "capacity"] = "working_days"
 
     @model_validator(mode="after")
     def _order(self) -> DemandSpec:

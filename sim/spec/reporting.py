@@ -30,8 +30,8 @@ class Milestone(Spec):
 
 class ReportWindow(Spec):
     """Days from..to (inclusive) whose output (of `products`, default all) is reported:
-    total and per working day (`days` working days when given, else the days with
-    on-shift time on the run calendar)."""
+    total and per working day (`days` working days when given, else the production days
+    of the run calendar)."""
 
     from_: dt.date = Field(alias="from")
     to: dt.date
