@@ -199,7 +199,8 @@ def test_run_seed_and_replications_reach_the_resolved_scenario(tmp_path, capsys,
                                                               monkeypatch) -> None:
     seen = {}
 
-    def fake_write(target, results, resolved, manifest, plots=True, vehicles="parquet"):
+    def fake_write(target, results, resolved, manifest, plots=True, vehicles="parquet",
+                   source_text=None):
         seen.update(resolved=resolved, manifest=manifest, n=len(results), plots=plots)
         return target
 

@@ -156,7 +156,7 @@ def markdown(state: dict[str, Any], summaries: list[dict[str, Any]], names: list
     """Per-point table of the plotted KPIs and the ranking, in Markdown."""
     factors = state["factors"]
     kpis = plot_kpis(state, names)
-    lines = [(f"Sweep {md(state['name'])}: {len(summaries)} points x "
+    lines = [(f"Sweep `{state['name'].replace('`', '')}`: {len(summaries)} points x "
               f"{state['replications']} replications, mean ± 95% half-width (Student t)."), "",
              "| " + " | ".join(md(c) for c in ["point", *factors, *kpis]) + " |",
              "|" + "---|" * (1 + len(factors) + len(kpis))]
