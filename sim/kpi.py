@@ -10,8 +10,9 @@ Definitions (over the window, length ``W = horizon - warmup`` seconds):
 - ``completed``: parts reaching a non-scrap sink at ``t_done >= warmup``;
   ``completed.<product>`` the same per product (summed over its types);
   ``scrapped``: parts reaching a scrap sink at ``t_done >= warmup``.
-- ``per_day``: ``completed`` per working day (a day of the window with on-shift time on
-  the run calendar; every day without one); ``jph_on_shift``: ``completed`` per on-shift
+- ``per_day``: ``completed`` per working day (a production day of the window on the run
+  calendar: the day a shift belongs to, that of its midpoint, so a Sunday-evening night
+  counts for Monday; every day without a calendar); ``jph_on_shift``: ``completed`` per on-shift
   hour of the run calendar (jobs per hour while the plant works; equals
   ``throughput_per_hour`` without a calendar).
 - ``throughput_per_hour = completed / (W / 3600)`` (per calendar hour).
@@ -57,8 +58,8 @@ Definitions (over the window, length ``W = horizon - warmup`` seconds):
 - ``reporting.<name>.completed``: good completions in the reporting window's days (of
   its ``products`` when listed);
   ``reporting.<name>.per_day``: the same per working day of the window (the window's
-  ``days`` when given, else the days with on-shift time on the run calendar, every day
-  when the run has no calendar), nan when the window has no working day.
+  ``days`` when given, else the production days on the run calendar, every day when the
+  run has no calendar), nan when the window has no working day.
 - ``lockup``: 1 when the run ended locked up (no completion during the last
   ``run.stall_after`` of on-shift time with parts inside), else 0; ``stall.count`` and
   ``stall.hours``: gaps of at least ``stall_after`` on-shift time between completions
@@ -180,6 +181,20 @@ def _from_tally(r: RunResult) -> _Completed:
 
 def _built_before(r: RunResult, product: str | None) -> int:
     return sum(r.built_before.values()) if product is None else r.built_before.get(product, 0)
+
+
+HEADLINE = ("completed", "per_day", "jph_on_shift", "lead_time_p50_h",
+            "lead_time_on_shift_p50_h", "demand.backlog_end", "wip_mean")
+
+
+def is_headline(name: str) -> bool:
+    """A KPI a planner reads first (printed tables, the default family of `compare`'s
+    significance tests): the totals and rates above, output per product, milestones,
+    reporting windows and the shifts' rates and loads."""
+    if name.startswith("shift."):
+        return name.endswith((".jph", ".load"))
+    return name in HEADLINE or (name.startswith(("completed.", "milestone.", "reporting."))
+                                and not name.endswith(".reached"))
 
 
 def run_kpis(r: RunResult) -> dict[str, float]:

@@ -124,16 +124,23 @@ def paired_p_value(diffs: Sequence[float] | np.ndarray) -> float:
     return 2 * t_tail(abs(t), x.size - 1)
 
 
-def holm(p_values: Sequence[float], alpha: float = 1 - LEVEL) -> list[bool]:
-    """Holm's step-down correction: which of m tests are significant at family level alpha.
+def holm_adjusted(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values: test i is significant at family level alpha
+    exactly when its adjusted p-value is <= alpha.
 
+    The k-th smallest of m p-values becomes max over j <= k of min(1, (m - j + 1) p_(j)).
     Uniformly more powerful than Bonferroni, same guarantee (family-wise error <= alpha).
-    A nan p-value is never significant and does not count towards m."""
+    A nan p-value stays nan and does not count towards m."""
     order = sorted((p, i) for i, p in enumerate(p_values) if not math.isnan(p))
     m = len(order)
-    out = [False] * len(p_values)
+    out = [math.nan] * len(p_values)
+    running = 0.0
     for rank, (p, i) in enumerate(order):
-        if p > alpha / (m - rank):
-            break
-        out[i] = True
+        running = max(running, min(1.0, (m - rank) * p))
+        out[i] = running
     return out
+
+
+def holm(p_values: Sequence[float], alpha: float = 1 - LEVEL) -> list[bool]:
+    """Which of m tests are significant at family level alpha (Holm's step-down)."""
+    return [not math.isnan(p) and p <= alpha for p in holm_adjusted(p_values)]

@@ -119,3 +119,13 @@ def test_holm_rejects_step_down_and_never_more_than_its_level_allows() -> None:
     assert holm([0.01, 0.04, 0.03, 0.005]) == [True, False, False, True]
     assert holm([0.001, 0.012, 0.02, 0.04]) == [True, True, True, True]
     assert holm([float("nan"), 0.01]) == [False, True]
+
+
+def test_holm_adjusted_p_values_by_hand() -> None:
+    from sim.stats import holm_adjusted
+
+    # sorted: 0.005 x 4 = 0.02; 0.01 x 3 = 0.03; 0.03 x 2 = 0.06; 0.04 x 1, kept >= 0.06
+    assert holm_adjusted([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm_adjusted([0.5, 0.9]) == [1.0, 1.0]  # capped at 1
+    out = holm_adjusted([float("nan"), 0.01])
+    assert math.isnan(out[0]) and out[1] == 0.01  # nan does not count towards m

@@ -31,6 +31,10 @@ def add_parser(verbs: argparse._SubParsersAction, debug: argparse.ArgumentParser
                    help="base directory of results (default: results/)")
     p.add_argument("--name", help="folder name (default: compare-<baseline>)")
     p.add_argument("--all", action="store_true", help="print every KPI, not the headline")
+    p.add_argument("--family", metavar="KPIS", default="headline",
+                   help="the KPIs whose tests are corrected together (Holm, 5%%): headline "
+                        "(default), all, or comma-separated name patterns, e.g. "
+                        "'completed,completed.*'")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     p.add_argument("--quiet", "-q", action="store_true", help="print only the folder")
 
@@ -63,7 +67,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         arms, inputs, default = _run_scenarios(args)
     else:
         raise UsageError("give scenario files or results folders, not both")
-    comparison = compare(arms)
+    comparison = compare(arms, args.family)
     manifest = {"verb": "compare", "argv": args.argv, "inputs": inputs,
                 "baseline": comparison.baseline, "replications": comparison.replications,
                 "seeds": [{"replication": r, "seed": s} for r, s in arms[0].seeds],

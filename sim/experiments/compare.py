@@ -8,7 +8,11 @@ is far narrower than the one of two independent samples. Both are reported, so a
 sees what pairing bought.
 
 Significance: each (KPI, alternative) pair is a test of "mean difference = 0" by the paired
-t test; Holm's step-down correction keeps the family-wise error of all of them at 5%.
+t test. The tests are corrected within the family of KPIs the reader chose (by default the
+headline KPIs, `sim.kpi.is_headline`): Holm's step-down correction keeps the family-wise
+error of those tests at 5%, and each gets its adjusted p-value. Correcting over every KPI
+a run reports (dozens of station shares) would make nothing significant at n = 3; KPIs
+outside the family are not tested (their raw p-values are still reported).
 
 Inputs are "arms": the per-replication KPI values and daily output of one scenario, from
 fresh runs (`arm_from_results`) or from a results folder (`arm_from_folder`). Arms pair only
@@ -19,23 +23,23 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import fnmatch
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import yaml
 from scipy.special import stdtrit
 
 from sim.errors import UsageError
-from sim.kpi import daily_counts, run_kpis
+from sim.kpi import daily_counts, is_headline, run_kpis
+from sim.loader import read_yaml
 from sim.records import RunResult
 from sim.results.stored import RunSummary, read_checked
-from sim.stats import ci95, holm, paired_diff, paired_p_value, unpaired_half_width
+from sim.stats import ci95, holm_adjusted, paired_diff, paired_p_value, unpaired_half_width
 
 ALPHA = 0.05
-CORRECTION = "Holm step-down over every (KPI, alternative) test, family-wise error 5%"
 
 
 @dataclass(frozen=True)
@@ -64,8 +68,10 @@ class KpiRow:
     diff_half_width: float
     unpaired_half_width: float
     relative: float
-    p_value: float
-    significant: bool
+    p_value: float          # the paired t test's, uncorrected
+    tested: bool            # in the family corrected over (alternatives only)
+    p_adjusted: float       # Holm-adjusted within the family; nan when not tested
+    significant: bool       # p_adjusted <= 5%
 
 
 @dataclass(frozen=True)
@@ -188,8 +194,7 @@ def arm_from_folder(folder: Path) -> Arm:
                                  "window, a replication of summary.json and a whole number "
                                  "completed (a damaged or edited file?)") from None
     resolved = folder / "scenario.resolved.yaml"
-    meta = yaml.safe_load(resolved.read_text(encoding="utf-8")).get("meta") \
-        if resolved.is_file() else None
+    meta = read_yaml(resolved).get("meta") if resolved.is_file() else None
     return Arm(str(summary["scenario"]), seeds, start, float(window["warmup_s"]),
                float(window["horizon_s"]), kpis, daily, targets_of(meta))
 
@@ -233,11 +238,25 @@ def _seeds(arm: Arm) -> str:
     return f"{len(arm.seeds)} replication(s) from seed {arm.seeds[0][1]}"
 
 
-def compare(arms: Sequence[Arm]) -> Comparison:
-    """Every KPI and every month and week of each arm against the first arm."""
+def family_of(patterns: str | None) -> tuple[Callable[[str], bool], str]:
+    """(test, description) of the KPI family to correct over: `headline` (the default),
+    `all`, or comma-separated KPI name patterns (fnmatch: `completed,completed.*`)."""
+    if patterns in (None, "", "headline"):
+        return is_headline, "the headline KPIs"
+    if patterns == "all":
+        return (lambda name: True), "every KPI"
+    globs = [p.strip() for p in patterns.split(",") if p.strip()]
+    return ((lambda name: any(fnmatch.fnmatchcase(name, g) for g in globs)),
+            "the KPIs matching " + ", ".join(globs))
+
+
+def compare(arms: Sequence[Arm], family: str | None = None) -> Comparison:
+    """Every KPI and every month and week of each arm against the first arm; significance
+    within the KPI `family` (see `family_of`)."""
     check_pairing(arms)
     base = arms[0]
     keys = [k for k in base.kpis if all(k in a.kpis for a in arms)]
+    in_family, label = family_of(family)
     raw = []
     for arm in arms:
         for k in keys:
@@ -245,14 +264,20 @@ def compare(arms: Sequence[Arm]) -> Comparison:
             own, diff = ci95(a), paired_diff(a, b)
             alt = arm is not base
             raw.append((k, arm.name, own, diff, unpaired_half_width(a, b) if alt else math.nan,
-                        paired_p_value(a - b) if alt else math.nan))
-    significant = holm([r[5] for r in raw], ALPHA)
+                        paired_p_value(a - b) if alt else math.nan, alt and in_family(k)))
+    adjusted = holm_adjusted([p if tested else math.nan for *_, p, tested in raw])
+    tests = sum(1 for *_, p, tested in raw if tested and not math.isnan(p))
+    kpis = len({k for k, *_, p, tested in raw if tested and not math.isnan(p)})
+    correction = (f"Holm step-down within {label}: {tests} tests ({kpis} KPIs x "
+                  f"{len(arms) - 1} alternative(s)), family-wise error {ALPHA:.0%}; other "
+                  "KPIs not tested")
     base_mean = {k: float(np.mean(base.kpis[k])) for k in keys}
     rows = tuple(
         KpiRow(k, name, own.mean, own.half_width, d.mean, d.half_width, unp,
-               d.mean / abs(base_mean[k]) if base_mean[k] else math.nan, p, sig)
-        for (k, name, own, d, unp, p), sig in zip(raw, significant))
-    return Comparison(base.name, tuple(a.name for a in arms), len(base.seeds), CORRECTION,
+               d.mean / abs(base_mean[k]) if base_mean[k] else math.nan, p, tested, adj,
+               tested and adj <= ALPHA)
+        for (k, name, own, d, unp, p, tested), adj in zip(raw, adjusted))
+    return Comparison(base.name, tuple(a.name for a in arms), len(base.seeds), correction,
                       rows, _periods(arms), base.start, _curves(arms), base.targets)
 
 

@@ -17,19 +17,20 @@ from pathlib import Path
 from typing import Any
 
 from sim.experiments.compare import Comparison, KpiRow, PeriodRow
+from sim.kpi import is_headline
 from sim.output import ResultsWriter, complete_manifest, prepare_dir, write_json
 from sim.report.html import comparison_page
 
-HEADLINE = ("completed", "per_day", "jph_on_shift", "lead_time_p50_h",
-            "lead_time_on_shift_p50_h", "demand.backlog_end", "wip_mean")
 FILES = {
     "compare_*.png": "figures: monthly output, cumulative output, difference over time, "
                      "daily output, station states (sim/report/comparison_plots.py)",
     "comparison.csv": "one row per KPI and scenario: mean and 95% half-width, difference to "
                       "the baseline with its paired 95% half-width, the unpaired (Welch) "
                       "half-width it would have without common random numbers, the relative "
-                      "difference, the paired t test p-value and whether it is significant "
-                      "after the correction named in comparison.json",
+                      "difference, the paired t test p-value, whether the KPI is in the "
+                      "tested family, its Holm-adjusted p-value within that family and "
+                      "whether it is significant (the family and correction are named in "
+                      "comparison.json)",
     "periods.csv": "good completions per calendar month and ISO week: each scenario's mean "
                    "and its difference to the baseline with paired and unpaired half-widths",
     "comparison.json": "the same records, the baseline, the replications and the correction",
@@ -39,32 +40,27 @@ FILES = {
 }
 
 
-def _headline(name: str) -> bool:
-    if name.startswith("shift."):
-        return name.endswith((".jph", ".load"))
-    return name in HEADLINE or (name.startswith(("completed.", "milestone.", "reporting."))
-                                and not name.endswith(".reached"))
-
-
 def format_comparison(c: Comparison, every_kpi: bool = False, weeks: int = 8) -> str:
     """The printed table: headline KPIs (each alternative under the baseline, KPIs that
     are 0 everywhere left out), then the largest weekly differences whose paired interval
     excludes 0."""
     rows = [("KPI", "scenario", "mean ± 95%", "diff ± paired 95%", "relative",
-             "unpaired ±", "signif.")]
+             "unpaired ±", "p (Holm)", "signif.")]
     by_kpi: dict[str, list[KpiRow]] = {}
     for r in c.kpis:
         by_kpi.setdefault(r.kpi, []).append(r)
-    shown = [r for group in by_kpi.values() if (every_kpi or _headline(group[0].kpi))
+    shown = [r for group in by_kpi.values() if (every_kpi or is_headline(group[0].kpi)
+                                                or group[0].tested)
              and not all(x.mean == 0 and not x.half_width for x in group) for r in group]
     for r in shown:
         if r.scenario == c.baseline:
             rows.append((r.kpi, r.scenario, f"{_n(r.mean)} ± {_n(r.half_width)}", "baseline",
-                         "", "", ""))
+                         "", "", "", ""))
             continue
         rows.append((r.kpi, r.scenario, f"{_n(r.mean)} ± {_n(r.half_width)}",
                      f"{_signed(r.diff)} ± {_n(r.diff_half_width)}", _pct(r.relative),
-                     f"± {_n(r.unpaired_half_width)}", "yes" if r.significant else "no"))
+                     f"± {_n(r.unpaired_half_width)}", _p(r.p_adjusted) if r.tested else "",
+                     ("yes" if r.significant else "no") if r.tested else "not tested"))
     lines = _aligned(rows)
     lines.append(f"{c.replications} paired replications; significance: {c.correction}.")
     for name, (station, share) in c.bottlenecks().items():
@@ -144,6 +140,13 @@ def _n(x: float) -> str:
 
 def _signed(x: float) -> str:
     return "n/a" if math.isnan(x) else ("+" if x > 0 else "") + _n(x)
+
+
+def _p(x: float) -> str:
+    """A p-value: three decimals, or '< 0.001'."""
+    if math.isnan(x):
+        return "n/a"
+    return "< 0.001" if x < 0.001 else f"{x:.3f}"
 
 
 def _pct(x: float) -> str:
