@@ -9,6 +9,7 @@ naming the file the offending key came from, the field path and what was expecte
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import os
 import stat
@@ -23,7 +24,7 @@ from pydantic import ValidationError
 from sim.errors import ScenarioError
 from sim.scenario import Scenario
 from sim.spec.export import resolved_dict, scenario_schema
-from sim.spec.messages import first_error
+from sim.spec.messages import first_error, walk
 from sim.units import show_value
 
 __all__ = ["Source", "load_dict", "load_scenario", "load_with_sources", "read_yaml",
@@ -285,8 +286,37 @@ def path_keys(data: Any, parts: list[str]) -> list[Any]:
     return keys + parts[i:]
 
 
+COLLECTIONS = {"products": "product", "calendars": "calendar", "sources": "source",
+               "stations": "station", "buffers": "buffer", "sinks": "sink",
+               "changes": "change", "milestones": "milestone", "reporting": "reporting window"}
+
+
+def _unknown_name(data: dict[str, Any], keys: list[Any], where: str) -> None:
+    """Refuse an override that would create a section or an object by a misspelt name:
+    `sation.x=1`, or `stations.paintshop.servers=2` when there is no station `paintshop`
+    (setting a field of an object that does not exist). A whole new object
+    (`stations.extra={cycle: 60 s}`) may still be added."""
+    from sim.scenario import Scenario
+
+    fields = {f.alias or n for n, f in Scenario.model_fields.items()} | {"extends"}
+    top = str(keys[0])
+    if top not in data and top not in fields:
+        close = difflib.get_close_matches(top, sorted(fields), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ScenarioError(where, top, f"unknown section {top!r}{hint}")
+    kind = COLLECTIONS.get(top)
+    named = data.get(top)
+    if kind and len(keys) >= 3 and isinstance(named, dict) and keys[1] not in named:
+        close = difflib.get_close_matches(str(keys[1]), [str(k) for k in named], n=1)
+        hint = (f" (did you mean {close[0]!r}?)" if close else
+                f"; the {top} are: {', '.join(map(str, named)) or '(none)'}")
+        raise ScenarioError(where, f"{top}.{keys[1]}", f"unknown {kind} {str(keys[1])!r}{hint}")
+
+
 def _override(data: dict[str, Any], text: str, file: str, origin: Origin) -> None:
-    """Apply one `--set PATH=VALUE`, in place."""
+    """Apply one `--set PATH=VALUE`, in place. Errors, and later validation errors in what
+    it set, name the command line (`--set PATH=VALUE`), not the scenario file."""
+    file = f"--set {text}"
     if "=" not in text:
         raise ScenarioError(file, "", f"bad --set {text!r}: expected PATH=VALUE")
     dotted, raw = (part.strip() for part in text.split("=", 1))
@@ -299,6 +329,7 @@ def _override(data: dict[str, Any], text: str, file: str, origin: Origin) -> Non
         problem = getattr(exc, "problem", None) or str(exc)
         raise ScenarioError(file, dotted, f"bad --set value {raw!r}: {problem}") from None
     keys = path_keys(data, parts)
+    _unknown_name(data, keys, file)
     parent: Any = data
     for i, key in enumerate(keys):
         last = i == len(keys) - 1
@@ -377,4 +408,8 @@ def load_with_sources(path: str | Path, overrides: Sequence[str] = ()
     except ValidationError as exc:
         where, message = first_error(exc, data)
         dotted = ".".join(str(p) for p in where)
-        raise ScenarioError(_blame(origin, where, str(path)), dotted, message) from None
+        extra = next((e for e in exc.errors() if e["type"] == "extra_forbidden"), None)
+        # an unknown key is the fault of whatever wrote it, not of the mapping holding it
+        culprit = where if extra is None else walk(data, list(extra["loc"]),
+                                                   keep_unknown=False)
+        raise ScenarioError(_blame(origin, culprit, str(path)), dotted, message) from None

@@ -138,3 +138,31 @@ def test_a_sweep_regression_is_paired_point_by_point_with_a_baseline_sweep(
     assert main(["gate", str(gates), str(same)]) == 0
     assert main(["gate", str(gates), str(slower)]) == 1
     assert "FAIL  no_drop  completed vs baseline at point cycle=60 s" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("gate", "field", "words"), [
+    ({"kpi": "complted", "min": 1}, "kpi", "no KPI 'complted' in "),
+    ({"kpi": "completed.prat", "min": 1}, "kpi", "(did you mean 'completed.part'?)"),
+    ({"kpi": "wip_man", "max": 9}, "kpi", "(did you mean 'wip_mean'?)"),
+])
+def test_a_misspelt_kpi_or_product_names_the_gates_file_and_the_nearest_name(
+        tmp_path, capsys, gate, field, words) -> None:
+    result = _run(tmp_path, "base", "60 s")
+    gates = _gates(tmp_path, {"g": gate})
+    assert main(["gate", str(gates), str(result)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {gates}: gates.g.{field}: ") and words in err, err
+    assert err.count("\n") == 1
+
+
+def test_a_misspelt_scenario_of_a_comparison_names_the_nearest(tmp_path, capsys) -> None:
+    _run(tmp_path, "base", "60 s")
+    _run(tmp_path, "slower", "62 s")
+    out = tmp_path / "out"
+    assert main(["compare", str(out / "base"), str(out / "slower"), "--out", str(out),
+                 "--name", "c", "--no-plots", "-q"]) == 0
+    gates = _gates(tmp_path, {"g": {"kpi": "completed", "scenario": "slowr", "min": 1}})
+    assert main(["gate", str(gates), str(out / "c")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {gates}: gates.g.scenario: no scenario 'slowr'")
+    assert "(did you mean 'slower'?)" in err

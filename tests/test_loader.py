@@ -113,7 +113,7 @@ def test_set_addresses_list_items_and_flow_values() -> None:
 )
 def test_bad_overrides(override: str, path: str, words: str) -> None:
     err = fails(BASE, (override,))
-    assert (err.file, err.path) == (str(BASE), path) and words in err.message
+    assert (err.file, err.path) == (f"--set {override}", path) and words in err.message
 
 
 def test_set_out_of_range_list_index() -> None:
@@ -162,10 +162,13 @@ def test_error_names_the_file_the_key_came_from() -> None:
     err = fails(DATA / "loader_child_bad.yaml")
     assert Path(err.file).name == "loader_child_bad.yaml"
     assert (err.path, err.message) == ("buffers.b1.capacity", "capacity must be >= 0 (got -2)")
+    # a value set on the command line is the command line's fault
     err = fails(DATA / "loader_child.yaml", ("stations.s2.cycle.mean=60",))
-    assert Path(err.file).name == "loader_child.yaml" and err.path == "stations.s2.cycle.mean"
+    assert err.file == "--set stations.s2.cycle.mean=60"
+    assert err.path == "stations.s2.cycle.mean"
     err = fails(DATA / "loader_child.yaml", ("stations.s2.cycle={dist: exponential, mean: 6}",))
-    assert Path(err.file).name == "loader_child.yaml" and err.path == "stations.s2.cycle.mean"
+    assert err.file == "--set stations.s2.cycle={dist: exponential, mean: 6}"
+    assert err.path == "stations.s2.cycle.mean"
 
 
 def test_error_in_an_untouched_base_key_names_the_base(tmp_path: Path) -> None:
@@ -208,7 +211,7 @@ def test_bad_input_gives_path_and_readable_message(tmp_path: Path, override: str
     err = fails(write(tmp_path, GOOD), (override,))
     assert err.path == path
     assert err.message.startswith(message)
-    assert str(err) == f"{tmp_path / 'x.yaml'}: {path}: {err.message}"
+    assert str(err) == f"--set {override}: {path}: {err.message}"  # what set the value
 
 
 @pytest.mark.parametrize(
@@ -303,3 +306,29 @@ def test_a_name_must_be_one_safe_folder_name(tmp_path: Path, name: str) -> None:
 @pytest.mark.parametrize("name", ["douai-2025", "Douai 2025 base", "a.b_c", "R5+A290"])
 def test_plain_names_stay_accepted(tmp_path: Path, name: str) -> None:
     assert load_scenario(write(tmp_path, GOOD + f"name: {json.dumps(name)}\n")).name == name
+
+
+@pytest.mark.parametrize(("override", "path", "words"), [
+    ("stations.paintshop.servers=2", "stations.paintshop",
+     "unknown station 'paintshop' (did you mean 'paint'?)"),
+    ("buffers.stoer.capacity=5", "buffers.stoer", "unknown buffer 'stoer' (did you mean"),
+    ("stations.zzz.servers=2", "stations.zzz", "unknown station 'zzz'; the stations are: "),
+    ("sation.paint.servers=2", "sation", "unknown section 'sation' (did you mean 'stations'?)"),
+])
+def test_a_misspelt_name_in_set_names_the_command_line(tmp_path: Path, override: str,
+                                                       path: str, words: str) -> None:
+    text = GOOD.replace("s1:", "paint:").replace("to: s1", "to: paint").replace(
+        "from: s1", "from: paint").replace("b1:", "store:")
+    err = fails(write(tmp_path, text), (override,))
+    assert (err.file, err.path) == (f"--set {override}", path), err
+    assert words in err.message, err.message
+
+
+def test_a_whole_new_object_may_still_be_added_by_set(tmp_path: Path) -> None:
+    data = load_dict(write(tmp_path, GOOD), ("stations.extra={cycle: 60 s}",))
+    assert data["stations"]["extra"] == {"cycle": "60 s"}
+
+
+def test_a_bad_value_set_on_the_command_line_is_blamed_on_it() -> None:
+    err = fails(BASE, ("run.seed=-1",))
+    assert err.file == "--set run.seed=-1" and err.path == "run.seed"

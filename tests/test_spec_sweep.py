@@ -189,3 +189,14 @@ def test_a_sweep_over_the_event_budget_is_refused_and_sharding_is_the_way(tmp_pa
     assert not (tmp_path / "out").exists()
     assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "--shard", "1/4", "-q",
                  "-w", "1", "--no-plots"]) == 0  # one run of four: within the budget
+
+
+def test_a_misspelt_name_in_a_factor_path_names_the_factor_and_the_nearest_name(
+        tmp_path, capsys) -> None:
+    path = _write(tmp_path, {"factors": {"cap": {"path": "buffers.b1x.capacity",
+                                                 "values": [1, 2]}}})
+    assert main(["sweep", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}: factors.cap: point 0 (cap=1): buffers.b1x: "
+                          "unknown buffer 'b1x' (did you mean 'b1'?)"), err
+    assert not (tmp_path / "out").exists()

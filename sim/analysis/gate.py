@@ -10,6 +10,7 @@ replication, which requires the same seeds (refused otherwise).
 
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.errors import UsageError
+from sim.errors import ScenarioError, UsageError
 from sim.results.stored import ComparisonFile, RunSummary, SweepSummary, checked, read_object
 from sim.spec.gates import Gate, GatesFile
 from sim.stats import paired_diff
@@ -34,24 +35,62 @@ class Verdict:
     passed: bool
 
 
+class _Missing(UsageError):
+    """A gate names a KPI, scenario, factor or point the result does not have: the gates
+    file's fault, reported as `GATES: gates.NAME.FIELD: ...`."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _hint(name: object, known: list[str]) -> str:
+    """` (did you mean 'x'?)` for a near miss among `known`, else a short list of them."""
+    close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
+    if close:
+        return f" (did you mean {close[0]!r}?)"
+    shown = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
+    return f" (it has: {shown})" if known else ""
+
+
 def _estimate(result: dict[str, Any], gate: Gate, where: Path) -> dict[str, Any]:
     """The KPI's estimate (mean, low, high, values) in a run or comparison record."""
     if "kpis" in result and isinstance(result["kpis"], dict):
         if gate.kpi not in result["kpis"]:
-            raise UsageError(f"{where}: no KPI {gate.kpi!r} in the result")
+            raise _Missing("kpi", f"no KPI {gate.kpi!r} in {where}"
+                           + _hint(gate.kpi, sorted(result["kpis"])))
         return dict(result["kpis"][gate.kpi])
+    scenario = gate.scenario or result.get("baseline")
+    if scenario not in result.get("scenarios", []):
+        raise _Missing("scenario", f"no scenario {scenario!r} in {where}"
+                       + _hint(scenario, list(result.get("scenarios", []))))
     rows = [r for r in result.get("kpis", []) if r.get("kpi") == gate.kpi
-            and r.get("scenario") == (gate.scenario or result.get("baseline"))]
+            and r.get("scenario") == scenario]
     if not rows:
-        raise UsageError(f"{where}: no KPI {gate.kpi!r} for scenario "
-                         f"{gate.scenario or result.get('baseline')!r} in the comparison")
+        known = sorted({r["kpi"] for r in result.get("kpis", [])})
+        raise _Missing("kpi", f"no KPI {gate.kpi!r} for scenario {scenario!r} in {where}"
+                       + _hint(gate.kpi, known))
     row = rows[0]
     half = row.get("half_width") or 0.0
     return {"mean": row["mean"], "low": row["mean"] - half, "high": row["mean"] + half}
 
 
-def apply_gates(gates: GatesFile, result_dir: Path, gates_dir: Path) -> list[Verdict]:
-    """Every gate of the file applied to the result folder (run or comparison)."""
+def apply_gates(gates: GatesFile, result_dir: Path, gates_file: Path) -> list[Verdict]:
+    """Every gate of the file applied to the result folder (run, comparison or sweep); a
+    gate naming what the result does not have is a ScenarioError naming the gates file,
+    the gate's field and the nearest name the result has."""
+    out = []
+    for name, gate in gates.gates.items():
+        try:
+            out.append(_apply(name, gate, result_dir, gates_file.parent))
+        except _Missing as missing:
+            raise ScenarioError(str(gates_file), f"gates.{name}.{missing.field}",
+                                str(missing)) from None
+    return out
+
+
+def _apply(name: str, gate: Gate, result_dir: Path, gates_dir: Path) -> Verdict:
+    """One gate applied to the result folder."""
     summary, comparison = result_dir / "summary.json", result_dir / "comparison.json"
     source = summary if summary.is_file() else comparison
     if not source.is_file():
@@ -59,20 +98,14 @@ def apply_gates(gates: GatesFile, result_dir: Path, gates_dir: Path) -> list[Ver
                          "comparison.json)")
     result = read_result(source)
     if "points" in result:
-        return [_sweep(name, gate, result, source, gates_dir)
-                for name, gate in gates.gates.items()]
-    out = []
-    for name, gate in gates.gates.items():
-        estimate = _estimate(result, gate, source)
-        if gate.baseline is None:
-            value = estimate[gate.at]
-            value = math.nan if value is None else float(value)
-            ok, bound = _absolute(value, gate)
-            out.append(Verdict(name, f"{gate.kpi} ({gate.at})", value, bound, ok))
-            continue
-        out.append(_regression(name, gate, result, estimate, gates_dir / gate.baseline,
-                               source))
-    return out
+        return _sweep(name, gate, result, source, gates_dir)
+    estimate = _estimate(result, gate, source)
+    if gate.baseline is None:
+        value = estimate[gate.at]
+        value = math.nan if value is None else float(value)
+        ok, bound = _absolute(value, gate)
+        return Verdict(name, f"{gate.kpi} ({gate.at})", value, bound, ok)
+    return _regression(name, gate, result, estimate, gates_dir / gate.baseline, source)
 
 
 def read_result(path: Path) -> dict[str, Any]:
@@ -108,12 +141,16 @@ def _points(result: dict[str, Any], gate: Gate, where: Path) -> list[dict[str, A
     wanted = {k: str(v) for k, v in gate.point.items()}
     unknown = sorted(set(wanted) - set(result.get("factors", [])))
     if unknown:
-        raise UsageError(f"{where}: no factor {unknown[0]!r} in the sweep (factors: "
-                         f"{', '.join(result.get('factors', []))})")
+        raise _Missing("point", f"no factor {unknown[0]!r} in the sweep {where}"
+                       + _hint(unknown[0], list(result.get("factors", []))))
     found = [p for p in result["points"]
              if all(str(p["labels"].get(k)) == v for k, v in wanted.items())]
     if not found:
-        raise UsageError(f"{where}: no point with {wanted}")
+        levels = {k: list(dict.fromkeys(str(p["labels"].get(k)) for p in result["points"]))
+                  for k in wanted}
+        factor = next((k for k, v in wanted.items() if v not in levels[k]), next(iter(wanted)))
+        raise _Missing("point", f"no point with {wanted} in {where}"
+                       + _hint(wanted[factor], levels[factor]))
     return found
 
 
@@ -123,8 +160,8 @@ def _sweep(name: str, gate: Gate, result: dict[str, Any], source: Path,
     points = _points(result, gate, source)
     for p in points:
         if gate.kpi not in p["kpis"]:
-            raise UsageError(f"{source}: no KPI {gate.kpi!r} in the sweep (kept: "
-                             f"{', '.join(sorted(p['kpis'])[:8])}...)")
+            raise _Missing("kpi", f"no KPI {gate.kpi!r} in the sweep {source}"
+                           + _hint(gate.kpi, sorted(p["kpis"])))
     if gate.baseline is None:
         rows = []
         for p in points:

@@ -34,7 +34,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
                             message) from None
     if not args.result.is_dir():
         raise UsageError(f"{args.result}: not a results folder")
-    verdicts = apply_gates(gates, args.result, args.gates.parent)
+    verdicts = apply_gates(gates, args.result, args.gates)
     width = max(len(v.name) for v in verdicts)
     for v in verdicts:
         print(f"{'PASS' if v.passed else 'FAIL'}  {v.name.ljust(width)}  {v.kpi} = "
