@@ -413,7 +413,8 @@ def test_sigterm_is_handled_as_ctrl_c_exit_143_and_nothing_written(tmp_path) -> 
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 143, err
-    assert err.strip() == "terminated (SIGTERM): nothing written"
+    assert err.strip().splitlines()[-1] == "terminated (SIGTERM): nothing written"
+    assert "Traceback" not in err
     assert not out.exists()
     deadline = time.monotonic() + 10
     while any(Path(f"/proc/{w}").exists() for w in workers):
@@ -446,3 +447,20 @@ def test_sigterm_stops_a_sweep_which_then_resumes(tmp_path) -> None:
                           check=False)
     assert done.returncode == 0, done.stderr
     assert len(list((out / "s" / "runs").glob("p*.json"))) == 12
+
+
+def test_run_prints_progress_lines_in_a_log(tmp_path, capsys) -> None:
+    """Off a terminal (a CI log, `make run > log`), a line at each tenth of the work with
+    the elapsed time and an ETA, and a last line at 100%."""
+    path = write(tmp_path, "tiny", TINY)
+    assert main(["run", str(path), "-n", "4", "-w", "1", "--out", str(tmp_path / "out"),
+                 "--no-plots"]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "tiny: 4 replications"
+    assert lines[-1].startswith("tiny: 4/4 replications (100%), ")
+    shares = [int(ln.split("(")[1].split("%")[0]) for ln in lines[1:]]
+    assert shares == sorted(shares) and len(shares) >= 10  # every tenth at least
+    assert all("elapsed" in ln for ln in lines[1:]) and "ETA" in lines[1]
+    assert main(["run", str(path), "-n", "2", "-w", "1", "--out", str(tmp_path / "out"),
+                 "--no-plots", "-q", "--name", "quiet"]) == 0
+    assert capsys.readouterr().err == ""  # --quiet: nothing

@@ -66,6 +66,33 @@ def _show_progress(progress: bool | None) -> bool:
     return progress
 
 
+class _Lines:
+    """Progress as dated lines (a tenth of the work at a time, with an ETA) where no
+    terminal shows a bar: a CI log or `make run` redirected to a file. The interface of
+    the tqdm bar that the runners use (`n`, `update`, `disable`, a context)."""
+
+    disable = False
+
+    def __init__(self, label: str, total: int) -> None:
+        from sim.experiments.progress import Progress
+
+        self.progress = Progress(label, total, tty=False, unit="replications")
+
+    @property
+    def n(self) -> float:
+        return self.progress.done
+
+    def update(self, amount: float) -> None:
+        self.progress.advance(amount)
+
+    def __enter__(self) -> _Lines:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is None:
+            self.progress.close()
+
+
 def run_replications(
     scenario: Any,
     replications: int | None = None,
@@ -78,7 +105,8 @@ def run_replications(
 
     `replications` and `seed` default to the scenario's `run` section; `workers` defaults to
     one process per replication up to the CPU count, and `workers=1` runs in this process.
-    `progress`: True forces a tqdm bar on stderr, None shows it only on a terminal.
+    `progress`: True forces a tqdm bar on stderr; None shows it on a terminal and prints a
+    line at each tenth of the work elsewhere (a log); False shows nothing.
     `first`: a model already built for replication 0 of this scenario (the caller's
     structural check), run instead of building it again when running in this process.
     """
@@ -90,15 +118,14 @@ def run_replications(
         raise ValueError(f"workers must be >= 1 (got {workers})")
     scenario = with_seed(scenario, seed)
     done = "{n:.2f}" if workers == 1 else "{n:.0f}"
-    bar = _Bar(
-        total=n,
-        disable=not _show_progress(progress),
-        file=sys.stderr,
-        desc=str(scenario.name),
-        unit="rep",
-        bar_format="{desc}: {percentage:3.0f}%|{bar}| " + done + "/{total} rep "
-        "[{elapsed}<{remaining}]",
-    )
+    bar: tqdm | _Lines
+    if progress is None and not sys.stderr.isatty():
+        bar = _Lines(str(scenario.name), n)
+    else:
+        bar = _Bar(total=n, disable=not _show_progress(progress), file=sys.stderr,
+                   desc=str(scenario.name), unit="rep",
+                   bar_format="{desc}: {percentage:3.0f}%|{bar}| " + done + "/{total} rep "
+                   "[{elapsed}<{remaining}]")
     with bar:
         if workers == 1:
             own = first if getattr(first, "scenario", None) is scenario else None
@@ -113,7 +140,7 @@ class _Bar(tqdm):
     monitor_interval = 0
 
 
-def _run_serial(scenario: Any, n: int, bar: tqdm, first: Any = None) -> list[RunResult]:
+def _run_serial(scenario: Any, n: int, bar: tqdm | _Lines, first: Any = None) -> list[RunResult]:
     """In-process runs; the bar also moves within a replication (engine callback)."""
     from sim.engine.run import run_once
 
@@ -125,7 +152,7 @@ def _run_serial(scenario: Any, n: int, bar: tqdm, first: Any = None) -> list[Run
     return results
 
 
-def _within(bar: tqdm, r: int) -> Callable[[float], None]:
+def _within(bar: tqdm | _Lines, r: int) -> Callable[[float], None]:
     """An engine progress callback moving the bar to r + fraction."""
 
     def report(fraction: float) -> None:
@@ -160,7 +187,7 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
                                initargs=(os.getpid(),))
 
 
-def _run_parallel(scenario: Any, n: int, workers: int, bar: tqdm) -> list[RunResult]:
+def _run_parallel(scenario: Any, n: int, workers: int, bar: tqdm | _Lines) -> list[RunResult]:
     """One task per replication in a process pool; pending tasks are cancelled on error."""
     results: list[RunResult] = []
     pool = process_pool(workers)
