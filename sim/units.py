@@ -23,11 +23,26 @@ UNITS: dict[str, float] = {
 }
 """Accepted unit names and their length in seconds."""
 
+ALIASES: dict[str, str] = {
+    "msec": "ms", "millisecond": "ms", "milliseconds": "ms",
+    "secs": "s", "second": "s", "seconds": "s",
+    "mins": "min", "minute": "min", "minutes": "min",
+    "hr": "h", "hrs": "h", "hour": "h", "hours": "h",
+    "day": "d", "days": "d",
+    "wk": "w", "week": "w", "weeks": "w",
+}
+"""Spelled-out unit names ("2 days", "90 minutes"); `m` is not one (minutes or months?)."""
+
 _NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
-DURATION_PATTERN = rf"^\s*{_NUMBER}\s*(?:{'|'.join(UNITS)})\s*$"
-"""Regular expression a duration string matches (also used in the JSON Schema)."""
+_UNIT = "|".join(sorted([*UNITS, *ALIASES], key=len, reverse=True))
+DURATION_PATTERN = (rf"^\s*(?:{_NUMBER}\s*(?:{_UNIT})\s*)+(?:\d+\s*)?$")
+"""Regular expression a duration string matches (also used in the JSON Schema): one or
+more terms with units ("60 s", "2 days", "1 h 30 min"), and after hours or minutes a
+last bare number of the next smaller unit ("1h30" is 1 h 30 min, "2min30" 2 min 30 s)."""
 
 _DURATION = re.compile(rf"^\s*({_NUMBER})\s*([A-Za-z]*)\s*$")
+_TERMS = re.compile(rf"({_NUMBER})\s*([A-Za-z]*)\s*")
+_NEXT_SMALLER = {"h": "min", "min": "s"}
 _CLOCK = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
 _EXAMPLE = "e.g. '60 s'"
 _FORMAT_ORDER = ("w", "d", "h", "min", "s", "ms")
@@ -52,19 +67,57 @@ def parse_duration(x: object) -> float:
         )
     m = _DURATION.match(x)
     if m is None:
-        raise ValueError(f"expected a duration like '60 s' or '7.5 h' (got {show_value(x)})")
+        return _compound(x)
     number, unit = m.group(1), m.group(2)
     if not unit:
         raise ValueError(f"expected a duration with a unit, {_EXAMPLE} (got {show_value(x)})")
-    if unit not in UNITS:
-        names = ", ".join(UNITS)
-        raise ValueError(f"unknown time unit '{unit}' in {show_value(x)}; expected one of: {names}")
-    value = float(number)
+    return _term(float(number), _unit(unit, x), x)
+
+
+def _unit(unit: str, x: str) -> str:
+    if unit in UNITS:
+        return unit
+    if unit in ALIASES:
+        return ALIASES[unit]
+    names = ", ".join(UNITS)
+    raise ValueError(f"unknown time unit '{unit}' in {show_value(x)}; expected one of: {names} "
+                     "(or spelled out: seconds, minutes, hours, days, weeks)")
+
+
+def _term(value: float, unit: str, x: str) -> float:
     if not math.isfinite(value):
         raise ValueError(f"duration must be finite (got {show_value(x)})")
     if unit == "ms":
         return value / 1000.0
     return value * UNITS[unit]
+
+
+def _compound(x: str) -> float:
+    """A sum of terms, larger units first: "1 h 30 min", "1h30", "2 d 4 h"."""
+    terms, at = [], 0
+    for m in _TERMS.finditer(x.strip()):
+        if m.start() != at:
+            break
+        terms.append((m.group(1), m.group(2)))
+        at = m.end()
+    if not terms or at != len(x.strip()) or len(terms) < 2:
+        raise ValueError(f"expected a duration like '60 s', '7.5 h' or '1 h 30 min' "
+                         f"(got {show_value(x)})")
+    total, previous = 0.0, None
+    for i, (number, name) in enumerate(terms):
+        if not name and i == len(terms) - 1 and previous in _NEXT_SMALLER:
+            unit = _NEXT_SMALLER[previous]
+        elif not name:
+            raise ValueError(f"expected a unit after {number} in {show_value(x)}")
+        else:
+            unit = _unit(name, x)
+        if previous is not None and UNITS[unit] >= UNITS[previous]:
+            raise ValueError(f"write the larger unit first, each once, in {show_value(x)}")
+        if number.startswith(("+", "-")):
+            raise ValueError(f"a duration of several terms has no sign: {show_value(x)}")
+        total += _term(float(number), unit, x)
+        previous = unit
+    return total
 
 
 def _short(v: float) -> str:

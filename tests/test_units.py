@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.units import UNITS, format_clock, format_duration, parse_clock, parse_duration
+from sim.units import (
+    DURATION_PATTERN,
+    UNITS,
+    format_clock,
+    format_duration,
+    parse_clock,
+    parse_duration,
+)
 
 
 @pytest.mark.parametrize(
@@ -41,7 +49,7 @@ def test_parse_duration_examples(text: str, seconds: float) -> None:
         (None, "(got null)"),
         (True, "(got true)"),
         ([1, "s"], "expected a duration with a unit"),
-        ("60 hours", "unknown time unit 'hours' in '60 hours'; expected one of: ms, s, sec"),
+        ("60 months", "unknown time unit 'months' in '60 months'; expected one of: ms, s, sec"),
         ("sixty s", "expected a duration like '60 s'"),
         ("inf s", "expected a duration like '60 s'"),
         ("", "expected a duration like '60 s'"),
@@ -114,3 +122,25 @@ def test_unquoted_yaml_clock_gets_a_hint() -> None:
 def test_clock_round_trip(minutes: int) -> None:
     seconds = minutes * 60.0
     assert parse_clock(format_clock(seconds)) == seconds
+
+
+@pytest.mark.parametrize(("text", "seconds"), [
+    ("2 days", 2 * 86400.0), ("90 minutes", 5400.0), ("1.5 hours", 5400.0),
+    ("3 weeks", 3 * 604800.0), ("45 secs", 45.0),
+    ("1h30", 5400.0), ("1 h 30 min", 5400.0), ("2min30", 150.0), ("2 d 4 h", 187200.0),
+    ("1 day 2 hours 30 minutes", 95400.0),
+])
+def test_spelled_out_and_compound_durations(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+    assert re.match(DURATION_PATTERN, text)  # the JSON Schema accepts what the parser does
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("1h30m", "unknown time unit 'm'"),          # m: minutes or months? refused
+    ("30 min 1 h", "larger unit first"), ("1 h 1 h", "larger unit first"),
+    ("1 h 30 s 5", "expected a unit after 5"), ("-1 h 30 min", "has no sign"),
+    ("1 d 30", "expected a unit after 30"),      # a bare number only after h or min
+])
+def test_compound_durations_refuse_what_reads_ambiguously(text: str, words: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(words)):
+        parse_duration(text)
