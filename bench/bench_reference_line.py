@@ -1,6 +1,6 @@
 """Speed and memory of the reference line: our engine against naive SimPy and a heapq loop.
 
-Why: DESIGN.md §5 sets targets that only a measurement can check: the engine must be at
+Why: docs/design.md §5 sets targets that only a measurement can check: the engine must be at
 least 5x faster than the naive SimPy model, within 2x of the hand-written heapq loop (the
 practical limit in Python), and stay under 200 MB peak memory, on the same line
 (``reference_line.yaml`` = ``naive_simpy.py`` = ``heapq_loop.py``).

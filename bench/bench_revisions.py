@@ -9,7 +9,7 @@ into a temporary git worktree; both run with the current interpreter and package
 
     python bench/bench_revisions.py --base 068e6ce [--rounds 5] [--days 365]
 
-Cases: the reference line of DESIGN.md §5 (`bench/reference_line.yaml`, `--days` long)
+Cases: the reference line of docs/design.md §5 (`bench/reference_line.yaml`, `--days` long)
 and one replication of a Douai scenario (`--douai`, default the 2024 calibrated year).
 The child times build + run only (the scenario is loaded before the clock starts) and
 reports the vehicles built, so a difference in results shows next to a difference in time.

@@ -5,7 +5,7 @@ Here every case runs once per round, in a fresh interpreter, and the rounds inte
 the cases, so a burst of load touches all of them alike. Printed with the load average
 before and after:
 
-- the reference line year (DESIGN.md §5): engine, naive SimPy, heapq loop; the ratios
+- the reference line year (docs/design.md §5): engine, naive SimPy, heapq loop; the ratios
   engine / heapq and naive / engine;
 - the Douai 2024 plant-year: one replication (simulation only, scenario loaded before
   the clock starts), and 20 replications on 2 worker processes;

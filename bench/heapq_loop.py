@@ -1,6 +1,6 @@
 """The reference line as a minimal hand-written heapq event loop: the practical speed limit.
 
-Why this file exists: DESIGN.md §5 measures every way of writing a line model against the
+Why this file exists: docs/design.md §5 measures every way of writing a line model against the
 fastest thing plain Python can do. This is that thing, written the way an expert would for
 speed but without tricks: one heap of ``(time, seq, station)`` job-end events, integer
 buffer counts, and zero-time transfers (put a part down, wake a starved neighbour, unblock

@@ -1,6 +1,6 @@
 """The reference line in plain, naive, idiomatic SimPy: the baseline a typical user writes.
 
-Why this file exists: DESIGN.md §5 claims that *how* a line model is written moves its speed
+Why this file exists: docs/design.md §5 claims that *how* a line model is written moves its speed
 by 7x or more. This is the "how a typical user writes it" end of that claim, so it is written
 the textbook way on purpose: one generator process per station, ``simpy.Store`` buffers
 (a blocked station waits on ``put``), and one failure process per station that interrupts the

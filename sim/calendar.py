@@ -1,6 +1,6 @@
 """Shift calendars compiled into a lazy timeline of on-shift windows.
 
-Why: the engine must spend zero events on off-shift time (DESIGN.md §5 rule 7). Instead
+Why: the engine must spend zero events on off-shift time (docs/design.md §5 rule 7). Instead
 of a process that switches stations on and off, a job that starts at ``t`` and needs ``w``
 seconds of work simply ends at ``advance_work(t, w)``: the calendar maps work to clock
 time across breaks, nights, weekends, holidays and shutdowns in O(log n).
@@ -127,7 +127,7 @@ class Calendar:
 
         ``steps`` are sorted (time, factor) pairs; before the first the factor is 1. A line
         that runs 15% faster from a date is this calendar with factor 1.15 from that date:
-        work in progress at the step continues at the new speed (DESIGN.md §5 rule 7: a
+        work in progress at the step continues at the new speed (docs/design.md §5 rule 7: a
         speed change costs no event)."""
         if not steps:
             return self

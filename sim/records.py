@@ -2,7 +2,7 @@
 
 A run returns records, not printed text: every KPI, table and plot is computed from
 these, so a new plot never needs a new simulation hook. Records are frozen dataclasses
-holding read-only numpy arrays, built once at the end of a run (DESIGN.md §5 rule 4).
+holding read-only numpy arrays, built once at the end of a run (docs/design.md §5 rule 4).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ exactly. This module holds those answers as pure functions (no engine imports), 
 its source, so that `sim.verify` can run the matching scenario in `scenarios/verify/` and
 compare. Rates are per second (or any consistent unit); times are in the reciprocal unit.
 
-Counting convention for lines (DESIGN.md §4): a buffer of capacity B holds up to B parts
+Counting convention for lines (docs/design.md §4): a buffer of capacity B holds up to B parts
 *between* two stations; each station additionally holds the one part it works on, and a
 station blocked after service keeps its finished part (that part is not in the buffer).
 """

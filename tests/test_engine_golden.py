@@ -1,6 +1,6 @@
 """Golden counts: regression guards for the hot loop, not evidence of correctness.
 
-DESIGN.md §5: "Same seed, same streams: a refactor of the hot loop must reproduce vehicle
+docs/design.md §5: "Same seed, same streams: a refactor of the hot loop must reproduce vehicle
 counts exactly, not only within noise. Keep such golden counts as regression tests."
 The numbers in GOLDEN were recorded from the engine at commit 721c034 (sim/engine as of
 "Engine: a cycle stream per distinct distribution"). They say nothing about whether the

@@ -1,4 +1,4 @@
 """Pure functions of results: gates now, bottleneck and sensitivity analysis later.
 
-Nothing here runs a simulation (DESIGN.md §2): it reads records or result files.
+Nothing here runs a simulation (docs/design.md §2): it reads records or result files.
 """

@@ -2,7 +2,7 @@
 
 Why: planners run scenarios from a shell or CI and must get either results or one clear
 line saying what is wrong, never a traceback and never a half-written results folder
-(DESIGN.md §8). So every verb loads and validates everything first, runs, and only then
+(docs/design.md §8). So every verb loads and validates everything first, runs, and only then
 writes; scenario errors exit with status 2, unexpected ones with 3 (`--debug` re-raises),
 Ctrl-C with 130.
 """

@@ -6,7 +6,7 @@ A feeder that finishes and finds it full keeps its part and *blocks*: it is queu
 frees. The consumer sees blocked feeders' parts as available too, which makes a buffer of
 capacity 0 a direct hand-over with no special case.
 
-Transfers are plain method calls (DESIGN.md §5 rule 3): `put` wakes the consumer, `take`
+Transfers are plain method calls (docs/design.md §5 rule 3): `put` wakes the consumer, `take`
 wakes the first blocked feeder. Levels are integrated at each change for time averages.
 """
 

@@ -22,7 +22,7 @@ starts at that same instant. What happens to work in progress is part of the sem
   level is below the new capacity.
 
 New values draw from streams of their own, tagged with the change's name, so scenarios
-that share a change share its random numbers (DESIGN.md §6).
+that share a change share its random numbers (docs/design.md §6).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Why a module of its own: the model build (`sim/engine/model.py`) wires these at the start
 of a run, and dated changes (`sim/engine/changes.py`) call the same factories mid-run to
 replace a station's cycle sampler, failure model or router, or a source's order
-generator. Random streams are named after the component and purpose (DESIGN.md §6); a
+generator. Random streams are named after the component and purpose (docs/design.md §6); a
 factory called for a dated change gets a `tag` (``@<change name>``) so that the new
 values draw from a stream of their own, common to every scenario with that change.
 """

@@ -1,7 +1,7 @@
 """One machine's clock: work content -> calendar time, through failures and shifts.
 
 Every server of a station and every paced line owns a `Machine`. It is the heart of the
-speed rules (DESIGN.md §5, rules 2 and 7): a job's end time is computed once, at its start,
+speed rules (docs/design.md §5, rules 2 and 7): a job's end time is computed once, at its start,
 as `start + work + the repairs and off-shift time that overlap it`. Failures are lazy:
 
 * operation-dependent: the machine holds an up-time *budget* of work; a job that would

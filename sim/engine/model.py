@@ -1,7 +1,7 @@
 """Build: a validated Scenario becomes a wired SimPy model.
 
 Each component receives only its own section of the scenario plus the shared clock,
-calendar and random streams (DESIGN.md §3). Random streams are named after the component
+calendar and random streams (docs/design.md §3). Random streams are named after the component
 and purpose, so two scenarios that share a station draw the same numbers there (§6).
 Problems only visible once the graph is assembled (a product type no route rule accepts,
 a plan period without on-shift time) raise `ScenarioError` naming the field path.

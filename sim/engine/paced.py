@@ -1,6 +1,6 @@
 """A paced segment: a moving line of N positions that moves as one.
 
-It is one server with a lead time (DESIGN.md §5 rule 5), not N stations. The line moves
+It is one server with a lead time (docs/design.md §5 rule 5), not N stations. The line moves
 in steps of one takt of work; at each step boundary at most one part enters at the head
 and the part that has made N steps leaves at the tail. Steps where nothing enters or
 leaves cost no event: with nobody waiting at the entrance the line moves straight to the

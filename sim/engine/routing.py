@@ -14,7 +14,7 @@ import numpy as np
 
 
 class Uniforms:
-    """U(0,1) draws served from numpy blocks (DESIGN.md §5 rule 6)."""
+    """U(0,1) draws served from numpy blocks (docs/design.md §5 rule 6)."""
 
     __slots__ = ("buf", "i", "rng")
 

@@ -1,7 +1,7 @@
 """Run one replication and turn the model's state into immutable records.
 
 The hot loop is SimPy's own `Environment.run`; the only generator processes are on the
-cold path (the warm-up reset and progress reports), per DESIGN.md §5 rule 8.
+cold path (the warm-up reset and progress reports), per docs/design.md §5 rule 8.
 """
 
 from __future__ import annotations

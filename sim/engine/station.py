@@ -1,6 +1,6 @@
 """Stations: parallel servers, assembly (marriage) of several inputs, blocking after service.
 
-A station wakes only on real state changes (DESIGN.md §5 rule 1): a part arrives
+A station wakes only on real state changes (docs/design.md §5 rule 1): a part arrives
 (`on_input`), a job ends (its server, pushed on SimPy's heap as its own event, is popped),
 or a blocked server's part is taken downstream (`released`). A job costs one heap push
 and one direct call (rule 8).
@@ -104,7 +104,7 @@ class Server(Machine):
 
 @own_methods
 class LineServer(Server):
-    """The one server of a plain line station, with its job end fused (DESIGN.md §5 rule 8).
+    """The one server of a plain line station, with its job end fused (docs/design.md §5 rule 8).
 
     A station qualifies when it has one server that never stops (no calendar, no
     time-dependent failures), one plain input buffer and one output, and when the graph

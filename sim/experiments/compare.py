@@ -1,7 +1,7 @@
 """Compare scenarios with paired confidence intervals (common random numbers).
 
 Why paired: replication r of every scenario runs with the same root seed's r-th streams,
-and streams are keyed by component name (DESIGN.md §6), so two options that share most of
+and streams are keyed by component name (docs/design.md §6), so two options that share most of
 the plant draw the same failures, cycle times and routings there. The difference of a KPI,
 replication by replication, then carries only the effect of the option, and its t interval
 is far narrower than the one of two independent samples. Both are reported, so a reader

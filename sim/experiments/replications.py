@@ -1,9 +1,9 @@
 """Replications of one scenario, in parallel processes, reproducible bit for bit.
 
 Why: confidence intervals need several independent replications, and on a multi-core
-machine they should run side by side (DESIGN.md §5 rule 9: parallelise replications, not
+machine they should run side by side (docs/design.md §5 rule 9: parallelise replications, not
 the model). Replication *r* draws its random numbers from the streams derived from
-(root seed, r) (DESIGN.md §6), so the same scenario and seed give the same results
+(root seed, r) (docs/design.md §6), so the same scenario and seed give the same results
 whether run serially or in parallel, in any order. This module also records *how* an
 experiment was run (the manifest written next to its results).
 """
