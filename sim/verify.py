@@ -1,7 +1,7 @@
 """Verification: run the analytic scenarios and compare the engine with theory.
 
 Why: a production-line model is only believable once it reproduces the cases whose answer
-is known exactly. Each `Case` pairs a scenario of `scenarios/verify/` with the measures to
+is known exactly. Each `Case` pairs a scenario of `sim/verify_cases/` with the measures to
 check: a function extracting the simulated value from one `RunResult`, and the analytic
 value from `sim.theory` using the scenario's `meta.theory` parameters.
 
@@ -41,7 +41,7 @@ from sim import theory
 from sim.records import BufferRecord, RunResult, StationRecord
 from sim.stats import ci95
 
-VERIFY_DIR = Path(__file__).resolve().parents[1] / "scenarios" / "verify"
+VERIFY_DIR = Path(__file__).resolve().parent / "verify_cases"  # package data
 FAMILY = 0.95
 HOUR = 3600.0
 DAY = 86400.0

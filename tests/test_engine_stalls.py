@@ -84,8 +84,9 @@ def test_an_idle_plant_waiting_for_orders_does_not_stall() -> None:
     assert r.stalls == () and r.lockup is None
 
 
-SHIPPED = sorted(p for d in ("examples", "verify")
-                 for p in (Path(__file__).resolve().parent.parent / "scenarios" / d).glob("*.yaml")
+_ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = sorted(p for d in (_ROOT / "scenarios" / "examples", _ROOT / "sim" / "verify_cases")
+                 for p in d.glob("*.yaml")
                  if p.name != "calibration_example.yaml")  # a calibration file, not a scenario
 
 

@@ -26,7 +26,8 @@ from sim.cli import main
 from sim.loader import load_dict
 
 ROOT = Path(__file__).resolve().parent.parent / "scenarios"
-SHIPPED = sorted([*ROOT.glob("examples/*.yaml"), *ROOT.glob("verify/*.yaml"),
+CASES = ROOT.parent / "sim" / "verify_cases"
+SHIPPED = sorted([*ROOT.glob("examples/*.yaml"), *CASES.glob("*.yaml"),
                   ROOT / "douai" / "2024.yaml", ROOT / "douai" / "2025.yaml",
                   ROOT / "douai" / "2025-line-rate.yaml"])
 SHIPPED = [p for p in SHIPPED if "calibration_example" not in p.name]
@@ -137,7 +138,7 @@ def test_broken_bytes_and_encodings_are_handled_cleanly(tmp_path_factory, data,
     _check_cli(tmp, text, ["check"], capsys)
 
 
-SMALL = [p for p in SHIPPED if p.parent.name in ("examples", "verify")]
+SMALL = [p for p in SHIPPED if p.parent.name in ("examples", "verify_cases")]
 
 
 @_profile(max(EXAMPLES // 3, 5))

@@ -248,7 +248,7 @@ def test_evaluate_dispatches_and_rejects() -> None:
         evaluate({"case": "nope"})
 
 
-VERIFY = sorted((Path(__file__).resolve().parents[1] / "scenarios" / "verify").glob("*.yaml"))
+VERIFY = sorted((Path(__file__).resolve().parents[1] / "sim" / "verify_cases").glob("*.yaml"))
 
 
 def test_verify_scenarios_exist() -> None:

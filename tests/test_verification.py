@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -186,3 +187,30 @@ def test_simulate_matches_run_replications() -> None:
     runs = run_replications(case.scenario(), 2, workers=1)
     want = np.array([[m.extract(r) for m in case.measures] for r in runs])
     assert np.array_equal(got, want)
+
+
+@pytest.mark.slow
+def test_validate_runs_a_named_case_from_an_installed_package(tmp_path) -> None:
+    """The cases are package data: a wheel installed outside the checkout (no scenarios/
+    beside it) still runs `validate NAME`."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    target = tmp_path / "site"
+    build = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                            "--target", str(target), str(root)],
+                           capture_output=True, text=True, timeout=600, check=False)
+    assert build.returncode == 0, build.stderr
+    assert (target / "sim" / "verify_cases" / "mm1.yaml").is_file()
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    run = subprocess.run([sys.executable, "-c", "from sim.cli import entry; entry()",
+                          "validate", "mm1", "-n", "2", "-w", "1"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=600, check=False)
+    assert run.returncode == 0, run.stderr
+    assert "measures within their intervals" in run.stdout
+    import_check = subprocess.run([sys.executable, "-c", "import sim; print(sim.__file__)"],
+                                  cwd=tmp_path, env=env, capture_output=True, text=True,
+                                  check=True)
+    assert import_check.stdout.startswith(str(target))
