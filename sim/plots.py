@@ -29,6 +29,7 @@ from matplotlib.ticker import FuncFormatter
 
 from sim.kpi import DAY_S, HOUR_S, daily_counts, products
 from sim.records import STATES, BufferRecord, RunResult
+from sim.stats import working_day_mean, working_line
 
 DPI = 110
 MAX_TRACE_POINTS = 5000
@@ -49,9 +50,27 @@ def _figure(width: float, height: float, rows: int = 1) -> tuple[Figure, list[Ax
 
 
 def _save(fig: Figure, path: Path) -> Path:
+    """Write the figure; every numeric axis first gets thousands separators."""
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if _numeric(axis):
+                axis.set_major_formatter(FuncFormatter(_thousands))
     path = Path(path)
     fig.savefig(path, dpi=DPI)
     return path
+
+
+def _numeric(axis: Any) -> bool:
+    """A linear axis of numbers (not dates, categories or a formatter set on purpose)."""
+    return (axis.get_scale() == "linear" and axis.units is None
+            and type(axis.get_major_formatter()).__name__ == "ScalarFormatter")
+
+
+def _thousands(value: float, _: Any = None) -> str:
+    """`89,527`, `2.5`, `0.25`: separators from a thousand on, no needless decimals."""
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:,.6g}"
 
 
 def _date_axis(ax: Axes) -> None:
@@ -121,9 +140,9 @@ def plot_throughput(results: Sequence[RunResult], path: Path) -> Path:
             continue  # products that build nothing (purchased modules) stay out of the legend
         daily_bars(ax, x, bottom, mean[:, j], colour, name)
         bottom += mean[:, j]
-    if len(bottom) >= 7:
-        ma = np.convolve(bottom, np.ones(7) / 7.0, mode="valid")
-        ax.plot(x[6:] + 0.5, ma, color="black", lw=1.8, label="total, 7-day moving average")
+    working = r0.working_mask if r0.working_mask is not None else np.ones(len(bottom), bool)
+    ax.plot(*working_line(x + 0.5, working_day_mean(bottom, working[:len(bottom)]), working),
+            color="black", lw=1.8, label="total, mean of the last 7 working days")
     _warmup_line(ax, r0)
     _date_axis(ax)
     ax.set_title(f"{r0.scenario}: good completions per day by product (mean of {_reps(results)})")
@@ -142,8 +161,8 @@ def plot_cumulative(results: Sequence[RunResult], path: Path) -> Path:
     cum = np.concatenate([np.zeros((totals.shape[0], 1)), np.cumsum(totals, axis=1)], axis=1)
     x = datenum(r0.start, np.arange(cum.shape[1]) * DAY_S)
     ax.fill_between(x, cum.min(axis=0), cum.max(axis=0), color="tab:blue", alpha=0.25,
-                    label="min-max across replications")
-    ax.plot(x, cum.mean(axis=0), color="tab:blue", lw=2, label="mean")
+                    step="post", label="min-max across replications")
+    ax.step(x, cum.mean(axis=0), where="post", color="tab:blue", lw=2, label="mean")
     _warmup_line(ax, r0)
     _date_axis(ax)
     ax.set_title(f"{r0.scenario}: cumulative good completions ({_reps(results)})")

@@ -41,6 +41,25 @@ def backlog_table(results: Sequence[RunResult]) -> Table:
     return out
 
 
+def cumulative_due(r: RunResult, days: int) -> np.ndarray | None:
+    """Orders of every order book due by the end of each day 0 .. days - 1: each
+    period's planned orders spread evenly over its working days, as they fall due
+    (`sim.engine.demand.due_times`). None when the run has no order book."""
+    if not r.demand:
+        return None
+    working = (r.working_mask if r.working_mask is not None
+               else np.ones(days, dtype=bool))[:days]
+    per_day = np.zeros(days)
+    for book in r.demand:
+        for j, (a, b) in enumerate(zip(book.period_from, book.period_to)):
+            lo = max((a - r.start).days, 0)
+            hi = min((b - r.start).days + 1, days)
+            on = np.flatnonzero(working[lo:hi]) + lo
+            if len(on):
+                per_day[on] += float(np.sum(book.planned[j])) / len(on)
+    return np.cumsum(per_day)
+
+
 def plot_demand(results: Sequence[RunResult], path: Path) -> Path | None:
     """Grouped bars per period (planned / released / built) and the backlog line."""
     if not results or not results[0].demand:

@@ -37,6 +37,7 @@ from sim.plots import (
     daily_bars,
     datenum,
 )
+from sim.plots_demand import cumulative_due
 from sim.records import STATES, RunResult
 
 ALL = "(all)"  # the total row of a per-product table (not a valid product name)
@@ -216,9 +217,13 @@ def plot_cumulative_vs_target(results: Sequence[RunResult], path: Path,
     goals = targets(meta)
     fig, (ax,) = _figure(12, 6)
     x = datenum(r0.start, (np.arange(len(dates)) + 1) * DAY_S)
-    ax.fill_between(x, low[ALL], high[ALL], color="0.5", alpha=0.3,
+    ax.fill_between(x, low[ALL], high[ALL], color="0.5", alpha=0.3, step="post",
                     label="all products, min-max across replications")
-    ax.plot(x, mean[ALL], color="black", lw=2.2, label="all products, mean")
+    ax.step(x, mean[ALL], where="post", color="black", lw=2.2, label="all products, mean")
+    due = cumulative_due(r0, len(dates))
+    if due is not None:
+        ax.step(x, due, where="post", color="darkred", ls="--", lw=1.5,
+                label=f"order book: orders due, cumulative ({due[-1]:,.0f} by the end)")
     end = float(mean[ALL][-1]) if len(dates) else 0.0
     if "completed" in goals:
         value, source = goals["completed"]

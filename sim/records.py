@@ -225,6 +225,7 @@ class RunResult:
     shift_names: tuple[str, ...] = ()
     scheduled_seconds: float = 0.0  # on-shift time of the run calendar in [warmup, horizon]
     working_days: int = 0  # production days of [warmup, horizon] (all days if 24/7)
+    working_mask: np.ndarray | None = None  # per day from the start: a production day?
     shift_seconds: dict[str, float] = field(default_factory=dict)  # on-shift s per shift
     shift_capacity: dict[str, float] = field(default_factory=dict)  # takt steps per shift
     lead_on_shift: np.ndarray | None = None  # on-shift seconds release -> done, per row

@@ -144,3 +144,34 @@ def holm_adjusted(p_values: Sequence[float]) -> list[float]:
 def holm(p_values: Sequence[float], alpha: float = 1 - LEVEL) -> list[bool]:
     """Which of m tests are significant at family level alpha (Holm's step-down)."""
     return [not math.isnan(p) and p <= alpha for p in holm_adjusted(p_values)]
+
+
+def working_day_mean(values: np.ndarray, working: np.ndarray, window: int = 7) -> np.ndarray:
+    """The mean of `values` over the last `window` working days, at each working day; nan
+    on other days (a weekend or a shutdown is a gap, not a dip of the average).
+
+    `values` and the boolean `working` are per calendar day; the first window - 1 working
+    days average what there is so far."""
+    values = np.asarray(values, dtype=np.float64)
+    working = np.asarray(working, dtype=bool)[:len(values)]
+    out = np.full(len(values), np.nan)
+    days = np.flatnonzero(working)
+    if not len(days):
+        return out
+    on = values[days]
+    cum = np.concatenate([[0.0], np.cumsum(on)])
+    k = np.arange(1, len(on) + 1)
+    lo = np.maximum(k - window, 0)
+    out[days] = (cum[k] - cum[lo]) / (k - lo)
+    return out
+
+
+def working_line(x: np.ndarray, values: np.ndarray, working: np.ndarray,
+                 max_gap: float = 4.0) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) of a per-working-day series for a line plot: only the working days, joined
+    across weekends and bridges, broken (a nan) where working days lie more than
+    `max_gap` days apart (a shutdown is a gap, not a straight line across it)."""
+    days = np.flatnonzero(np.asarray(working, dtype=bool)[:len(values)])
+    xs, ys = np.asarray(x, dtype=np.float64)[days], np.asarray(values, dtype=np.float64)[days]
+    breaks = np.flatnonzero(np.diff(days) > max_gap) + 1
+    return np.insert(xs, breaks, np.nan), np.insert(ys, breaks, np.nan)

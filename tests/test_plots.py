@@ -93,3 +93,15 @@ def test_stocks_get_an_axis_of_their_own(tmp_path):
     only_parts = make_result([(0, 0, 0.0, 3600.0)], buffers=[BufferRecord("b1", 5.0, 2.0, 5)])
     small = mpimg.imread(plots.plot_buffers([only_parts], tmp_path / "p.png")).shape[0]
     assert fig_height > small  # a second axis for the stock
+
+
+def test_every_numeric_axis_gets_thousands_separators(tmp_path) -> None:
+    from sim.plots import _figure, _save, _thousands
+
+    assert [_thousands(v) for v in (89527.0, 1000.0, 999.0, 2.5, 0.25, -1500.0)] == [
+        "89,527", "1,000", "999", "2.5", "0.25", "-1,500"]
+    fig, (ax,) = _figure(4, 3)
+    ax.plot([0, 5000], [0, 150000])
+    _save(fig, tmp_path / "x.png")
+    assert ax.yaxis.get_major_formatter()(150000, 0) == "150,000"
+    assert ax.xaxis.get_major_formatter()(5000, 0) == "5,000"

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import numpy as np
+
 
 def test_the_order_book_figure_is_drawn_from_its_table(tmp_path) -> None:
     from scenario_builder import line, run
@@ -22,3 +26,21 @@ def test_the_order_book_figure_is_drawn_from_its_table(tmp_path) -> None:
     assert t["released"].sum() == k["demand.released"]
     assert t["backlog"][-1] == k["demand.backlog_end"]
     assert plot_demand(rs, tmp_path / "d.png").stat().st_size > 10_000
+
+
+def test_the_cumulative_order_book_spreads_each_period_over_its_working_days() -> None:
+    import datetime as dt
+
+    from sim.plots_demand import cumulative_due
+    from sim.records import DemandRecord
+
+    start = dt.date(2025, 1, 6)  # a Monday
+    book = DemandRecord("orders", ("A",), (start, start + dt.timedelta(days=7)),
+                        (start + dt.timedelta(days=6), start + dt.timedelta(days=13)),
+                        np.array([[500], [1000]]), np.zeros(0), np.zeros(0, np.int64),
+                        np.zeros(1, np.int64))
+    r = SimpleNamespace(demand=(book,), start=start,
+                        working_mask=np.array(([True] * 5 + [False] * 2) * 2))
+    due = cumulative_due(r, 14)
+    assert due.tolist() == [100, 200, 300, 400, 500, 500, 500,
+                            700, 900, 1100, 1300, 1500, 1500, 1500]

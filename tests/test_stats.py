@@ -129,3 +129,23 @@ def test_holm_adjusted_p_values_by_hand() -> None:
     assert holm_adjusted([0.5, 0.9]) == [1.0, 1.0]  # capped at 1
     out = holm_adjusted([float("nan"), 0.01])
     assert math.isnan(out[0]) and out[1] == 0.01  # nan does not count towards m
+
+
+def test_the_working_day_mean_skips_weekends_and_shutdowns() -> None:
+    from sim.stats import working_day_mean, working_line
+
+    # two weeks: 100 a weekday, nothing at weekends; the average stays 100 on working days
+    values = np.array(([100.0] * 5 + [0.0] * 2) * 2)
+    working = values > 0
+    mean = working_day_mean(values, working)
+    assert np.all(mean[working] == 100.0) and np.all(np.isnan(mean[~working]))
+    # the first working days average what there is: 10, 20 -> 10, 15
+    assert working_day_mean(np.array([10.0, 20.0]), np.array([True, True]),
+                            window=7).tolist() == [10.0, 15.0]
+    # a window of 3: (1 + 2 + 3) / 3, (2 + 3 + 4) / 3
+    assert working_day_mean(np.arange(1.0, 5.0), np.ones(4, bool), 3)[2:].tolist() == [2.0, 3.0]
+    # the line joins a weekend, breaks at a gap of more than 4 days (a shutdown)
+    work = np.array([1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 1], bool)
+    xs, ys = working_line(np.arange(11.0), 2 * np.arange(11.0), work)
+    assert np.array_equal(xs, [0.0, 1.0, 4.0, np.nan, 10.0], equal_nan=True)
+    assert np.array_equal(ys, [0.0, 2.0, 8.0, np.nan, 20.0], equal_nan=True)

@@ -185,6 +185,7 @@ def _records(model: Model, base: dict[str, int], wall: float) -> RunResult:
         scheduled_seconds=(cal.on_between(warmup, horizon) if cal is not None
                            else horizon - warmup),
         working_days=_working_days(cal, warmup, horizon),
+        working_mask=frozen_array(working_mask(cal, horizon), "?"),
         shift_seconds=_shift_seconds(cal, warmup, horizon),
         shift_capacity=_shift_capacity(model, cal, warmup, horizon),
         lead_on_shift=(None if cal is None or cal.always_on or completions is None
@@ -224,6 +225,14 @@ def _shift_capacity(model: Model, cal, warmup: float, horizon: float) -> dict[st
             cap = min(p.cal.work_between(lo, hi) / p.takt for p in paced)
             out[name] = out.get(name, 0.0) + cap
     return out
+
+
+def working_mask(cal, horizon: float) -> np.ndarray:
+    """Per calendar day of the run: is it a production day (every day without a calendar)."""
+    days = int(np.ceil(horizon / 86400.0))
+    if cal is None or cal.always_on:
+        return np.ones(days, dtype=bool)
+    return cal.production_days(days)
 
 
 def _working_days(cal, warmup: float, horizon: float) -> int:

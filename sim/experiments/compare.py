@@ -54,6 +54,7 @@ class Arm:
     kpis: dict[str, tuple[float, ...]]      # KPI -> value per replication
     daily: np.ndarray                       # [replications, days] good completions
     targets: dict[str, float] = field(default_factory=dict)  # meta.targets of the scenario
+    working: np.ndarray | None = None       # [days] production days (None: every day)
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class Curve:
     diff: np.ndarray
     diff_half_width: np.ndarray
     unpaired_half_width: np.ndarray
+    working: np.ndarray | None = None   # production days (None: every day)
 
 
 @dataclass(frozen=True)
@@ -152,7 +154,8 @@ def arm_from_results(name: str, results: Sequence[RunResult],
     keys = [k for k in per[0] if all(k in p for p in per)]
     return Arm(name, tuple((r.replication, r.seed) for r in results), r0.start, r0.warmup,
                r0.horizon, {k: tuple(p[k] for p in per) for k in keys},
-               np.array([daily_counts(r).sum(axis=1) for r in results]), targets or {})
+               np.array([daily_counts(r).sum(axis=1) for r in results]), targets or {},
+               r0.working_mask)
 
 
 def targets_of(meta: dict | None) -> dict[str, float]:
@@ -196,7 +199,26 @@ def arm_from_folder(folder: Path) -> Arm:
     resolved = folder / "scenario.resolved.yaml"
     meta = read_yaml(resolved).get("meta") if resolved.is_file() else None
     return Arm(str(summary["scenario"]), seeds, start, float(window["warmup_s"]),
-               float(window["horizon_s"]), kpis, daily, targets_of(meta))
+               float(window["horizon_s"]), kpis, daily, targets_of(meta),
+               _working(resolved, float(window["horizon_s"])))
+
+
+def _working(resolved: Path, horizon: float) -> np.ndarray | None:
+    """The production days of a results folder's run calendar, from its resolved scenario
+    (None when the folder has none or it no longer loads: every day then counts)."""
+    from sim.calendar import Calendar
+    from sim.engine.run import working_mask
+    from sim.errors import ScenarioError
+    from sim.loader import load_scenario
+
+    if not resolved.is_file():
+        return None
+    try:
+        sc = load_scenario(resolved)
+    except ScenarioError:
+        return None
+    spec = sc.calendars.get(sc.run.calendar) if sc.run.calendar else None
+    return working_mask(Calendar.build(spec, sc.run.start, horizon), horizon)
 
 
 def arm_labels(names: Sequence[str], paths: Sequence[Path]) -> list[str]:
@@ -297,7 +319,7 @@ def _curves(arms: Sequence[Arm]) -> tuple[Curve, ...]:
         out.append(Curve(arm.name, cum.mean(axis=0), t * cum.std(axis=0, ddof=1) / np.sqrt(n),
                          arm.daily.mean(axis=0), d.mean(axis=0),
                          t * d.std(axis=0, ddof=1) / np.sqrt(n),
-                         stdtrit(np.maximum(df, 1), 0.975) * np.sqrt(se2)))
+                         stdtrit(np.maximum(df, 1), 0.975) * np.sqrt(se2), arm.working))
     return tuple(out)
 
 

@@ -15,6 +15,7 @@ from matplotlib.ticker import StrMethodFormatter
 from sim.experiments.compare import Comparison, on_shift_shares
 from sim.plots import STATE_COLOURS, _colours, _date_axis, _figure, _save, datenum
 from sim.records import STATES
+from sim.stats import working_day_mean, working_line
 
 FIGURES = {
     "compare_monthly.png": "good completions per month, one bar per scenario (mean) with "
@@ -112,9 +113,9 @@ def _cumulative(c: Comparison, path: Path) -> Path:
     fig, (ax,) = _figure(12, 5)
     x = _days(c)
     for curve, colour in zip(c.curves, _colours(len(c.curves))):
-        ax.plot(x, curve.mean, color=colour, label=curve.scenario)
+        ax.step(x, curve.mean, where="post", color=colour, label=curve.scenario)
         ax.fill_between(x, curve.mean - curve.half_width, curve.mean + curve.half_width,
-                        color=colour, alpha=0.2)
+                        color=colour, alpha=0.2, step="post", label=f"{curve.scenario}, 95% band")
     if "completed" in c.targets:
         ax.axhline(c.targets["completed"], color="0.3", ls=":",
                    label=f"target {c.targets['completed']:,.0f} (baseline meta.targets)")
@@ -129,10 +130,11 @@ def _difference(c: Comparison, path: Path) -> Path:
     for curve, colour in zip(c.curves[1:], _colours(len(c.curves))[1:]):
         ax.plot(x, curve.diff, color=colour, label=f"{curve.scenario} - {c.baseline}")
         ax.fill_between(x, curve.diff - curve.diff_half_width,
-                        curve.diff + curve.diff_half_width, color=colour, alpha=0.25)
+                        curve.diff + curve.diff_half_width, color=colour, alpha=0.25,
+                        label="paired 95% band (common random numbers)")
         for sign in (-1, 1):
             ax.plot(x, curve.diff + sign * curve.unpaired_half_width, color=colour, lw=0.7,
-                    ls="--")
+                    ls="--", label="unpaired 95% band (independent runs)" if sign < 0 else None)
     ax.axhline(0, color="0.3", lw=0.8)
     return _dated(ax, fig, path, "cumulative difference (parts)",
                   "difference to the baseline: paired 95% band (filled), unpaired (dashed)",
@@ -140,15 +142,18 @@ def _difference(c: Comparison, path: Path) -> Path:
 
 
 def _daily(c: Comparison, path: Path) -> Path:
+    """Output per working day, averaged over the last 7 working days; weekends and
+    shutdowns are gaps in the line, not dips of the average."""
     fig, (ax,) = _figure(12, 4.5)
     x = _days(c)
-    width = min(7, len(x))  # a run shorter than a week is averaged over its length
-    kernel = np.ones(width) / width
     for curve, colour in zip(c.curves, _colours(len(c.curves))):
-        smooth = np.convolve(curve.daily_mean, kernel, mode="same")
-        ax.plot(x, smooth, color=colour, label=curve.scenario)
-    return _dated(ax, fig, path, "good completions per day (7-day mean)",
-                  "daily output per scenario (replication mean)")
+        n = len(curve.daily_mean)
+        working = np.ones(n, dtype=bool) if curve.working is None else curve.working[:n]
+        ax.plot(*working_line(x[:n], working_day_mean(curve.daily_mean, working), working),
+                color=colour, label=curve.scenario)
+    ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    return _dated(ax, fig, path, "good completions per working day (mean of the last 7)",
+                  "daily output per scenario (replication mean; gaps: shutdowns)")
 
 
 def _stations(c: Comparison, path: Path) -> Path:
