@@ -103,7 +103,7 @@ def _compound(x: str) -> float:
     if not terms or at != len(x.strip()) or len(terms) < 2:
         raise ValueError(f"expected a duration like '60 s', '7.5 h' or '1 h 30 min' "
                          f"(got {show_value(x)})")
-    total, previous = 0.0, None
+    total, previous = 0.0, ""
     for i, (number, name) in enumerate(terms):
         if not name and i == len(terms) - 1 and previous in _NEXT_SMALLER:
             unit = _NEXT_SMALLER[previous]
@@ -111,7 +111,7 @@ def _compound(x: str) -> float:
             raise ValueError(f"expected a unit after {number} in {show_value(x)}")
         else:
             unit = _unit(name, x)
-        if previous is not None and UNITS[unit] >= UNITS[previous]:
+        if previous and UNITS[unit] >= UNITS[previous]:
             raise ValueError(f"write the larger unit first, each once, in {show_value(x)}")
         if number.startswith(("+", "-")):
             raise ValueError(f"a duration of several terms has no sign: {show_value(x)}")
