@@ -217,6 +217,10 @@ def _merge(base: dict[str, Any], child: dict[str, Any], prefix: tuple[Any, ...],
     out = dict(base)
     for key, value in child.items():
         path = (*prefix, key)
+        if isinstance(key, str) and key[-1:] in ("+", "-") and len(key) > 1:
+            out[key[:-1]] = _merge_list(out.get(key[:-1]), key, value, path, file)
+            _mark(out[key[:-1]], (*prefix, key[:-1]), file, origin)
+            continue
         if value is None:
             out.pop(key, None)
         elif isinstance(value, dict) and isinstance(out.get(key), dict):
@@ -226,6 +230,37 @@ def _merge(base: dict[str, Any], child: dict[str, Any], prefix: tuple[Any, ...],
             out[key] = value
             _mark(value, path, file, origin)
     return out
+
+
+def _merge_list(base: Any, key: str, value: Any, path: tuple[Any, ...], file: str
+                ) -> list[Any]:
+    """`key+: [items]` appends to the base's list `key`; `key-: [items]` removes the base's
+    items that match one given (equal, or for a mapping, agreeing on every key given:
+    `changes-: [{from: 2025-10-13}]`). So a variant adds or removes one holiday, shutdown
+    or calendar change instead of restating the list."""
+    name, where = key[:-1], ".".join(str(p) for p in path)
+    if not isinstance(value, list):
+        raise ScenarioError(file, where, f"'{key}' takes a list of items to "
+                                         f"{'add to' if key.endswith('+') else 'remove from'} "
+                                         f"'{name}'")
+    if base is None:
+        base = []
+    if not isinstance(base, list):
+        raise ScenarioError(file, where, f"'{key}' merges lists, and '{name}' is not a list "
+                                         "(a mapping merges key by key without a suffix)")
+    if key.endswith("+"):
+        return [*base, *value]
+    for item in value:
+        if not any(_matches(x, item) for x in base):
+            raise ScenarioError(file, where, f"no item of '{name}' matches {show_value(item)} "
+                                             "to remove")
+    return [x for x in base if not any(_matches(x, item) for item in value)]
+
+
+def _matches(item: Any, pattern: Any) -> bool:
+    if isinstance(item, dict) and isinstance(pattern, dict):
+        return all(k in item and item[k] == v for k, v in pattern.items())
+    return bool(item == pattern)
 
 
 def _tree(path: Path, file: str, chain: list[tuple[Path, str]], top_dir: Path,

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from scenario_builder import buffer, done, line, run, scenario, station, via_yaml
+from scenario_builder import DAY, buffer, done, line, run, scenario, station, via_yaml
 
 from sim.engine import buffer as buffer_module
 from sim.engine.model import build
@@ -487,3 +487,37 @@ def test_checking_and_building_a_long_line_indexes_its_buffers_once(monkeypatch)
     sc = scenario(line(["50 s"] * 2000, 1))
     build(sc, 0)
     assert len(builds) == 1
+
+
+def test_a_dated_outage_stops_a_station_for_its_whole_days() -> None:
+    """A 60 s station of no calendar, down on 2 Jan: 1,440 jobs a day on the 1st and 3rd
+    (the one ending at the horizon is not processed), none inside the 2nd, which is its
+    off-shift time; the line around it is unchanged."""
+    d = line([{"cycle": "60 s", "outages": [{"from": "2024-01-02", "to": "2024-01-02",
+                                             "note": "maintenance"}]}], 1, duration="3 d")
+    r = run(d)
+    t = np.sort(r.completions.t_done)
+    assert len(t) == 2 * 1440 - 1
+    assert not np.any((t > DAY) & (t < 2 * DAY))
+    s1 = next(s for s in r.stations if s.name == "s1")
+    assert s1.state_seconds["off_shift"] == DAY and s1.state_seconds["working"] == 2 * DAY
+
+
+def test_an_outage_on_a_calendar_cancels_that_production_day_only() -> None:
+    shifts = {"c": {"shifts": [{"name": "day", "days": "mon-fri", "start": "06:00",
+                                "end": "14:00"}]}}
+    d = line([{"cycle": "60 s", "calendar": "c",
+               "outages": [{"from": "2024-01-03", "to": "2024-01-04"}]}], 1,
+             duration="5 d", calendars=shifts)
+    r = run(d)
+    days = np.bincount((np.sort(r.completions.t_done) // DAY).astype(int), minlength=5)
+    assert days.tolist() == [480, 480, 0, 0, 480]  # 8 h of 60 s jobs, none on 3-4 Jan
+
+
+def test_an_outage_outside_the_run_is_refused() -> None:
+    from pydantic import ValidationError
+
+    d = line([{"cycle": "60 s", "outages": [{"from": "2025-01-02", "to": "2025-01-03"}]}],
+             1, duration="3 d")
+    with pytest.raises(ValidationError, match="outside the run"):
+        scenario(d)

@@ -332,3 +332,26 @@ def test_a_whole_new_object_may_still_be_added_by_set(tmp_path: Path) -> None:
 def test_a_bad_value_set_on_the_command_line_is_blamed_on_it() -> None:
     err = fails(BASE, ("run.seed=-1",))
     assert err.file == "--set run.seed=-1" and err.path == "run.seed"
+
+
+def test_a_child_adds_or_removes_list_items_instead_of_restating_the_list(tmp_path: Path
+                                                                         ) -> None:
+    base = GOOD.replace("run: {duration: 10 d}", "run: {duration: 10 d, calendar: c}") + (
+        "calendars:\n  c:\n    shifts: [{name: d, days: mon-fri, start: '06:00', "
+        "end: '14:00'}]\n    holidays: [2024-01-03, 2024-01-05]\n"
+        "    changes:\n      - {from: 2024-01-08, add: [{name: n, days: mon-fri, "
+        "start: '22:00', end: '06:00'}]}\n")
+    write(tmp_path, base, "base.yaml")
+    child = write(tmp_path, "extends: base.yaml\ncalendars:\n  c:\n"
+                            "    holidays+: [2024-01-09]\n    holidays-: [2024-01-03]\n"
+                            "    changes-: [{from: 2024-01-08}]\n", "child.yaml")
+    sc = load_scenario(child)
+    assert [d.isoformat() for d in sc.calendars["c"].holidays] == ["2024-01-05", "2024-01-09"]
+    assert sc.calendars["c"].changes == ()
+    missing = write(tmp_path, "extends: base.yaml\ncalendars: {c: {holidays-: [2024-02-01]}}\n",
+                    "missing.yaml")
+    err = fails(missing)
+    assert (err.file, err.path) == (str(missing), "calendars.c.holidays-")
+    assert "no item of 'holidays' matches" in err.message
+    not_list = write(tmp_path, "extends: base.yaml\ncalendars+: [1]\n", "bad.yaml")
+    assert "is not a list" in fails(not_list).message

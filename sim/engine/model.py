@@ -39,6 +39,7 @@ from sim.engine.stock import Stock, StockPort
 from sim.engine.tally import Folder, TallyLog
 from sim.errors import ScenarioError
 from sim.scenario import Scenario, SourceSpec
+from sim.spec.calendars import CalendarSpec
 from sim.spec.changes import resolve_changes
 from sim.streams import Streams
 
@@ -96,6 +97,16 @@ def build(sc: Scenario, replication: int = 0, fuse: bool = True,
         name = name or sc.run.calendar
         return calendars[name, rates] if name else always
 
+    def station_cal(n: str, s: Any) -> Calendar:
+        """The station's calendar, with its dated outages as days off (a station of no
+        calendar works 24/7 outside them)."""
+        if not s.outages:
+            return cal_of(s.calendar, s.shift_rate)
+        name = s.calendar or sc.run.calendar
+        spec = sc.calendars[name] if name else ALL_DAY
+        spec = spec.model_copy(update={"shutdowns": (*spec.shutdowns, *s.outages)})
+        return Calendar.build(spec, start, horizon, rates=s.shift_rate)
+
     log, wip = (CompletionLog() if vehicles else TallyLog()), Wip()
     counters = {"released": 0, "lost": 0, "consumed": 0, "ramp_dropped": 0,
                 "units_delivered": 0, "units_consumed": 0, "units_lost": 0}
@@ -118,7 +129,7 @@ def build(sc: Scenario, replication: int = 0, fuse: bool = True,
     plain = _fusable(sc, changes) if fuse else set()
     stations: dict[str, Station | PacedLine] = {}
     for n, s in sc.stations.items():
-        cal = cal_of(s.calendar, s.shift_rate)
+        cal = station_cal(n, s)
         out, rt = router(n, s, outputs[n], types, streams, start)
         st: Station | PacedLine
         if s.paced is not None:
@@ -161,6 +172,11 @@ def build(sc: Scenario, replication: int = 0, fuse: bool = True,
     if isinstance(log, TallyLog):
         log.folder = model.folder
     return model
+
+
+ALL_DAY = CalendarSpec.model_validate(
+    {"shifts": [{"name": "all_day", "days": "daily", "start": "00:00", "end": "00:00"}]})
+"""24/7 as a calendar of whole days, for a station without a calendar that has outages."""
 
 
 def _fusable(sc: Scenario, changes) -> set[str]:

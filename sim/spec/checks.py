@@ -299,6 +299,10 @@ def _check_calloff(s: Scenario, name: str, src: SourceSpec, outputs: list[str],
 
 def _check_station(ctx: _Context, name: str, st: StationSpec) -> None:
     s, path = ctx.s, f"stations.{name}"
+    for i, outage in enumerate(st.outages):
+        if outage.to < s.run.start or outage.from_ > s.run.last_day:
+            raise fail(f"outage {outage.from_} .. {outage.to} lies outside the run "
+                       f"{s.run.start} .. {s.run.last_day}", f"{path}.outages.{i}")
     inputs, outputs = s.inputs(name), s.outputs(name)
     if not inputs:
         raise fail(f"station {shown(name)} has no input buffer (no buffer has 'to: {name}')",

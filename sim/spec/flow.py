@@ -32,6 +32,7 @@ from sim.spec.base import (
     fail,
     shown,
 )
+from sim.spec.calendars import Shutdown
 from sim.spec.dists import CycleSpec, DistSpec
 from sim.spec.plans import DemandSpec, PlanSpec
 from sim.units import parse_duration
@@ -210,6 +211,7 @@ class StationSpec(Spec):
     route: tuple[RouteRule, ...] = ()
     group: str = ""
     shift_rate: bool = False
+    outages: tuple[Shutdown, ...] = ()   # dated whole days down (maintenance, a breakdown)
     note: str = ""
 
     @model_validator(mode="after")
