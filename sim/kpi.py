@@ -183,6 +183,40 @@ def _built_before(r: RunResult, product: str | None) -> int:
     return sum(r.built_before.values()) if product is None else r.built_before.get(product, 0)
 
 
+# (how the name is matched, pattern, unit): the first matching rule gives the unit.
+UNIT_RULES: tuple[tuple[str, str | tuple[str, ...], str], ...] = (
+    ("is", "per_day", "parts/working day"),
+    ("is", "jph_on_shift", "parts/on-shift h"),
+    ("ends", ".jph", "parts/on-shift h"),
+    ("ends", ".load", "share of takt capacity"),
+    ("starts", "shift.", "parts"),
+    ("ends", "_per_hour", "1/h"),
+    ("ends", "_h", "h"),
+    ("starts", "station.", "fraction"),
+    ("is", "little_gap", "ratio"),
+    ("starts", "demand.", "orders"),
+    ("starts", "counter.units_", "stock units"),
+    ("is", "released", "parts (each part of a kit)"),
+    ("is", "counter.consumed", "parts absorbed in assembly"),
+    ("ends", ".day", "days from start"),
+    ("starts", "milestone.", "share of runs"),
+    ("ends", ".per_day", "parts/day"),
+    ("starts", ("completed", "scrapped", "lost", "counter.", "reporting."), "parts"),
+    ("is", "wip_mean", "parts"),
+    ("ends", "mean_level", "parts"),
+)
+
+
+def kpi_unit(name: str) -> str:
+    """Unit of a KPI, from the naming conventions above (UNIT_RULES, in order)."""
+    for how, pattern, unit in UNIT_RULES:
+        if (name == pattern if how == "is" else name.startswith(pattern) if how == "starts"
+                else name.endswith(pattern)):
+            return unit
+    return ""
+
+
+
 HEADLINE = ("completed", "per_day", "jph_on_shift", "lead_time_p50_h",
             "lead_time_on_shift_p50_h", "demand.backlog_end", "wip_mean")
 

@@ -415,7 +415,36 @@ def _load_raw(path: str | Path, overrides: Sequence[str], sources: list[Source]
         data["name"] = path.stem
     for text in overrides:
         _override(data, text, file, origin)
+    _tables(data, origin, sources)
     return data, origin
+
+
+def _tables(data: dict[str, Any], origin: Origin, sources: list[Source]) -> None:
+    """Replace `periods: {table: FILE, sheet: NAME}` of a plan or order book by the periods
+    the table holds (`sim.spec.tables`), read with the scenario files' guards and
+    snapshotted with them; FILE is relative to the file (or cwd, for --set) that named it."""
+    from sim.spec.tables import read_periods
+
+    for name, src in (data.get("sources") or {}).items():
+        for book in ("plan", "demand"):
+            spec = src.get(book) if isinstance(src, dict) else None
+            if not isinstance(spec, dict) or not isinstance(spec.get("periods"), dict):
+                continue
+            ref = spec["periods"]
+            at = ("sources", name, book, "periods")
+            setter = _blame(origin, at, "")
+            where = ".".join(map(str, at))
+            unknown = sorted(set(ref) - {"table", "sheet"})
+            if unknown or not isinstance(ref.get("table"), str):
+                raise ScenarioError(setter, where, "expected a list of periods, or "
+                                    "{table: FILE, sheet: NAME} naming a CSV or Excel file"
+                                    + (f" (unknown key {unknown[0]!r})" if unknown else ""))
+            base = Path(setter).parent if not setter.startswith("--set ") else Path()
+            table = os.path.normpath(base / ref["table"])
+            raw = read_bounded(Path(table), table)
+            sources.append(Source(table, raw))
+            spec["periods"] = read_periods(raw, table, ref.get("sheet"))
+            _mark(spec["periods"], at, table, origin)
 
 
 def _blame(origin: Origin, path: tuple[Any, ...], default: str) -> str:

@@ -36,7 +36,7 @@ import yaml
 from sim import kpi
 from sim.records import RunResult
 from sim.report.drawing import Drawing
-from sim.report.run_files import DEMAND_TABLES, FILES, PLAN_PLOTS, VEHICLES_CSV
+from sim.report.run_files import DEMAND_TABLES, EXCEL, FILES, PLAN_PLOTS, VEHICLES_CSV
 from sim.stats import LEVEL, summarise
 
 # Decimals written for float columns (exact integer arithmetic, no float repr noise).
@@ -199,7 +199,8 @@ class ResultsWriter:
 
 def write_results(out_dir: Path, results: list[RunResult], resolved: dict, manifest: dict,
                   plots: bool = True, *, overwrite: bool = False,
-                  vehicles: str = "parquet", source_text: str | None = None) -> Path:
+                  vehicles: str = "parquet", source_text: str | None = None,
+                  excel: bool = False) -> Path:
     """Write every file of FILES for these replications; returns the folder written.
 
     ``out_dir`` is the wished-for folder (``results/<name>``); see ``prepare_dir``.
@@ -218,6 +219,11 @@ def write_results(out_dir: Path, results: list[RunResult], resolved: dict, manif
             write_json(tmp / "manifest.json", complete_manifest(manifest, results))
             write_json(tmp / "summary.json", summary_dict(results))
             write_tables(tmp, results, vehicles)
+            if excel:
+                from sim.report.excel import write_workbook
+
+                write_workbook(tmp / "results.xlsx", results,
+                               summarise([kpi.run_kpis(r) for r in results]))
             (tmp / "README.txt").write_text(readme_text(), encoding="utf-8")
             drawing.finish()
         finally:
@@ -461,7 +467,7 @@ def readme_text() -> str:
              "are calendar days (YYYY-MM-DD).")
     lines = [*textwrap.wrap(intro, 92, break_on_hyphens=False), ""]
     for name, (what, columns) in {**FILES, **VEHICLES_CSV, **DEMAND_TABLES,
-                                  **PLAN_PLOTS}.items():
+                                  **PLAN_PLOTS, **EXCEL}.items():
         lines.append(name)
         lines.extend(textwrap.wrap(what, 92, initial_indent="    ", subsequent_indent="    ",
                                    break_on_hyphens=False))

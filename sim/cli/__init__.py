@@ -25,6 +25,7 @@ from sim.cli import compare as compare_verb
 from sim.cli import gate as gate_verb
 from sim.cli import sweep as sweep_verb
 from sim.errors import ScenarioError, Terminated, UsageError
+from sim.kpi import kpi_unit
 from sim.records import STATES
 from sim.units import format_duration
 
@@ -58,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--vehicles", choices=("parquet", "csv", "none"), default="parquet",
                      help="the per-vehicle table: completions.parquet (default), "
                           "completions.csv, or none")
+    run.add_argument("--excel", action="store_true",
+                     help="also write results.xlsx: KPIs, completions by month and the "
+                          "order books by period, a sheet each")
     run.add_argument("--quiet", "-q", action="store_true",
                      help="no progress bar, print only the results path")
     run.add_argument("--force", action="store_true",
@@ -149,7 +153,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                             workers=min(workers, n), wall_seconds=wall, argv=args.argv)
     written = write_results(target, results, resolved_dict(scenario), manifest,
                             plots=not args.no_plots, vehicles=args.vehicles,
-                            source_text=sources[0].text)
+                            source_text=sources[0].text, excel=args.excel)
     if not args.quiet:
         print(f"{scenario.name}: {n} replication(s), seed {scenario.run.seed}, "
               f"{wall:.1f} s wall")
@@ -284,39 +288,6 @@ def _columns(rows: Sequence[tuple[str, ...]], right: set[int]) -> str:
                  for i, (c, w) in enumerate(zip(row, widths))]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
-
-
-# (how the name is matched, pattern, unit): the first matching rule gives the unit.
-UNIT_RULES: tuple[tuple[str, str | tuple[str, ...], str], ...] = (
-    ("is", "per_day", "parts/working day"),
-    ("is", "jph_on_shift", "parts/on-shift h"),
-    ("ends", ".jph", "parts/on-shift h"),
-    ("ends", ".load", "share of takt capacity"),
-    ("starts", "shift.", "parts"),
-    ("ends", "_per_hour", "1/h"),
-    ("ends", "_h", "h"),
-    ("starts", "station.", "fraction"),
-    ("is", "little_gap", "ratio"),
-    ("starts", "demand.", "orders"),
-    ("starts", "counter.units_", "stock units"),
-    ("is", "released", "parts (each part of a kit)"),
-    ("is", "counter.consumed", "parts absorbed in assembly"),
-    ("ends", ".day", "days from start"),
-    ("starts", "milestone.", "share of runs"),
-    ("ends", ".per_day", "parts/day"),
-    ("starts", ("completed", "scrapped", "lost", "counter.", "reporting."), "parts"),
-    ("is", "wip_mean", "parts"),
-    ("ends", "mean_level", "parts"),
-)
-
-
-def kpi_unit(name: str) -> str:
-    """Unit of a KPI, from the naming conventions of sim.kpi (UNIT_RULES, in order)."""
-    for how, pattern, unit in UNIT_RULES:
-        if (name == pattern if how == "is" else name.startswith(pattern) if how == "starts"
-                else name.endswith(pattern)):
-            return unit
-    return ""
 
 
 def _num(x: float) -> str:

@@ -148,3 +148,16 @@ PLAN_PLOTS: dict[str, tuple[str, dict[str, str]]] = {
         ("Plan scenarios: level over time of each traced buffer, one panel each, "
         "replication 0 (buffer_trace.csv; absent when no buffer is traced)."), {}),
 }
+
+# With `run --excel`: one workbook, a sheet per table (the sheet names are the "columns").
+EXCEL: dict[str, tuple[str, dict[str, str]]] = {
+    "results.xlsx": (
+        ("With --excel: the planner's tables in one workbook (replication means; the "
+         "intervals are in summary.json)."),
+        {"KPIs": "headline KPIs: name, mean, 95% half-width, unit",
+         "completed by month": "good completions per month (rows) and product (columns), "
+                               "with the total",
+         "orders planned": "order books: orders per period (rows) and product (columns)",
+         "orders released": "order books: releases per period and product",
+         "orders completed": "order books: good completions per period and product"}),
+}
