@@ -200,7 +200,7 @@ def test_run_seed_and_replications_reach_the_resolved_scenario(tmp_path, capsys,
     seen = {}
 
     def fake_write(target, results, resolved, manifest, plots=True, vehicles="parquet",
-                   source_text=None):
+                   source_text=None, excel=False):
         seen.update(resolved=resolved, manifest=manifest, n=len(results), plots=plots)
         return target
 
