@@ -1,33 +1,60 @@
-"""One self-contained HTML page per results folder: what a planner opens first.
+"""One self-contained HTML page per results folder, leading with the answers.
 
-Why: a folder of CSVs and PNGs is complete but not readable at a glance. The page puts
-the headline numbers, the figures, what the scenario changes relative to its base and
-where the numbers come from (files, hashes, seeds, versions) on one page that opens from
-the file system: no server, no script, no external style; images and tables are linked
-by relative names, so the folder can be moved or zipped whole. The page only renders what
-the folder already holds (summary, manifest, comparison records, figures).
+Why: a folder of CSVs and PNGs is complete but not readable at a glance, and a planner
+opens the page to learn a few things first: how many vehicles, per model, against which
+target or published figure, the milestone dates, the rate of the month that matters, the
+orders not built. So each page opens with those answers (units, targets and how far off
+they are), then a table of contents, then the figures in the order of the questions they
+answer (output by month, demand against what was built, cumulative against the target,
+then stations and buffers), then every KPI, the scenario file, the files and the
+provenance. The page opens from the file system: no server, no script, no external
+style; it only renders what the folder already holds. Pages are Jinja2 templates
+(`sim/report/templates/`), autoescaped.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
-import html
 import json
 import math
-from collections.abc import Iterable, Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
-color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;
-padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}
-img{max-width:100%;border:1px solid #eee;margin:.5em 0}pre{background:#f6f6f6;padding:.8em;
-overflow:auto;font-size:90%}figcaption{color:#555;font-size:90%}.small{color:#666;
-font-size:90%}"""
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from sim.kpi import is_headline, kpi_unit
+
+# (figure file, the question it answers), in the order a planner asks them.
+QUESTIONS: tuple[tuple[str, str], ...] = (
+    ("production_by_month.png", "How much did we build, month by month and model?"),
+    ("compare_monthly.png", "How much does each option build, month by month?"),
+    ("demand_by_period.png", "Did we build what was ordered?"),
+    ("cumulative_vs_target.png", "Are we on track for the target and the order book?"),
+    ("cumulative.png", "Are we on track through the year?"),
+    ("compare_cumulative.png", "Which option is ahead through the year?"),
+    ("compare_difference.png", "When does the difference arise, and is it beyond noise?"),
+    ("throughput.png", "What does a working day build?"),
+    ("compare_daily.png", "What does a working day build in each option?"),
+    ("daily_by_shift.png", "What does each shift build?"),
+    ("compare_shifts.png", "What does each shift build in each option?"),
+    ("station_states.png", "Where is the bottleneck?"),
+    ("compare_stations.png", "Where is the bottleneck in each option?"),
+    ("group_utilisation.png", "How busy is each shop?"),
+    ("buffers.png", "Which buffers fill up or run empty?"),
+    ("buffer_levels.png", "How full are the buffers over time?"),
+    ("lead_time.png", "How long does a vehicle take?"),
+    ("main_effects.png", "What does each factor do to the output?"),
+    ("heatmap.png", "How do the two strongest factors combine?"),
+    ("factor_ranking.png", "Which factor matters most?"),
+)
 
 
-def _e(x: object) -> str:
-    return html.escape(str(x))
+@cache
+def _env() -> Environment:
+    return Environment(loader=PackageLoader("sim.report", "templates"),
+                       autoescape=select_autoescape(default=True, default_for_string=True))
 
 
 def _num(x: float | None) -> str:
@@ -36,84 +63,187 @@ def _num(x: float | None) -> str:
     return f"{x:,.4g}" if abs(x) < 1e4 else f"{x:,.0f}"
 
 
-def _table(head: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    out = ["<table><tr>" + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr>"]
-    out += ["<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in rows]
-    return "\n".join(out) + "</table>"
+def _pm(e: dict[str, Any]) -> str:
+    half = e.get("half_width")
+    if half is None or (isinstance(half, float) and not math.isfinite(half)):
+        return _num(e.get("mean"))
+    return f"{_num(e.get('mean'))} ± {_num(half)}"
 
 
-def _page(title: str, body: list[str]) -> str:
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{_e(title)}</title><style>{CSS}</style></head><body>\n"
-            + "\n".join(body) + "\n</body></html>\n")
-
-
-def _figures(folder: Path, captions: dict[str, str]) -> list[str]:
-    out = ["<h2>Figures</h2>"]
-    for png in sorted(folder.glob("*.png")):
-        caption = captions.get(png.name, "")
-        out.append(f"<figure><img src=\"{_e(png.name)}\" alt=\"{_e(png.stem)}\">"
-                   f"<figcaption>{_e(png.name)}: {_e(caption)}</figcaption></figure>")
-    return out
+def _figures(folder: Path, captions: dict[str, str]) -> list[dict[str, str]]:
+    """Every PNG of the folder: those answering a listed question first, in its order."""
+    order = {name: i for i, (name, _) in enumerate(QUESTIONS)}
+    asked = dict(QUESTIONS)
+    pngs = sorted(folder.glob("*.png"), key=lambda p: (order.get(p.name, len(order)), p.name))
+    return [{"name": p.name, "stem": p.stem, "question": asked.get(p.name, ""),
+             "caption": captions.get(p.name, "")} for p in pngs]
 
 
 def _files(folder: Path) -> list[str]:
-    names = sorted(p.name for p in folder.iterdir()
-                   if p.suffix in (".csv", ".json", ".yaml", ".txt", ".parquet"))
-    links = ", ".join(f"<a href=\"{_e(n)}\">{_e(n)}</a>" for n in names)
-    return [f"<h2>Tables and files</h2><p>{links}</p>"]
+    return sorted(p.name for p in folder.iterdir()
+                  if p.suffix in (".csv", ".json", ".yaml", ".txt", ".parquet", ".md", ".xlsx"))
 
 
-def _provenance(manifest: dict[str, Any]) -> list[str]:
-    rows = [(f.get("path") or f.get("file"), f.get("sha256", "")) for f in
-            manifest.get("files") or (manifest.get("inputs") or {}).get("files") or []]
-    out = ["<h2>Provenance</h2>"]
-    if rows:
-        out.append(_table(("file", "SHA-256"), rows))
+def _provenance(manifest: dict[str, Any]) -> dict[str, Any]:
+    files = [(f.get("path") or f.get("file"), f.get("sha256", "")) for f in
+             manifest.get("files") or (manifest.get("inputs") or {}).get("files") or []]
     facts = [("command", " ".join(manifest.get("argv") or [])),
              ("seeds", ", ".join(f"{s['replication']}:{s['seed']}"
                                  for s in manifest.get("seeds") or [])),
              ("git", manifest.get("git")), ("written", manifest.get("written")),
              ("versions", ", ".join(f"{k} {v}" for k, v in
                                     (manifest.get("versions") or {}).items()))]
-    out.append(_table(("what", "value"), [(k, v) for k, v in facts if v]))
-    return out
+    return {"files": files, "facts": [(k, v) for k, v in facts if v]}
+
+
+def _contents(answers: bool, extra: list[tuple[str, str]], figures: list[Any]
+              ) -> list[tuple[str, str]]:
+    out = [("answers", "The answers")] if answers else []
+    out += extra
+    if figures:
+        out.append(("figures", "Figures"))
+        out += [(f"fig-{f['stem']}", f["question"] or f["name"]) for f in figures]
+    return [*out, ("files", "Tables and files"), ("provenance", "Provenance")]
+
+
+def _render(template: str, **context: Any) -> str:
+    return _env().get_template(template).render(**context)
+
+
+def _answer_label(kpi: str) -> str | None:
+    """What a headline KPI answers, in a planner's words (None: not an answer)."""
+    parts = kpi.split(".")
+    if kpi == "completed":
+        return "vehicles built"
+    if parts[0] == "completed" and len(parts) == 2:
+        return f"built: {parts[1]}"
+    if parts[0] == "milestone" and parts[-1] == "day":
+        return f"date of milestone {'.'.join(parts[1:-1])}"
+    if parts[0] == "reporting" and parts[-1] in ("per_day", "completed"):
+        what = "per working day" if parts[-1] == "per_day" else "built"
+        return f"{'.'.join(parts[1:-1])}: {what}"
+    if kpi == "demand.backlog_end":
+        return "orders not built at the end"
+    if parts[:2] == ["demand", "backlog_end"] and len(parts) == 3:
+        return f"orders not built at the end: {parts[2]}"
+    if kpi == "per_day":
+        return "vehicles per working day"
+    if kpi == "jph_on_shift":
+        return "vehicles per on-shift hour"
+    return None
+
+
+def _answers(summary: dict[str, Any], targets: dict[str, tuple[float, str]], start: dt.date
+             ) -> list[dict[str, str]]:
+    rows = []
+    for kpi, e in summary["kpis"].items():
+        label = _answer_label(kpi)
+        if label is None or (e["mean"] == 0 and not e.get("half_width")
+                             and kpi not in targets and kpi.startswith("completed.")):
+            continue
+        value, unit = _pm(e), kpi_unit(kpi)
+        if kpi.startswith("milestone.") and e["mean"] is not None and math.isfinite(e["mean"]):
+            value = (start + dt.timedelta(days=math.floor(e["mean"]))).isoformat()
+            if e.get("low") is not None and e.get("high") is not None and math.isfinite(
+                    e["low"]):
+                value += (f" ({start + dt.timedelta(days=math.floor(e['low']))} .. "
+                          f"{start + dt.timedelta(days=math.floor(e['high']))})")
+            unit = "date (95% interval)"
+        target, versus, verdict = "", "", ""
+        if kpi in targets and e["mean"] is not None and math.isfinite(e["mean"]):
+            goal = targets[kpi][0]
+            target = _num(goal)
+            versus = f"{e['mean'] / goal - 1:+.2%}" if goal else ""
+            low, high = e.get("low"), e.get("high")
+            inside = low is not None and high is not None and low <= goal <= high
+            verdict = "ok" if inside or e["mean"] == goal else "off"
+        rows.append({"label": label, "value": value, "unit": unit, "target": target,
+                     "versus": versus, "verdict": verdict, "kpi": kpi})
+    order = ("vehicles built", "built:", "date of", "orders not", "vehicles per")
+    return sorted(rows, key=lambda r: next((i for i, p in enumerate(order)
+                                            if r["label"].startswith(p)), len(order)))
 
 
 def run_page(folder: Path, source_text: str | None, captions: dict[str, str]) -> str:
     """The page of a run's folder (summary.json, manifest.json, figures already written)."""
+    from sim.loader import read_yaml
+    from sim.plots_plan import targets as meta_targets
+
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    resolved = folder / "scenario.resolved.yaml"
+    targets = meta_targets(read_yaml(resolved).get("meta")) if resolved.is_file() else {}
     start = dt.date.fromisoformat(summary["window"]["start"])
-    name = summary["scenario"]
-    body = [f"<h1>{_e(name)}</h1>",
-            (f"<p class=\"small\">{summary['replications']} replication(s); "
-            f"{_e(summary['interval'])}</p>")]
-    rows = []
-    for kpi, e in summary["kpis"].items():
-        if kpi.startswith(("station.", "buffer.")) or (
-                e["mean"] == 0 and not e.get("half_width") and (
-                    kpi.startswith(("counter.", "completed.")))):
-            continue
-        value = _num(e["mean"])
-        if kpi.startswith("milestone.") and kpi.endswith(".day") and e["mean"] is not None:
-            value += f" ({start + dt.timedelta(days=math.floor(e['mean']))})"
-        rows.append((kpi, value, "± " + _num(e.get("half_width"))))
-    body += ["<h2>Headline KPIs</h2>", _table(("KPI", "mean", "95% half-width"), rows)]
-    if source_text:
-        body += ["<h2>The scenario file (what it changes relative to its base)</h2>",
-                 f"<pre>{_e(source_text)}</pre>"]
-    body += _figures(folder, captions) + _files(folder) + _provenance(manifest)
-    return _page(f"{name}: results", body)
+    warnings = [f"Replication {lk['replication']} locked up: no completion after "
+                f"{lk['last_completion']}; the result is not a forecast (summary.json: "
+                "lockups)." for lk in summary.get("lockups") or []]
+    if summary.get("stalls"):
+        warnings.append(f"{len(summary['stalls'])} stall(s) without output while holding "
+                        "work (summary.json: stalls).")
+    kpis = [{"name": k, "mean": _num(e["mean"]), "half": _num(e.get("half_width")),
+             "unit": kpi_unit(k)} for k, e in summary["kpis"].items()
+            if not k.startswith(("station.", "buffer."))
+            and not (e["mean"] == 0 and not e.get("half_width")
+                     and k.startswith(("counter.", "completed.")))]
+    figures = _figures(folder, captions)
+    extra = [("kpis", "Every KPI")] + ([("scenario", "The scenario file")] if source_text
+                                       else [])
+    return _render(
+        "run.html.j2", title=f"{summary['scenario']}: results",
+        subtitle=(f"{summary['replications']} replication(s) from {start}; "
+                  f"{summary['interval']}"),
+        warnings=warnings, answers=_answers(summary, targets, start),
+        sources=sorted({f"{k}: {s}" for k, (_, s) in targets.items() if s}),
+        contents=_contents(True, extra, figures), kpis=kpis, source_text=source_text,
+        figures=figures, files=_files(folder), provenance=_provenance(manifest))
 
 
 def comparison_page(folder: Path, table_text: str, captions: dict[str, str]) -> str:
     """The page of a comparison folder (comparison.json, manifest.json, figures)."""
     c = json.loads((folder / "comparison.json").read_text(encoding="utf-8"))
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    body = [f"<h1>Comparison against {_e(c['baseline'])}</h1>",
-            (f"<p class=\"small\">{c['replications']} paired replications; "
-            f"{_e(c['interval'])}; significance: {_e(c['correction'])}.</p>"),
-            "<h2>Headline</h2>", f"<pre>{_e(table_text)}</pre>"]
-    body += _figures(folder, captions) + _files(folder) + _provenance(manifest)
-    return _page(f"comparison: {c['baseline']}", body)
+    rows = []
+    for r in c["kpis"]:
+        if not (is_headline(r["kpi"]) or r.get("tested")):
+            continue
+        base = r["scenario"] == c["baseline"]
+        mean = {"mean": r["mean"], "half_width": r.get("half_width")}
+        diff = {"mean": r.get("diff"), "half_width": r.get("diff_half_width")}
+        p = r.get("p_adjusted")
+        rows.append({
+            "kpi": r["kpi"], "scenario": r["scenario"], "mean": _pm(mean),
+            "diff": "baseline" if base else ("+" if (r.get("diff") or 0) > 0 else "")
+            + _pm(diff),
+            "relative": "" if base or r.get("relative") is None else f"{r['relative']:+.2%}",
+            "p": "" if base or p is None else ("< 0.001" if p < 0.001 else f"{p:.3f}"),
+            "significant": "" if base else ("yes" if r.get("significant") else
+                                            "no" if r.get("tested") else "not tested"),
+            "verdict": "ok" if r.get("significant") else ""})
+    figures = _figures(folder, captions)
+    return _render(
+        "comparison.html.j2", title=f"Comparison against {c['baseline']}",
+        subtitle=", ".join(c["scenarios"]), rows=rows, replications=c["replications"],
+        interval=c["interval"], correction=c["correction"], table_text=table_text,
+        contents=_contents(True, [("table", "The printed table")], figures),
+        figures=figures, files=_files(folder), provenance=_provenance(manifest))
+
+
+def sweep_page(folder: Path, state: dict[str, Any], kpis: list[str],
+               manifest: dict[str, Any], captions: dict[str, str]) -> str:
+    """The page of a sweep folder (summary.json, ranking.csv and figures written)."""
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    with (folder / "ranking.csv").open(encoding="utf-8") as f:
+        ranking = [row for row in csv.reader(f)][1:]
+    ranking = [[k, rank, factor, _num(float(size)) if size else "n/a"]
+               for k, rank, factor, size in ranking]
+    points = [{"point": p["point"], "levels": [p["labels"][f] for f in summary["factors"]],
+               "cells": [_pm(p["kpis"][k]) for k in kpis]} for p in summary["points"]]
+    figures = _figures(folder, captions)
+    return _render(
+        "sweep.html.j2", title=f"Sweep {state['name']}",
+        subtitle=(f"{len(points)} points x {state['replications']} replications; "
+                  f"{summary['interval']}"),
+        factors=summary["factors"], kpis=kpis, points=points, ranking=ranking,
+        failures=len(summary.get("failures") or []),
+        contents=_contents(True, [], figures), figures=figures, files=_files(folder),
+        provenance=_provenance(manifest))

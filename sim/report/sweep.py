@@ -49,6 +49,8 @@ FILES: dict[str, str] = {
     "heatmap.png": ("Two-factor grids: mean KPI per cell of the two most influential "
                     "factors, averaged over the others."),
     "factor_ranking.png": "Effect size of each factor on the first plotted KPI.",
+    "report.html": ("One page to open first: the plotted KPIs per point, the factor "
+                    "ranking, the figures and the provenance."),
     "manifest.json": ("How it was made: sweep and scenario files with SHA-256, executor, "
                       "workers, shards, runs done now and found done, versions, git, wall "
                       "time. Written last: a folder without it is a sweep in progress."),
@@ -244,6 +246,11 @@ def publish(folder: Path, state: dict[str, Any], runs: dict[tuple[int, int], dic
 
             write_sweep_plots(tmp, state, runs, plot_kpis(state, kpi_names(runs)))
         manifest = {**manifest, "results": counts}
+        from sim.report.html import sweep_page
+
+        (tmp / "report.html").write_text(
+            sweep_page(tmp, state, plot_kpis(state, kpi_names(runs)), manifest, FILES),
+            encoding="utf-8")
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, allow_nan=True)
                                            + "\n", encoding="utf-8")
         for path in sorted(tmp.iterdir()):
