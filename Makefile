@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test fast bench validate figures fuzz sweep clean
+.PHONY: run test fast bench validate figures screenshots fuzz sweep clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,19 @@ figures: $(STAMP)
 	$(PY) run_sim.py run scenarios/douai/2024.yaml --replications 20 --out $(VENV)/figures-run --name douai-2024 --quiet
 	cp $(VENV)/figures-run/douai-2024/production_by_month.png docs/img/douai-2024-production-by-month.png
 	cp $(VENV)/figures-run/douai-2024/cumulative_vs_target.png docs/img/douai-2024-cumulative.png
+
+# Screenshots of report.html as a planner first sees it (headless Chromium, from Debian's
+# packages; installed here when missing): the Douai 2025 base and its no-night comparison.
+CHROMIUM = chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+	--disable-background-networking --disable-component-update --disable-sync \
+	--hide-scrollbars --user-data-dir=$(VENV)/chromium-profile --window-size=1100,1500
+screenshots: $(STAMP)
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	rm -rf $(VENV)/shots
+	$(PY) run_sim.py run scenarios/douai/2025.yaml -n 3 --out $(VENV)/shots --name douai-2025 --quiet
+	$(PY) run_sim.py compare scenarios/douai/2025.yaml scenarios/douai/2025-no-night.yaml -n 3 --out $(VENV)/shots --name compare --quiet
+	$(CHROMIUM) --screenshot=$(CURDIR)/docs/img/report-douai-2025.png file://$(CURDIR)/$(VENV)/shots/douai-2025/report.html
+	$(CHROMIUM) --screenshot=$(CURDIR)/docs/img/report-compare-no-night.png file://$(CURDIR)/$(VENV)/shots/compare/report.html
 
 # The long fuzz profile (the fast one runs in `make test`): mutants of every shipped scenario.
 fuzz: $(STAMP)

@@ -197,13 +197,21 @@ def test_validate_runs_a_named_case_from_an_installed_package(tmp_path) -> None:
     import subprocess
     import sys
 
+    import shutil
+
     root = Path(__file__).resolve().parents[1]
+    src = tmp_path / "src"  # a copy: building writes build/ beside the sources
+    shutil.copytree(root / "sim", src / "sim",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.so"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(root / name, src / name)
     target = tmp_path / "site"
     build = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                            "--target", str(target), str(root)],
+                            "--target", str(target), str(src)],
                            capture_output=True, text=True, timeout=600, check=False)
     assert build.returncode == 0, build.stderr
     assert (target / "sim" / "verify_cases" / "mm1.yaml").is_file()
+    assert (target / "sim" / "report" / "templates" / "run.html.j2").is_file()
     env = {**os.environ, "PYTHONPATH": str(target)}
     run = subprocess.run([sys.executable, "-c", "from sim.cli import entry; entry()",
                           "validate", "mm1", "-n", "2", "-w", "1"], cwd=tmp_path, env=env,
