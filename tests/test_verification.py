@@ -194,10 +194,9 @@ def test_validate_runs_a_named_case_from_an_installed_package(tmp_path) -> None:
     """The cases are package data: a wheel installed outside the checkout (no scenarios/
     beside it) still runs `validate NAME`."""
     import os
+    import shutil
     import subprocess
     import sys
-
-    import shutil
 
     root = Path(__file__).resolve().parents[1]
     src = tmp_path / "src"  # a copy: building writes build/ beside the sources

@@ -64,10 +64,13 @@ def _num(x: float | None) -> str:
 
 
 def _pm(e: dict[str, Any]) -> str:
-    half = e.get("half_width")
-    if half is None or (isinstance(half, float) and not math.isfinite(half)):
-        return _num(e.get("mean"))
-    return f"{_num(e.get('mean'))} ± {_num(half)}"
+    """`mean ± half-width` to the interval's precision (the sweep tables' rule)."""
+    from sim.report.sweep import mean_pm
+
+    mean, half = e.get("mean"), e.get("half_width")
+    finite = isinstance(mean, (int, float)) and math.isfinite(mean)
+    return mean_pm({"mean": mean if finite else math.nan,
+                    "half_width": half if isinstance(half, (int, float)) else math.nan})
 
 
 def _figures(folder: Path, captions: dict[str, str]) -> list[dict[str, str]]:
@@ -138,9 +141,9 @@ def _answers(summary: dict[str, Any], targets: dict[str, tuple[float, str]], sta
     rows = []
     for kpi, e in summary["kpis"].items():
         label = _answer_label(kpi)
-        if label is None or (e["mean"] == 0 and not e.get("half_width")
-                             and kpi not in targets and kpi.startswith("completed.")):
-            continue
+        zero = e["mean"] == 0 and not e.get("half_width") and kpi not in targets
+        if label is None or (zero and kpi.startswith(("completed.", "demand.backlog_end."))):
+            continue  # a product that builds nothing, or owes nothing, is not an answer
         value, unit = _pm(e), kpi_unit(kpi)
         if kpi.startswith("milestone.") and e["mean"] is not None and math.isfinite(e["mean"]):
             value = (start + dt.timedelta(days=math.floor(e["mean"]))).isoformat()

@@ -127,7 +127,7 @@ def point_summaries(state: dict[str, Any], runs: dict[tuple[int, int], dict[str,
     return out
 
 
-def _pm(e: dict[str, Any]) -> str:
+def mean_pm(e: dict[str, Any]) -> str:
     """`mean ± half-width`, thousands separated, to the interval's precision."""
     mean, half = e["mean"], e["half_width"]
     if mean is None or math.isnan(mean):
@@ -164,7 +164,7 @@ def markdown(state: dict[str, Any], summaries: list[dict[str, Any]], names: list
              "|" + "---|" * (1 + len(factors) + len(kpis))]
     for s in summaries:
         lines.append("| " + " | ".join([str(s["point"]), *(md(s["labels"][f]) for f in factors),
-                                        *(_pm(s["kpis"][k]) for k in kpis)]) + " |")
+                                        *(mean_pm(s["kpis"][k]) for k in kpis)]) + " |")
     lines += ["", "Factors ranked by effect size (largest minus smallest main-effect mean):",
               "", "| KPI | rank | factor | effect |", "|---|---|---|---|"]
     for kpi_name, rank, factor, size in rank_rows[1:]:
