@@ -190,8 +190,8 @@ def test_a_headline_difference_far_outside_noise_is_significant_at_three_replica
     """Holm within the headline KPIs (the default family), not over every KPI: an eight-
     station line whose last station slows from 55 to 59 s loses output far outside the
     paired interval, which is significant at n = 3, and the table says what was corrected
-    over. Corrected over all 70 (KPI, alternative) tests, as before, the same difference
-    is not significant: the adjusted p-values can only rise with the family."""
+    over. Corrected over every KPI (dozens of station shares), as before, the same
+    difference is not significant: the adjusted p-values can only rise with the family."""
     st = [{"cycle": {"dist": "exponential", "mean": "50 s"},
            "failures": {"mtbf": "2 h", "mttr": "10 min"}}] * 7
     d = line([*st, {"cycle": {"dist": "exponential", "mean": "55 s"}}], 3, duration="14 d",
@@ -221,6 +221,6 @@ def test_a_headline_difference_far_outside_noise_is_significant_at_three_replica
                  "c-all", "-w", "1", "--family", "all", "-q"]) == 0
     every = {(r["kpi"], r["scenario"]): r for r in
              json.loads((out / "c-all" / "comparison.json").read_text())["kpis"]}
-    assert sum(r["tested"] for r in every.values()) == 70
+    assert sum(r["tested"] for r in every.values()) > 4 * len(tested)
     assert every["completed", "alt"]["p_adjusted"] > 0.05 >= done["p_adjusted"]
     assert every["completed", "alt"]["p_value"] == done["p_value"]  # same test, other family

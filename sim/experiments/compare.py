@@ -279,6 +279,9 @@ def compare(arms: Sequence[Arm], family: str | None = None) -> Comparison:
     base = arms[0]
     keys = [k for k in base.kpis if all(k in a.kpis for a in arms)]
     in_family, label = family_of(family)
+    # a KPI that is 0 in every replication of every arm (a product nobody builds) has
+    # nothing to test: it stays out of the family rather than diluting it with p = 1
+    silent = {k for k in keys if all(v == 0 for a in arms for v in a.kpis[k])}
     raw = []
     for arm in arms:
         for k in keys:
@@ -286,7 +289,8 @@ def compare(arms: Sequence[Arm], family: str | None = None) -> Comparison:
             own, diff = ci95(a), paired_diff(a, b)
             alt = arm is not base
             raw.append((k, arm.name, own, diff, unpaired_half_width(a, b) if alt else math.nan,
-                        paired_p_value(a - b) if alt else math.nan, alt and in_family(k)))
+                        paired_p_value(a - b) if alt else math.nan,
+                        alt and in_family(k) and k not in silent))
     adjusted = holm_adjusted([p if tested else math.nan for *_, p, tested in raw])
     tests = sum(1 for *_, p, tested in raw if tested and not math.isnan(p))
     kpis = len({k for k, *_, p, tested in raw if tested and not math.isnan(p)})

@@ -206,9 +206,13 @@ def comparison_page(folder: Path, table_text: str, captions: dict[str, str]) -> 
     c = json.loads((folder / "comparison.json").read_text(encoding="utf-8"))
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     rows = []
+    groups: dict[str, list[dict[str, Any]]] = {}
     for r in c["kpis"]:
-        if not (is_headline(r["kpi"]) or r.get("tested")):
-            continue
+        groups.setdefault(r["kpi"], []).append(r)
+    shown = [r for kpi, group in groups.items() if (is_headline(kpi) or any(
+        x.get("tested") for x in group)) and not all(x["mean"] == 0 and not x.get(
+            "half_width") for x in group) for r in group]  # a KPI, then its options
+    for r in shown:
         base = r["scenario"] == c["baseline"]
         mean = {"mean": r["mean"], "half_width": r.get("half_width")}
         diff = {"mean": r.get("diff"), "half_width": r.get("diff_half_width")}
