@@ -12,7 +12,6 @@ from __future__ import annotations
 import difflib
 import hashlib
 import os
-import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,108 +24,13 @@ from sim.errors import ScenarioError
 from sim.scenario import Scenario
 from sim.spec.export import resolved_dict, scenario_schema
 from sim.spec.messages import first_error, walk
+from sim.spec.yamlfile import StrictLoader, bounded, parse_yaml, read_bounded
 from sim.units import show_value
 
 __all__ = ["Source", "load_dict", "load_scenario", "load_with_sources", "read_yaml",
            "resolved_dict", "scenario_schema"]
 
 Origin = dict[tuple[Any, ...], str]
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys (two stations with one name) and nesting past
-    MAX_DEPTH while composing (before PyYAML's recursion can overflow the stack), and
-    supports merge keys (`<<: *defaults`): merged keys come first, the mapping's own win."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._depth = 0
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        self._depth += 1
-        try:
-            if self._depth > MAX_DEPTH + 1:
-                raise yaml.composer.ComposerError(
-                    None, None, f"values nested deeper than {MAX_DEPTH} levels",
-                    self.peek_event().start_mark)
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue  # merged keys may be overridden by the mapping's own
-            key = self.construct_object(key_node, deep=True)
-            if isinstance(key, (str, int, float, bool)) and key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
-            if isinstance(key, (str, int, float, bool)):
-                seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
-        """A date like 2024-13-01 is a YAML error with a line number, not a crash."""
-        try:
-            return super().construct_yaml_timestamp(node)
-        except ValueError as exc:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"invalid date {node.value!r} ({exc})", node.start_mark
-            ) from None
-
-
-_StrictLoader.add_constructor(
-    "tag:yaml.org,2002:timestamp", _StrictLoader.construct_yaml_timestamp
-)
-
-
-def _parse_yaml(text: str, file: str) -> Any:
-    try:
-        return yaml.load(text, Loader=_StrictLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        raise ScenarioError(file, "", f"invalid YAML{where}: {exc.problem}") from None
-    except yaml.YAMLError as exc:
-        raise ScenarioError(file, "", f"invalid YAML: {exc}") from None
-
-
-def read_bounded(path: Path, file: str, limit: int | None = None) -> bytes:
-    """The bytes of a regular file of at most `limit` bytes (default MAX_FILE_BYTES).
-
-    Checked on the open file, not the name: a device (`/dev/zero`), a FIFO (which would
-    block) or a socket is refused, and a file growing while read is cut at the limit."""
-    limit = MAX_FILE_BYTES if limit is None else limit
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except FileNotFoundError:
-        raise ScenarioError(file, "", "file not found") from None
-    except IsADirectoryError:
-        raise ScenarioError(file, "", "expected a scenario file, not a folder") from None
-    except OSError as exc:
-        raise ScenarioError(file, "", f"cannot read the file ({exc.strerror})") from None
-    with os.fdopen(fd, "rb") as fh:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise ScenarioError(file, "", "expected a scenario file, not a folder")
-        if not stat.S_ISREG(mode):
-            raise ScenarioError(file, "", "not a regular file (a device, FIFO or socket); "
-                                          "give a YAML file")
-        try:
-            raw = fh.read(limit + 1)
-        except OSError as exc:
-            raise ScenarioError(file, "", f"cannot read the file ({exc.strerror})") from None
-    if len(raw) > limit:
-        raise ScenarioError(file, "", f"the file is larger than {limit:,} bytes; "
-                                      "a scenario is a few kB of YAML")
-    return raw
-
-
-MAX_FILE_BYTES = 10_000_000  # a scenario is a few kB; this bounds what is parsed at all
-MAX_VALUES = 1_000_000       # values after alias expansion ("billion laughs" guard)
-MAX_DEPTH = 64               # nesting of mappings and lists
 
 
 @dataclass(frozen=True)
@@ -160,44 +64,12 @@ def _read(path: Path, file: str, sources: list[Source] | None = None) -> dict[st
         raise ScenarioError(file, "", f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at "
                                       f"position {exc.start} cannot be decoded (save the "
                                       "file as UTF-8)") from None
-    data = _parse_yaml(text, file)
-    _bounded(data, file)
+    data = parse_yaml(text, file)
+    bounded(data, file)
     if not isinstance(data, dict):
         got = "an empty file" if data is None else f"a {type(data).__name__}"
         raise ScenarioError(file, "", f"expected a mapping of scenario sections (got {got})")
     return data
-
-
-def _bounded(data: Any, file: str) -> None:
-    """Refuse YAML whose aliases expand past MAX_VALUES values or nest past MAX_DEPTH.
-
-    Aliases are shared references after parsing, so sizes are counted once per distinct
-    node (memoised by id): the cost is linear in the file, whatever it would expand to."""
-    size: dict[int, int] = {}
-    depth: dict[int, int] = {}
-
-    def walk(node: Any, level: int) -> tuple[int, int]:
-        if level > MAX_DEPTH:
-            raise ScenarioError(file, "", f"values nested deeper than {MAX_DEPTH} levels")
-        if not isinstance(node, (dict, list)):
-            return 1, 0
-        key = id(node)
-        if key not in size:
-            children = node.values() if isinstance(node, dict) else node
-            n, d = 1, 0
-            for child in children:
-                cn, cd = walk(child, level + 1)
-                n, d = n + cn, max(d, cd + 1)
-                if n > MAX_VALUES:
-                    raise ScenarioError(file, "", f"the file expands to more than "
-                                        f"{MAX_VALUES:,} values (YAML aliases referring to "
-                                        "aliases?)")
-            size[key], depth[key] = n, d
-        if level + depth[key] > MAX_DEPTH:
-            raise ScenarioError(file, "", f"values nested deeper than {MAX_DEPTH} levels")
-        return size[key], depth[key]
-
-    walk(data, 0)
 
 
 def _mark(data: Any, prefix: tuple[Any, ...], file: str, origin: Origin) -> None:
@@ -359,7 +231,7 @@ def _override(data: dict[str, Any], text: str, file: str, origin: Origin) -> Non
     if not all(parts):
         raise ScenarioError(file, dotted, f"bad --set {text!r}: empty part in the path")
     try:
-        value = yaml.load(raw, Loader=_StrictLoader) if raw else None
+        value = yaml.load(raw, Loader=StrictLoader) if raw else None
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None) or str(exc)
         raise ScenarioError(file, dotted, f"bad --set value {raw!r}: {problem}") from None
@@ -425,7 +297,8 @@ def _tables(data: dict[str, Any], origin: Origin, sources: list[Source]) -> None
     snapshotted with them; FILE is relative to the file (or cwd, for --set) that named it."""
     from sim.spec.tables import read_periods
 
-    for name, src in (data.get("sources") or {}).items():
+    sources_spec = data.get("sources")
+    for name, src in sources_spec.items() if isinstance(sources_spec, dict) else ():
         for book in ("plan", "demand"):
             spec = src.get(book) if isinstance(src, dict) else None
             if not isinstance(spec, dict) or not isinstance(spec.get("periods"), dict):

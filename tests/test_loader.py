@@ -10,8 +10,9 @@ import pytest
 import yaml
 
 from sim.errors import ScenarioError
-from sim.loader import _StrictLoader, load_dict, load_scenario, resolved_dict, scenario_schema
+from sim.loader import load_dict, load_scenario, resolved_dict, scenario_schema
 from sim.scenario import Scenario
+from sim.spec.yamlfile import StrictLoader
 
 DATA = Path(__file__).parent / "data"
 EXAMPLES = Path(__file__).parent.parent / "scenarios" / "examples"
@@ -271,11 +272,11 @@ def test_merge_keys_merge_and_the_mappings_own_keys_win(tmp_path: Path) -> None:
                         "run: {<<: *d, seed: 9}").replace("stations: {s1: {cycle: 50 s}, ",
                                                           "stations: {s1: {<<: *c}, ")
     text = "c_: &c {cycle: 50 s}\n" + text
-    data = yaml.load(text, Loader=_StrictLoader)
+    data = yaml.load(text, Loader=StrictLoader)
     assert data["run"] == {"duration": "10 d", "seed": 9}
     assert data["stations"]["s1"] == {"cycle": "50 s"}
     many = "a: &a {x: 1}\nb: &b {y: 2}\nc: {<<: [*a, *b], z: 3}\n"
-    assert yaml.load(many, Loader=_StrictLoader)["c"] == {
+    assert yaml.load(many, Loader=StrictLoader)["c"] == {
         "x": 1, "y": 2, "z": 3}
 
 
