@@ -217,13 +217,13 @@ def write_results(out_dir: Path, results: list[RunResult], resolved: dict, manif
         try:
             write_yaml(tmp / "scenario.resolved.yaml", resolved)
             write_json(tmp / "manifest.json", complete_manifest(manifest, results))
-            write_json(tmp / "summary.json", summary_dict(results))
+            summary = summary_dict(results)
+            write_json(tmp / "summary.json", summary)
             write_tables(tmp, results, vehicles)
             if excel:
                 from sim.report.excel import write_workbook
 
-                write_workbook(tmp / "results.xlsx", results,
-                               summarise([kpi.run_kpis(r) for r in results]))
+                write_workbook(tmp / "results.xlsx", results, summary["kpis"])
             (tmp / "README.txt").write_text(readme_text(), encoding="utf-8")
             drawing.finish()
         finally:

@@ -19,17 +19,17 @@ from sim.kpi import is_headline, kpi_unit
 from sim.records import RunResult
 
 
-def write_workbook(path: Path, results: Sequence[RunResult], summary: dict[str, Any]
-                   ) -> Path:
-    """The workbook: KPIs, completions by month, and the order books by period."""
+def write_workbook(path: Path, results: Sequence[RunResult], kpis: dict[str, Any]) -> Path:
+    """The workbook: KPIs (`kpis` as in summary.json), completions by month, and the order
+    books by period."""
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet("KPIs")
     sheet.append(["KPI", "mean", "± 95%", "unit"])
-    for name, e in summary.items():
+    for name, e in kpis.items():
         if is_headline(name):
-            sheet.append([name, _cell(e.mean), _cell(e.half_width), kpi_unit(name)])
+            sheet.append([name, _cell(e["mean"]), _cell(e["half_width"]), kpi_unit(name)])
     _grid(book, "completed by month", *_monthly(results))
     if results[0].demand:
         for measure in ("planned", "released", "completed"):
@@ -38,7 +38,7 @@ def write_workbook(path: Path, results: Sequence[RunResult], summary: dict[str, 
     return path
 
 
-def _cell(x: float) -> float | None:
+def _cell(x: float | None) -> float | None:
     return None if x is None or not np.isfinite(x) else float(x)
 
 
