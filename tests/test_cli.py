@@ -116,11 +116,24 @@ def test_subprocess_ctrl_c_exits_130_and_writes_nothing(tmp_path, workers) -> No
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
     )
-    time.sleep(3)
+    # signal once the run says it is simulating: its first tenth in one process (the
+    # progress line), both pool workers up in two
+    seen = []
+    if workers == "1":
+        while not any("%" in line for line in seen):
+            line = proc.stderr.readline()
+            assert line, "the run ended before it reported progress"
+            seen.append(line)
+    else:
+        deadline = time.monotonic() + 60
+        while len(_children(proc.pid)) < 2:
+            assert time.monotonic() < deadline and proc.poll() is None, "no pool started"
+            time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
-    assert "Traceback" not in err and "interrupted" in err
+    assert proc.returncode == 130, "".join(seen) + err
+    assert "Traceback" not in err and err.strip().splitlines()[-1] == (
+        "interrupted: nothing written")
     assert not out.exists()
 
 

@@ -77,10 +77,8 @@ def test_stop_ends_a_child_still_drawing():
     d = Drawing([_ok, lambda: time.sleep(60)])
     d.start()
     child = d.child
-    t = time.perf_counter()
-    d.stop()
-    assert time.perf_counter() - t < 10
-    assert not child.is_alive()
+    d.stop()  # returns once the child is joined: it was stopped, not waited for
+    assert not child.is_alive() and child.exitcode == -15  # ended by SIGTERM, not by its job
     assert d.child is None and d.conn is None
 
 
