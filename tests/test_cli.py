@@ -12,6 +12,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from processes import children
 
 import sim
 from sim import cli
@@ -126,7 +127,7 @@ def test_subprocess_ctrl_c_exits_130_and_writes_nothing(tmp_path, workers) -> No
             seen.append(line)
     else:
         deadline = time.monotonic() + 60
-        while len(_children(proc.pid)) < 2:
+        while len(children(proc.pid)) < 2:
             assert time.monotonic() < deadline and proc.poll() is None, "no pool started"
             time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
@@ -403,12 +404,6 @@ def test_provenance_is_what_was_loaded_not_what_the_file_became(tmp_path, capsys
     assert SECRET not in page and "extends: base.yaml" in page
 
 
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except FileNotFoundError:
-        return []
-
 
 @pytest.mark.slow
 def test_sigterm_is_handled_as_ctrl_c_exit_143_and_nothing_written(tmp_path) -> None:
@@ -419,10 +414,10 @@ def test_sigterm_is_handled_as_ctrl_c_exit_143_and_nothing_written(tmp_path) -> 
          "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         cwd=ROOT)
     deadline = time.monotonic() + 60
-    while len(_children(proc.pid)) < 2:  # simulating: both workers are up
+    while len(children(proc.pid)) < 2:  # simulating: both workers are up
         assert time.monotonic() < deadline and proc.poll() is None, "the pool did not start"
         time.sleep(0.05)
-    workers = _children(proc.pid)
+    workers = children(proc.pid)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 143, err

@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from processes import alive, children
+
 from sim.output import prepare_dir
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,19 +29,6 @@ run_replications(sc, 2, workers=2, progress=False)
 """
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state not in ("Z", "X")
-
-
-def _children(pid: int) -> list[int]:
-    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    return [int(x) for x in text.split()]
-
-
 def test_workers_exit_within_seconds_when_the_main_process_is_killed() -> None:
     scenario = str(ROOT / "bench" / "reference_line.yaml")
     proc = subprocess.Popen([sys.executable, "-c", CHILD, scenario], cwd=ROOT)
@@ -48,14 +37,14 @@ def test_workers_exit_within_seconds_when_the_main_process_is_killed() -> None:
         workers: list[int] = []
         while len(workers) < 2 and time.monotonic() < deadline:
             time.sleep(0.2)
-            workers = _children(proc.pid)
+            workers = children(proc.pid)
         assert len(workers) >= 2, "the pool did not start"
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         deadline = time.monotonic() + 5
-        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+        while any(alive(w) for w in workers) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not any(_alive(w) for w in workers)
+        assert not any(alive(w) for w in workers)
     finally:
         if proc.poll() is None:
             proc.kill()

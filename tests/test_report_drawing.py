@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from factories import random_result
+from processes import alive
 
 from sim import plots
 from sim.report.drawing import Drawing
@@ -158,17 +159,10 @@ def test_the_figure_process_dies_with_a_killed_parent(tmp_path) -> None:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         deadline = time.monotonic() + 30
-        while _alive(child):
+        while alive(child):
             assert time.monotonic() < deadline, "the figure process outlived its parent"
             time.sleep(0.05)
     finally:
         if proc.poll() is None:
             proc.kill()
 
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state not in ("Z", "X")

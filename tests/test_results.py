@@ -35,6 +35,16 @@ def _shards(tmp_path: Path, sweep: Path, out: Path) -> list[Path]:
     return [out / f"{sweep.stem}-shard-{i}-of-2" for i in (1, 2)]
 
 
+def _two_runs(tmp_path: Path, capsys) -> Path:
+    """Two 2-day runs of the two-station line, `out/a` and `out/b`, paired by seed."""
+    out = tmp_path / "out"
+    for name in ("a", "b"):
+        assert main(["run", str(TWO), "--set", "run.duration=2 d", "-n", "2", "--out", str(out),
+                     "--name", name, "-q", "--no-plots", "-w", "1"]) == 0
+    capsys.readouterr()
+    return out
+
+
 def _error(capsys) -> str:
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err
@@ -151,11 +161,7 @@ def test_a_malformed_record_is_one_line_naming_file_and_field(tmp_path, capsys, 
 @pytest.mark.parametrize("verb", ["gate", "compare"])
 def test_a_malformed_summary_is_one_line_for_gate_and_compare(tmp_path, capsys, edit, words,
                                                               verb) -> None:
-    out = tmp_path / "out"
-    for name in ("a", "b"):
-        assert main(["run", str(TWO), "--set", "run.duration=2 d", "-n", "2", "--out", str(out),
-                     "--name", name, "-q", "--no-plots", "-w", "1"]) == 0
-    capsys.readouterr()
+    out = _two_runs(tmp_path, capsys)
     path = out / "b" / "summary.json"
     data = json.loads(path.read_text())
     edit(data)
@@ -182,11 +188,7 @@ def test_a_summary_that_is_not_json_or_too_deep_is_one_line(tmp_path, capsys) ->
 
 @pytest.mark.parametrize("row", ["2023-12-31,0,5", "2024-01-01,7,5", "2024-01-01,0,lots"])
 def test_a_damaged_daily_table_is_one_line_for_compare(tmp_path, capsys, row) -> None:
-    out = tmp_path / "out"
-    for name in ("a", "b"):
-        assert main(["run", str(TWO), "--set", "run.duration=2 d", "-n", "2", "--out", str(out),
-                     "--name", name, "-q", "--no-plots", "-w", "1"]) == 0
-    capsys.readouterr()
+    out = _two_runs(tmp_path, capsys)
     daily = out / "b" / "daily.csv"
     header = daily.read_text().splitlines()[0].split(",")
     cells = dict(zip(("date", "replication", "completed"), row.split(",")))
