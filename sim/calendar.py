@@ -72,8 +72,8 @@ class Calendar:
     windows are disjoint. An empty calendar holds one sentinel window at +inf.
     """
 
-    __slots__ = ("_e", "_k", "_n", "_oe", "_one", "_os", "_prod", "_r", "_s", "_span_e",
-                 "_span_n", "_span_s", "_we", "_ws", "always_on", "end", "start")
+    __slots__ = ("_e", "_k", "_n", "_np", "_oe", "_one", "_os", "_prod", "_r", "_s",
+                 "_span_e", "_span_n", "_span_s", "_we", "_ws", "always_on", "end", "start")
 
     def __init__(self, start: dt.date | None, end: float, pieces: list[tuple[float, float, float]],
                  spans: list[tuple[float, float, str]],
@@ -81,6 +81,7 @@ class Calendar:
         """Internal: use ``build`` or ``always``. ``pieces`` are sorted (start, end, rate);
         ``prod`` maps each production day (day index) to the span of its shifts."""
         self._prod = prod or {}
+        self._np: tuple[np.ndarray, ...] | None = None
         self.always_on = False
         self.start = start
         self.end = end
@@ -202,9 +203,25 @@ class Calendar:
 
         The same arithmetic as the scalar path, done element-wise: the window holding `t`
         when the work fits in it, else `_advance`'s search of the cumulative work."""
+        return self._advance_many(t, w, on=False)
+
+    def advance_on_many(self, t: float, d: np.ndarray) -> np.ndarray:
+        """`advance_on(t, d_k)` for every d_k > 0 at once, float for float the same (the
+        rate-1 case of `advance_work_many`: dividing by 1.0 is exact)."""
+        return self._advance_many(t, d, on=True)
+
+    def _arrays(self) -> tuple[np.ndarray, ...]:
+        """The windows as numpy arrays (built once): s, e, rates, work cumulated at the
+        starts and ends, ones, on-shift time cumulated at the starts and ends."""
+        if self._np is None:
+            self._np = tuple(np.asarray(v, dtype=np.float64) for v in (
+                self._s, self._e, self._r, self._ws, self._we, self._one, self._os, self._oe))
+        return self._np
+
+    def _advance_many(self, t: float, w: np.ndarray, on: bool) -> np.ndarray:
         w = np.asarray(w, dtype=np.float64)
-        s, e, r = (np.asarray(v, dtype=np.float64) for v in (self._s, self._e, self._r))
-        cs, ce = np.asarray(self._ws), np.asarray(self._we)
+        s, e, rw, ws, we, one, os_, oe = self._arrays()
+        r, cs, ce = (one, os_, oe) if on else (rw, ws, we)
         out = np.empty_like(w)
         i = bisect_right(self._s, t) - 1
         fits = np.zeros(w.shape, dtype=bool)
@@ -365,6 +382,9 @@ class AlwaysOn(Calendar):
     def advance_work_many(self, t: float, w: np.ndarray) -> np.ndarray:
         w = np.asarray(w, dtype=np.float64)
         return np.where(w > 0.0, t + w, t)
+
+    def advance_on_many(self, t: float, d: np.ndarray) -> np.ndarray:
+        return self.advance_work_many(t, d)
 
     def advance_on(self, t: float, d: float) -> float:
         return t + d if d > 0.0 else t

@@ -72,7 +72,7 @@ def due_times(cal, a: float, b: float, n: int, spread: str = "working_days") -> 
 
 def _over_working_days(cal, a: float, b: float, n: int) -> np.ndarray:
     """Order k on production day j = floor(u D) of the period's D days, at on-shift
-    fraction u D - j of that day's shifts."""
+    fraction u D - j of that day's shifts (the orders of one day at once)."""
     first, last = int(a // DAY), math.ceil(b / DAY)
     days = [first + int(i) for i in np.flatnonzero(cal.production_days(last)[first:])]
     if not days:
@@ -80,11 +80,14 @@ def _over_working_days(cal, a: float, b: float, n: int) -> np.ndarray:
     u = (np.arange(n) + 0.5) / n * len(days)
     j = np.minimum(u.astype(np.int64), len(days) - 1)
     out = np.empty(n)
-    for k, (jk, uk) in enumerate(zip(j.tolist(), u.tolist())):
-        span = cal.production_span(days[jk])
+    edges = np.searchsorted(j, np.arange(len(days) + 1))
+    for day, (lo, hi) in enumerate(zip(edges[:-1].tolist(), edges[1:].tolist())):
+        if lo == hi:
+            continue
+        span = cal.production_span(days[day])
         assert span is not None
         s0, e0 = span
-        out[k] = cal.advance_on(s0, (uk - jk) * cal.on_between(s0, e0))
+        out[lo:hi] = cal.advance_on_many(s0, (u[lo:hi] - day) * cal.on_between(s0, e0))
     return out
 
 
