@@ -203,8 +203,6 @@ def _unknown_name(data: dict[str, Any], keys: list[Any], where: str) -> None:
     `sation.x=1`, or `stations.paintshop.servers=2` when there is no station `paintshop`
     (setting a field of an object that does not exist). A whole new object
     (`stations.extra={cycle: 60 s}`) may still be added."""
-    from sim.scenario import Scenario
-
     fields = {f.alias or n for n, f in Scenario.model_fields.items()} | {"extends"}
     top = str(keys[0])
     if top not in data and top not in fields:

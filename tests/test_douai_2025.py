@@ -206,8 +206,8 @@ def test_the_resolved_2025_scenario_loads_back_equal(tmp_path, name: str) -> Non
 def test_per_day_divides_by_the_229_working_days_whatever_the_nights(name: str) -> None:
     """Sunday nights belong to Monday's production: a night shift adds no working day
     (per_day counted 239 days for the base and 245 with nights from September before)."""
-    from sim.engine.run import _working_days
+    from sim.engine.run import working_mask
 
     sc = load_scenario(HERE / name)
     cal = Calendar.build(sc.calendars[sc.run.calendar], START, sc.run.horizon)
-    assert _working_days(cal, sc.run.warmup, sc.run.horizon) == 229
+    assert sc.run.warmup == 0 and int(working_mask(cal, sc.run.horizon).sum()) == 229

@@ -171,6 +171,7 @@ def _records(model: Model, base: dict[str, int], wall: float) -> RunResult:
     counters["scrapped"] = tally.scrapped
     counters["completed"] = int(tally.good_by_type.sum())
     jobs = sum(s.jobs for s in stations)
+    mask = working_mask(cal, horizon)  # production days: a Sunday-evening night is Monday's
     return RunResult(
         scenario=sc.name, replication=model.replication, seed=sc.run.seed,
         start=sc.run.start, warmup=warmup, horizon=horizon,
@@ -184,8 +185,8 @@ def _records(model: Model, base: dict[str, int], wall: float) -> RunResult:
         shift_names=folder.shift_labels,
         scheduled_seconds=(cal.on_between(warmup, horizon) if cal is not None
                            else horizon - warmup),
-        working_days=_working_days(cal, warmup, horizon),
-        working_mask=frozen_array(working_mask(cal, horizon), "?"),
+        working_days=int(mask[int(warmup // 86400.0):].sum()),
+        working_mask=frozen_array(mask, "?"),
         shift_seconds=_shift_seconds(cal, warmup, horizon),
         shift_capacity=_shift_capacity(model, cal, warmup, horizon),
         lead_on_shift=(None if cal is None or cal.always_on or completions is None
@@ -233,15 +234,6 @@ def working_mask(cal, horizon: float) -> np.ndarray:
     if cal is None or cal.always_on:
         return np.ones(days, dtype=bool)
     return cal.production_days(days)
-
-
-def _working_days(cal, warmup: float, horizon: float) -> int:
-    """Production days of the statistics window (every day without a calendar): a night
-    shift starting on Sunday evening counts for Monday (`Calendar.production_days`)."""
-    first, last = int(warmup // 86400.0), int(np.ceil(horizon / 86400.0))
-    if cal is None or cal.always_on:
-        return last - first
-    return int(cal.production_days(last)[first:].sum())
 
 
 def _demand(name: str, port, horizon: float) -> DemandRecord:
