@@ -230,10 +230,10 @@ def arm_labels(names: Sequence[str], paths: Sequence[Path]) -> list[str]:
         if p in seen[:i]:
             raise UsageError(f"{paths[i]} is given twice: compare needs different inputs")
     for labels in (list(names), [Path(p).stem if Path(p).suffix in (".yaml", ".yml")
-                                 else Path(p).name for p in paths], [str(p) for p in paths]):
+                                 else Path(p).name for p in paths]):
         if len(set(labels)) == len(labels):
             return labels
-    return [str(p) for p in seen]
+    return [str(p) for p in paths]  # distinct: equal paths resolve alike, refused above
 
 
 def check_pairing(arms: Sequence[Arm]) -> None:
