@@ -45,6 +45,10 @@ Definitions (over the window, length ``W = horizon - warmup`` seconds):
   was the first (in input order) that could not supply (with order matching: the matching
   part is not there); for the carrier, the rest of the starved time (starved per server
   minus the other inputs' waits; exact for one server).
+- ``bottleneck.<station>.sole`` / ``.shifting`` (runs that logged active periods: `run`
+  and `compare`, not sweeps): share of the observed on-shift time the station was the
+  sole or a shifting bottleneck by the active-period method (`sim.analysis.bottleneck`;
+  by shift and by month in the run folder's bottleneck.csv).
 - ``buffer.<name>.mean_level``: time-average level over the window.
 - ``demand.ordered`` / ``demand.due`` / ``demand.released`` / ``demand.backlog_end``
   (order-book sources, summed over them): orders in the book's periods (after scale);
@@ -76,7 +80,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.records import STATES, RunResult
+from sim.records import STATES, BottleneckRecord, RunResult
 
 DAY_S = 86400.0
 HOUR_S = 3600.0
@@ -192,7 +196,7 @@ UNIT_RULES: tuple[tuple[str, str | tuple[str, ...], str], ...] = (
     ("starts", "shift.", "parts"),
     ("ends", "_per_hour", "1/h"),
     ("ends", "_h", "h"),
-    ("starts", "station.", "fraction"),
+    ("starts", ("station.", "bottleneck."), "fraction"),
     ("is", "little_gap", "ratio"),
     ("starts", "demand.", "orders"),
     ("starts", "counter.units_", "stock units"),
@@ -278,6 +282,8 @@ def run_kpis(r: RunResult) -> dict[str, float]:
             k[f"station.{st.name}.loaded"] = float(st.loaded)
         for buf, seconds in st.waiting.items():
             k[f"station.{st.name}.waiting_for.{buf}"] = seconds / on if on > 0 else math.nan
+    if r.bottleneck is not None:
+        k.update(bottleneck_kpis(r.bottleneck))
     for b in r.buffers:
         k[f"buffer.{b.name}.mean_level"] = float(b.mean_level)
     k["lockup"] = 1.0 if r.lockup is not None else 0.0
@@ -295,6 +301,39 @@ def run_kpis(r: RunResult) -> dict[str, float]:
         if key not in k:  # the engine's own released/lost/... would repeat the KPIs above
             k[f"counter.{key}"] = float(n)
     return k
+
+
+def bottleneck_kpis(b: BottleneckRecord) -> dict[str, float]:
+    """Sole and shifting bottleneck shares of the observed time (module doc)."""
+    k: dict[str, float] = {}
+    obs = b.observed
+    for i, name in enumerate(b.stations):
+        k[f"bottleneck.{name}.sole"] = b.sole[i] / obs if obs > 0 else math.nan
+        k[f"bottleneck.{name}.shifting"] = b.shifting[i] / obs if obs > 0 else math.nan
+    return k
+
+
+def bottleneck_table(r: RunResult) -> Table:
+    """Per station and bin (`all`, `shift:<name>`, `month:<YYYY-MM>`): on-shift seconds
+    observed, and the sole and shifting bottleneck seconds and shares of them (empty
+    when the run logged no active periods)."""
+    b = r.bottleneck
+    if b is None:
+        return {c: np.zeros(0) for c in ("station", "bin", "observed_s", "sole_s",
+                                          "shifting_s", "sole", "shifting")}
+    n_k, n_b = len(b.stations), len(b.bins)
+    observed = np.concatenate([[b.observed], b.bin_seconds])
+    sole = np.column_stack([b.sole, b.sole_by_bin]).ravel()
+    shifting = np.column_stack([b.shifting, b.shifting_by_bin]).ravel()
+    obs = np.tile(observed, n_k)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {
+            "station": np.repeat(np.array(b.stations, dtype=object), n_b + 1),
+            "bin": np.tile(np.array(("all", *b.bins), dtype=object), n_k),
+            "observed_s": obs, "sole_s": sole, "shifting_s": shifting,
+            "sole": np.where(obs > 0, sole / obs, np.nan),
+            "shifting": np.where(obs > 0, shifting / obs, np.nan),
+        }
 
 
 def demand_kpis(r: RunResult) -> dict[str, float]:

@@ -42,7 +42,8 @@ from sim.stats import LEVEL, summarise
 # Decimals written for float columns (exact integer arithmetic, no float repr noise).
 DECIMALS: dict[str, int] = {
     "t_release_s": 3, "t_done_s": 3, "lead_time_h": 4, "seconds": 3, "fraction": 6,
-    "mean_level": 6, "t_s": 3,
+    "mean_level": 6, "t_s": 3, "observed_s": 3, "sole_s": 3, "shifting_s": 3, "sole": 6,
+    "shifting": 6,
 }
 CHUNK_ROWS = 200_000
 
@@ -277,6 +278,9 @@ def write_tables(folder: Path, results: list[RunResult], vehicles: str = "parque
         from sim.report.parquet import write_completions
 
         write_completions(folder / "completions.parquet", results)
+    if results[0].bottleneck is not None:
+        write_csv(folder / "bottleneck.csv", list(FILES["bottleneck.csv"][1]),
+                  (_with_replication(kpi.bottleneck_table(r), r.replication) for r in results))
     if results[0].demand:
         write_csv(folder / "demand.csv", list(DEMAND_TABLES["demand.csv"][1]),
                   (_with_replication(kpi.demand_table(r), r.replication) for r in results))

@@ -85,6 +85,37 @@ class Completions:
 
 
 @dataclass(frozen=True)
+class ActivityRecord:
+    """Active periods of every station on the plant's on-shift clock (seconds of the run
+    calendar's on-shift time since the start; off shift takes no time), for the
+    active-period bottleneck method (`sim.engine.activity`, `sim.analysis.bottleneck`).
+    `bins` label spans of that clock: each named shift held and each calendar month."""
+
+    stations: tuple[str, ...]
+    starts: tuple[np.ndarray, ...]
+    ends: tuple[np.ndarray, ...]
+    observed: tuple[float, float]  # the post-warm-up window on the on-shift clock
+    shift_bins: tuple[tuple[str, float, float], ...]
+    month_bins: tuple[tuple[str, float, float], ...]
+
+
+@dataclass(frozen=True)
+class BottleneckRecord:
+    """One replication's bottlenecks by the active-period method: on-shift seconds each
+    station was the sole or a shifting bottleneck, in all and per bin (`shift:<name>`,
+    `month:<YYYY-MM>`), and the on-shift seconds observed (of all, of each bin)."""
+
+    stations: tuple[str, ...]
+    observed: float
+    sole: np.ndarray               # [station]
+    shifting: np.ndarray           # [station]
+    bins: tuple[str, ...]
+    bin_seconds: np.ndarray        # [bin]
+    sole_by_bin: np.ndarray        # [station, bin]
+    shifting_by_bin: np.ndarray    # [station, bin]
+
+
+@dataclass(frozen=True)
 class DemandRecord:
     """An order book's periods and what was released from it (one demand source)."""
 
@@ -236,6 +267,8 @@ class RunResult:
     stalls: tuple[Stall, ...] = ()
     lockup: LockUp | None = None
     tally: Tally | None = None     # the completions folded for the KPIs (engine runs)
+    activity: ActivityRecord | None = None  # active periods, when the run logged them
+    bottleneck: BottleneckRecord | None = None  # their analysis (sim.analysis.bottleneck)
 
     @property
     def completions(self) -> Completions:

@@ -143,3 +143,55 @@ def test_the_load_of_a_shift_is_its_output_over_its_takt_capacity() -> None:
     half = run_kpis(run(_paced(source={"kind": "arrivals", "interarrival": "120 s"},
                                duration="1 w", calendar=cal)))
     assert half["shift.day.load"] == pytest.approx(0.5, abs=0.02)
+
+
+def _two_models(sequence: list[str], content: dict | None, speed: float = 1.0) -> dict:
+    d = _paced({"kind": "saturated", "sequence": sequence}, duration="2 h")
+    d["products"] = {"heavy": {"attrs": {"size": "big"}}, "light": {"attrs": {"size": "small"}}}
+    if content is not None:
+        d["stations"]["line"]["paced"]["content"] = content
+    d["stations"]["line"]["speed"] = speed
+    return d
+
+
+CONTENT = {"by": "size", "values": {"big": 1.5}, "default": 0.5}
+
+
+def test_work_content_per_model_sets_each_loaded_step() -> None:
+    """Saturated, alternating heavy (1.5 takt) and light (0.5 takt): each step lasts the
+    content of the part that entered at its start, so exits alternate 90 s and 30 s apart
+    and the line moves one part per takt on average; all heavy: one per 1.5 takt."""
+    t = done(run(_two_models(["heavy", "light"], CONTENT)))
+    gaps = np.diff(t)
+    np.testing.assert_allclose(gaps[10:30], np.tile([30.0, 90.0], 10) if gaps[10] == 30.0
+                               else np.tile([90.0, 30.0], 10))
+    assert len(t) == pytest.approx(7200.0 / TAKT - N, abs=2)
+    heavy = done(run(_two_models(["heavy"], CONTENT)))  # first exit after N heavy steps
+    np.testing.assert_array_equal(heavy, np.arange(N * 1.5 * TAKT, 7200.0, 1.5 * TAKT))
+
+
+def test_without_content_every_model_takes_one_takt_and_speed_divides_it() -> None:
+    np.testing.assert_allclose(np.diff(done(run(_two_models(["heavy", "light"], None)))), TAKT)
+    np.testing.assert_allclose(np.diff(done(run(_two_models(["heavy"], None, speed=1.2)))),
+                               TAKT / 1.2)
+
+
+def test_work_content_is_absorbed_where_the_entrance_is_empty() -> None:
+    """Fed one heavy part every 120 s (2 takts), the line is never loaded at its head:
+    every step lasts one takt, the run is that of the line without a content table."""
+    runs = []
+    for content in (CONTENT, None):
+        d = _two_models(["heavy"], content)
+        d["sources"]["src"] = {"kind": "arrivals", "interarrival": "120 s",
+                               "sequence": ["heavy"]}
+        runs.append(done(run(d)))
+    assert len(runs[0]) > 50
+    np.testing.assert_array_equal(runs[0], runs[1])
+
+
+def test_a_content_table_needs_positive_factors() -> None:
+    from pydantic import ValidationError
+
+    bad = _two_models(["heavy"], {"by": "size", "values": {"big": 0}})
+    with pytest.raises(ValidationError, match="greater than 0"):
+        run(bad)

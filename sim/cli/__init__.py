@@ -136,7 +136,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     # One build per replication, none extra: in one process, replication 0 runs on the
     # model built here as the structural check; in parallel each worker builds its own
     # first thing, and a build error stops the pool before any simulation.
-    first = _build_model(scenario) if min(workers, n) == 1 else None
+    first = _build_model(scenario, activity=True) if min(workers, n) == 1 else None
     check_output(args.out)
 
     from sim.experiments.replications import run_manifest, run_replications
@@ -146,7 +146,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     began = time.perf_counter()
     results = run_replications(scenario, n, workers=workers,
-                               progress=False if args.quiet else None, first=first)
+                               progress=False if args.quiet else None, first=first,
+                               bottleneck=True)
     wall = time.perf_counter() - began
     summary = summarise([run_kpis(r) for r in results])
     manifest = run_manifest(scenario, sources, results, overrides=overrides,
@@ -229,10 +230,30 @@ def format_summary(summary: dict[str, Any], start: Any = None) -> str:
         if len(parts) == 3 and parts[0] == "station" and parts[2] == "loaded":
             text += (f"\n{parts[1]}: {100 * e.mean:.1f}% of its positions loaded on shift "
                      "(a paced segment 'works' whenever it moves)")
+    ranked = bottleneck_ranking(summary)
+    if ranked:
+        text += ("\n\nbottleneck (active-period method, % of on-shift time; "
+                 "`bottleneck RUN_DIR` by shift and month):")
+        for station, sole, shifting in ranked[:5]:
+            text += (f"\n  {station:<22} sole {_pct(sole)}  shifting {_pct(shifting)}")
     return text
 
 
-DETAIL = ("station.", "buffer.", "little_gap")  # in summary.json, not in the printed table
+def _pct(e: Any) -> str:
+    hw = "" if e.half_width is None or math.isnan(e.half_width) else f" ± {100 * e.half_width:.1f}"
+    return f"{100 * e.mean:5.1f}%{hw}"
+
+
+def bottleneck_ranking(summary: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """Stations by sole bottleneck share, then shifting (Roser's ranking), largest first."""
+    sole = {n.split(".")[1]: e for n, e in summary.items()
+            if n.startswith("bottleneck.") and n.endswith(".sole")}
+    rows = [(st, e, summary[f"bottleneck.{st}.shifting"]) for st, e in sole.items()
+            if f"bottleneck.{st}.shifting" in summary]
+    return sorted(rows, key=lambda r: (-r[1].mean, -r[2].mean))
+
+
+DETAIL = ("station.", "buffer.", "little_gap", "bottleneck.")  # in summary.json, not in the printed table
 
 
 def _milestone_line(name: str, e: Any, start: Any) -> str:
@@ -301,11 +322,11 @@ def _num(x: float) -> str:
     return f"{x:,.4g}" if abs(x) < 1e4 else f"{x:,.0f}"
 
 
-def _build_model(scenario: Any) -> Any:
+def _build_model(scenario: Any, activity: bool = False) -> Any:
     """The model of replication 0 (building it runs the structural checks)."""
     from sim.engine.model import build
 
-    return build(scenario, replication=0)
+    return build(scenario, replication=0, activity=activity)
 
 
 def cmd_check(args: argparse.Namespace) -> int:

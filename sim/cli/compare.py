@@ -111,7 +111,8 @@ def _run_scenarios(args: argparse.Namespace) -> tuple[list, dict, str]:
         target_folder(args.out, default, "the baseline's name")  # before running
     workers = args.workers or default_workers(n)
     arms = [arm_from_results(label, run_replications(s, n, workers=workers,
-                                                     progress=False if args.quiet else None),
+                                                     progress=False if args.quiet else None,
+                                                     bottleneck=True),
                              targets_of(s.meta))
             for s, label in zip(scenarios, labels)]
     files = [source.record() for _, sources in loaded for source in sources]

@@ -74,7 +74,7 @@ class ChangeRunner:
         tag = f"@{change.label}"
         if "cycle" in change.fields:
             st.cycle = factories.cycle_fn(spec.cycle, name, self.streams, m.types,
-                                          f"changes.{change.label}", tag)
+                                          f"changes.{change.label}", tag, speed=spec.speed)
         if "failures" in change.fields:
             for machine in st.machines():
                 machine.fm = factories.failure_model(spec.failures, machine.name,

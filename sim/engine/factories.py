@@ -26,8 +26,10 @@ def days(d, start) -> float:
     return (d - start).days * 86400.0
 
 
-def cycle_fn(spec, name: str, streams: Streams, types, path: str, tag: str = ""):
-    """A function: type index -> work content (seconds) of one job."""
+def cycle_fn(spec, name: str, streams: Streams, types, path: str, tag: str = "",
+             speed: float = 1.0):
+    """A function: type index -> work content (seconds) of one job, divided by the
+    station's `speed` (the same draws: a faster station stays paired with the base)."""
     rng = streams.rng(name, "cycle" + tag)
     by = getattr(spec, "by", None)
     dists, scales = [], []
@@ -41,7 +43,7 @@ def cycle_fn(spec, name: str, streams: Streams, types, path: str, tag: str = "")
                                     f"{attrs['variant']} ({by}={attrs.get(by)}) and no default")
             scale = float(attrs[spec.scale_by]) if spec.scale_by else 1.0
         dists.append(d)
-        scales.append(scale)
+        scales.append(scale / speed)
     # One stream per distinct distribution: with several, each is keyed by its own
     # attribute value, so adding a product leaves the others' draws unchanged (CRN).
     distinct = list({id(d): (d, attrs.get(by)) for d, (_, _, attrs) in zip(dists, types)}.values())

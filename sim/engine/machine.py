@@ -33,6 +33,7 @@ import math
 import numpy as np
 
 from sim.calendar import Calendar
+from sim.engine.activity import Activity
 
 WORKING, BLOCKED, STARVED, FAILED, OFF = range(5)
 INF = math.inf
@@ -65,6 +66,7 @@ class Machine:
 
     __slots__ = (
         "acc",
+        "act",
         "always_on",
         "budget",
         "cal",
@@ -111,6 +113,7 @@ class Machine:
         self.w_left = -1.0
         self.f_off = 0.0
         self.stat_from = 0.0
+        self.act: Activity | None = None  # active periods, when a run logs them
 
     # -- the hot path -------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ import numpy as np
 import simpy
 
 from sim.calendar import Calendar
+from sim.engine.activity import Activity
 from sim.engine.buffer import Buffer, CompletionLog, Sink, SinkPort, Wip
 from sim.engine.calloff import CalloffPort, WatchedBuffer
 from sim.engine.changes import ChangeRunner
@@ -69,11 +70,11 @@ class Model:
 
 
 def build(sc: Scenario, replication: int = 0, fuse: bool = True,
-          vehicles: bool = True) -> Model:
+          vehicles: bool = True, activity: bool = False) -> Model:
     """Wire the SimPy model of one replication of scenario `sc`.
 
     `vehicles=False`: keep no per-vehicle rows, only their tally (memory flat in the
-    horizon). `fuse=False` builds every station with generic servers: the same run,
+    horizon). `activity=True`: log every station's active periods (sim.engine.activity). `fuse=False` builds every station with generic servers: the same run,
     event for event, at the old cost; tests compare the two."""
     env = simpy.Environment()
     streams = Streams(sc.run.seed, replication)
@@ -135,9 +136,11 @@ def build(sc: Scenario, replication: int = 0, fuse: bool = True,
         if s.paced is not None:
             steps = [(c.time, s.paced.takt / c.spec.paced.takt) for c in changes
                      if c.section == "stations" and c.name == n and "paced" in c.fields]
+            content = s.paced.content
             st = PacedLine(n, env, cal.with_speed(steps),
                            failure_model(s.failures, n, streams),
-                           s.paced.positions, s.paced.takt, inputs[n][0], rt, out)
+                           s.paced.positions, s.paced.takt / s.speed, inputs[n][0], rt, out,
+                           None if content is None else [content.factor(a) for _, _, a in types])
         else:
             names = [f"{n}#{i}" if s.servers > 1 else n for i in range(s.servers)]
             ins = inputs[n]
@@ -148,10 +151,14 @@ def build(sc: Scenario, replication: int = 0, fuse: bool = True,
                     round(float(a[q])) for _, _, a in types]
             st = Station(n, env, s.servers, cal,
                          [failure_model(s.failures, m, streams) for m in names],
-                         cycle_fn(s.cycle, n, streams, types, f"stations.{n}.cycle"),
+                         cycle_fn(s.cycle, n, streams, types, f"stations.{n}.cycle",
+                                  speed=s.speed),
                          ins, carrier, s.match == "order", consume, rt, out, wip,
                          counters, fuse=n in plain)
         stations[n] = st
+        if activity:
+            for m in st.machines():
+                m.act = Activity()
         for b in inputs[n]:
             b.consumer = st
             if isinstance(st, Station):

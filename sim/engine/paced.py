@@ -10,6 +10,11 @@ part arrives. A failure, the calendar (off shift, or `rate` < 1) or a tail part 
 cannot leave (blocked) stops the whole line. Capacity: one part per takt; lead time:
 N x takt of movement. The step is the line's "job", so failures and shifts are handled by
 the same lazy `Machine` clock as any station.
+
+Work content per model (`paced.content`): a step begun with a part waiting at the entrance
+lasts `takt x content` of the part that entered at that step, so a saturated line moves
+one part per `takt x mean content`; steps begun with the entrance empty last one takt
+(the free pitch absorbs the difference). `speed` divides the takt.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ class PacedLine(Machine):
     __slots__ = (
         "cb",
         "cb_in",
+        "content",
         "entry_step",
         "env",
         "ev",
@@ -54,7 +60,7 @@ class PacedLine(Machine):
     )
 
     def __init__(self, name: str, env, cal, fm, positions: int, takt: float, inp,
-                 router, out) -> None:
+                 router, out, content: list[float] | None = None) -> None:
         super().__init__(name, cal, fm)
         self.env = env
         self.positions = positions
@@ -79,6 +85,7 @@ class PacedLine(Machine):
         self.exits = 0
         self.load_area = 0.0
         self.part_entered = 0.0
+        self.content = content  # per type: work content in takts (None: one takt each)
 
     @property
     def servers(self) -> list[Machine]:
@@ -111,7 +118,16 @@ class PacedLine(Machine):
         inp = self.inp
         waiting = bool(inp.items or inp.blocked)
         self.target = self.step + 1 if waiting else self.parts[0][0]
-        end = self.begin(t, (self.target - self.step) * self.takt)
+        if self.act is not None:  # active: a part enters at every step (module docstring
+            if waiting:           # of sim.engine.activity)
+                self.act.on(t)
+            else:
+                self.act.off(t)
+        w = (self.target - self.step) * self.takt
+        content = self.content
+        if content is not None and waiting and self.last_entry == self.step:
+            w *= content[self.parts[-1][1].type]  # the step of the part that just entered
+        end = self.begin(t, w)
         self.jump_t, self.jump_step = t, self.step
         self.jump_fails = list(self.fails)
         self.moving = True
@@ -124,6 +140,8 @@ class PacedLine(Machine):
         self.moving = False
         self.step = self.target
         self.finish(t, STARVED)
+        if self.act is not None:
+            self.act.off(t)  # a move begun at t with a part waiting extends the period
         self._boundary(t)
 
     # -- entries during a multi-step move -------------------------------------------------
@@ -149,6 +167,11 @@ class PacedLine(Machine):
             self.last_entry = j
             part = inp.take(t)
             self.parts.append((j + self.positions, part, t))
+            if self.act is not None:  # parts entering mid-move: loaded at the head
+                if inp.items or inp.blocked:
+                    self.act.on(t)
+                else:
+                    self.act.off(t)
         if (inp.items or inp.blocked) and j + 1 < self.target and self.entry_step < 0:
             self.entry_step = j + 1
             due = self._time_at_work((j + 1 - self.jump_step) * self.takt)

@@ -6,12 +6,14 @@ cold path (the warm-up reset and progress reports), per docs/design.md §5 rule 
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
 from heapq import heappop, heappush
 
 import numpy as np
 
+from sim.engine.activity import all_busy, to_on_shift
 from sim.engine.buffer import Buffer
 from sim.engine.model import Model, build
 from sim.engine.paced import PacedLine
@@ -21,6 +23,7 @@ from sim.engine.stock import Stock
 from sim.engine.tally import TallyLog, fold_rows, shift_codes
 from sim.records import (
     STATES,
+    ActivityRecord,
     BufferRecord,
     Completions,
     DemandRecord,
@@ -90,16 +93,19 @@ def _run_until(env, until: float) -> None:
 
 def run_once(scenario, replication: int = 0,
              progress: Callable[[float], None] | None = None,
-             model: Model | None = None, vehicles: bool = True) -> RunResult:
+             model: Model | None = None, vehicles: bool = True,
+             activity: bool = False) -> RunResult:
     """Simulate one replication of `scenario` with the stream set of `replication`.
 
     `model`: the not-yet-run model `build(scenario, replication)` made earlier (a caller
     that built it as a check need not build twice). `vehicles=False` keeps no
-    per-vehicle rows, only their tally: every KPI, in memory flat in the horizon."""
+    per-vehicle rows, only their tally: every KPI, in memory flat in the horizon.
+    `activity=True` also logs every station's active periods (`RunResult.activity`)."""
     wall0 = time.perf_counter()
     if (model is None or model.scenario is not scenario or model.replication != replication
-            or model.env.now != 0 or isinstance(model.log, TallyLog) == vehicles):
-        model = build(scenario, replication, vehicles=vehicles)
+            or model.env.now != 0 or isinstance(model.log, TallyLog) == vehicles
+            or _logs_activity(model) != activity):
+        model = build(scenario, replication, vehicles=vehicles, activity=activity)
     env = model.env
     horizon = model.horizon
     warmup = scenario.run.warmup
@@ -117,6 +123,43 @@ def run_once(scenario, replication: int = 0,
     if progress is not None:
         progress(1.0)
     return result
+
+
+def _logs_activity(model: Model) -> bool:
+    return any(m.act is not None for st in model.stations.values() for m in st.machines())
+
+
+def _activity(model: Model, cal) -> ActivityRecord | None:
+    """Every station's active periods on the run calendar's on-shift clock."""
+    if not _logs_activity(model):
+        return None
+    horizon, warmup = model.horizon, model.scenario.run.warmup
+    on_upto = (lambda ts: np.asarray(ts, dtype=float)) if cal is None else cal.on_upto
+    names, starts, ends = [], [], []
+    for name, st in model.stations.items():
+        logs = [m.act for m in st.machines() if m.act is not None]
+        s, e = to_on_shift(all_busy(logs, horizon), on_upto)
+        names.append(name)
+        starts.append(frozen_array(s, "f8"))
+        ends.append(frozen_array(e, "f8"))
+    lo, hi = (float(x) for x in on_upto(np.array([warmup, horizon])))
+    shifts: list[tuple[str, float, float]] = []
+    if cal is not None and not cal.always_on:
+        a, b, labels = cal.shift_spans()
+        for x, y, n in zip(on_upto(a), on_upto(b), labels):
+            if y > x:
+                shifts.append((str(n), float(x), float(y)))
+    start = model.scenario.run.start
+    months = []
+    first = dt.date(start.year, start.month, 1)
+    while (first - start).days * 86400.0 < horizon:
+        nxt = dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        a_, b_ = on_upto(np.array([max((first - start).days, 0) * 86400.0,
+                                   min((nxt - start).days * 86400.0, horizon)]))
+        months.append((f"{first:%Y-%m}", float(a_), float(b_)))
+        first = nxt
+    return ActivityRecord(tuple(names), tuple(starts), tuple(ends), (lo, hi), tuple(shifts),
+                          tuple(months))
 
 
 def _records(model: Model, base: dict[str, int], wall: float) -> RunResult:
@@ -198,7 +241,7 @@ def _records(model: Model, base: dict[str, int], wall: float) -> RunResult:
         reporting=folder.reports,
         stalls=tuple(folder.stalls.stalls),
         lockup=lockup(model, folder.stalls, tally.last_done),
-        tally=tally)
+        tally=tally, activity=_activity(model, cal))
 
 
 def _shift_seconds(cal, warmup: float, horizon: float) -> dict[str, float]:

@@ -52,6 +52,8 @@ class Server(Machine):
         service). The run loop calls this directly, with the time it popped."""
         st = self.station
         part: Part = self.part  # type: ignore[assignment]  # a busy server holds its part
+        if self.act is not None:
+            self.act.off(t)  # a next job begun at t in try_start extends the period
         out = st.out
         if out is None:
             out = st.router.choose(part.type, t)
@@ -131,6 +133,8 @@ class LineServer(Server):
         idle.pop()
         self.acc[STARVED] += t - self.since
         self.state = WORKING
+        if self.act is not None:
+            self.act.on(t)
         self._next(t)
 
     def job_end(self, t: float) -> None:
@@ -143,6 +147,8 @@ class LineServer(Server):
         if n >= out.cap:  # Buffer.block, inlined: 2 job ends in 5 on a tight line
             self.since = t
             self.state = BLOCKED
+            if self.act is not None:
+                self.act.off(t)
             out.blocked.append(self)
             if out.ready:
                 out.consumer.on_input(t)
@@ -163,6 +169,8 @@ class LineServer(Server):
         """Downstream took the part this blocked server held: start the next job."""
         self.acc[BLOCKED] += t - self.since
         self.state = WORKING
+        if self.act is not None:
+            self.act.on(t)
         self._next(t)
 
     def _next(self, t: float) -> None:
@@ -193,6 +201,8 @@ class LineServer(Server):
             self.state = STARVED
             self.since = t
             self.station.idle.append(self)
+            if self.act is not None:
+                self.act.off(t)
             return
         self.part = part
         w = self.w
@@ -313,6 +323,8 @@ class Station:
                         end = srv._walk_operation(t, w)
                 else:
                     end = srv.begin(t, w)
+                if srv.act is not None:
+                    srv.act.on(t)
                 heappush(queue, (end, NORMAL, next(eid), srv))
             return
         if self.assembling:
@@ -328,6 +340,8 @@ class Station:
                 part = self._assemble(t)
                 srv.part = part
                 end = srv.begin(t, cycle(part.type))
+                if srv.act is not None:
+                    srv.act.on(t)
                 heappush(queue, (end, NORMAL, next(eid), srv))
         finally:
             self.assembling = False

@@ -206,4 +206,5 @@ NonNegInt = Annotated[int, BeforeValidator(_whole), Field(ge=0)]
 """A whole number >= 0 (true/false refused)."""
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+PositiveFloat = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
 """A probability in [0, 1]."""

@@ -25,10 +25,12 @@ from pydantic import (
 from sim.spec.base import (
     Duration,
     NonNegDuration,
+    PositiveFloat,
     PositiveInt,
     Probability,
     Spec,
     Text,
+    attr_key,
     fail,
     shown,
 )
@@ -149,11 +151,35 @@ class FailureSpec(Spec):
         return data
 
 
+class WorkContent(Spec):
+    """Work content per model on a paced segment, as multiples of its takt, chosen by
+    product, variant or attribute value (`by`), `default` for the rest.
+
+    A step the line starts with a part waiting at its entrance (the line loaded at its
+    head, where pacing binds) lasts `takt x content` of the part that entered at that
+    step: a heavy model lengthens its step, a light one shortens it, so at saturation
+    the line moves `1 / (takt x mean content)` parts per second of work. Where the
+    entrance is empty the operators absorb the difference in the free pitch, and steps
+    last one takt (the drift a spacing rule keeps small)."""
+
+    by: str
+    values: dict[Text, PositiveFloat]
+    default: PositiveFloat = 1.0
+    note: str = ""
+
+    def factor(self, attrs: dict[str, Any]) -> float:
+        value = attrs.get(self.by)
+        if value is not None and attr_key(value) in self.values:
+            return float(self.values[attr_key(value)])
+        return float(self.default)
+
+
 class PacedSpec(Spec):
     """A moving line of `positions` places advancing one place per `takt`."""
 
     positions: PositiveInt
     takt: Duration
+    content: WorkContent | None = None
     note: str = ""
 
 
@@ -212,6 +238,7 @@ class StationSpec(Spec):
     group: str = ""
     shift_rate: bool = False
     outages: tuple[Shutdown, ...] = ()   # dated whole days down (maintenance, a breakdown)
+    speed: PositiveFloat = 1.0  # work rate multiplier: cycle and takt divided by it
     note: str = ""
 
     @model_validator(mode="after")
