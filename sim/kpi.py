@@ -48,7 +48,8 @@ Definitions (over the window, length ``W = horizon - warmup`` seconds):
 - ``bottleneck.<station>.sole`` / ``.shifting`` (runs that logged active periods: `run`
   and `compare`, not sweeps): share of the observed on-shift time the station was the
   sole or a shifting bottleneck by the active-period method (`sim.analysis.bottleneck`;
-  by shift and by month in the run folder's bottleneck.csv).
+  by shift and by month in the run folder's bottleneck.csv); ``bottleneck_none``: the
+  share when no station is active (the plan or the supply holds output back).
 - ``buffer.<name>.mean_level``: time-average level over the window.
 - ``demand.ordered`` / ``demand.due`` / ``demand.released`` / ``demand.backlog_end``
   (order-book sources, summed over them): orders in the book's periods (after scale);
@@ -196,7 +197,7 @@ UNIT_RULES: tuple[tuple[str, str | tuple[str, ...], str], ...] = (
     ("starts", "shift.", "parts"),
     ("ends", "_per_hour", "1/h"),
     ("ends", "_h", "h"),
-    ("starts", ("station.", "bottleneck."), "fraction"),
+    ("starts", ("station.", "bottleneck"), "fraction"),
     ("is", "little_gap", "ratio"),
     ("starts", "demand.", "orders"),
     ("starts", "counter.units_", "stock units"),
@@ -305,30 +306,40 @@ def run_kpis(r: RunResult) -> dict[str, float]:
 
 def bottleneck_kpis(b: BottleneckRecord) -> dict[str, float]:
     """Sole and shifting bottleneck shares of the observed time (module doc)."""
-    k: dict[str, float] = {}
     obs = b.observed
+    k: dict[str, float] = {"bottleneck_none": b.idle / obs if obs > 0 else math.nan}
     for i, name in enumerate(b.stations):
         k[f"bottleneck.{name}.sole"] = b.sole[i] / obs if obs > 0 else math.nan
         k[f"bottleneck.{name}.shifting"] = b.shifting[i] / obs if obs > 0 else math.nan
     return k
 
 
+NO_BOTTLENECK = "(none active)"
+"""bottleneck.csv's row for the time no station is active: the plan or the supply, not a
+station, holds output back (its `sole` column)."""
+
+
 def bottleneck_table(r: RunResult) -> Table:
     """Per station and bin (`all`, `shift:<name>`, `month:<YYYY-MM>`): on-shift seconds
     observed, and the sole and shifting bottleneck seconds and shares of them (empty
-    when the run logged no active periods)."""
+    when the run logged no active periods); last, the time no station was active."""
     b = r.bottleneck
     if b is None:
         return {c: np.zeros(0) for c in ("station", "bin", "observed_s", "sole_s",
                                           "shifting_s", "sole", "shifting")}
-    n_k, n_b = len(b.stations), len(b.bins)
+    n_b = len(b.bins)
+    names = (*b.stations, NO_BOTTLENECK)
+    n_k = len(names)
     observed = np.concatenate([[b.observed], b.bin_seconds])
-    sole = np.column_stack([b.sole, b.sole_by_bin]).ravel()
-    shifting = np.column_stack([b.shifting, b.shifting_by_bin]).ravel()
+    idle = np.concatenate([[b.idle], b.idle_by_bin if b.idle_by_bin is not None
+                           else np.zeros(n_b)])
+    sole = np.vstack([np.column_stack([b.sole, b.sole_by_bin]), idle]).ravel()
+    shifting = np.vstack([np.column_stack([b.shifting, b.shifting_by_bin]),
+                          np.zeros(n_b + 1)]).ravel()
     obs = np.tile(observed, n_k)
     with np.errstate(invalid="ignore", divide="ignore"):
         return {
-            "station": np.repeat(np.array(b.stations, dtype=object), n_b + 1),
+            "station": np.repeat(np.array(names, dtype=object), n_b + 1),
             "bin": np.tile(np.array(("all", *b.bins), dtype=object), n_k),
             "observed_s": obs, "sole_s": sole, "shifting_s": shifting,
             "sole": np.where(obs > 0, sole / obs, np.nan),

@@ -36,7 +36,14 @@ import yaml
 from sim import kpi
 from sim.records import RunResult
 from sim.report.drawing import Drawing
-from sim.report.run_files import DEMAND_TABLES, EXCEL, FILES, PLAN_PLOTS, VEHICLES_CSV
+from sim.report.run_files import (
+    BOTTLENECK_TABLES,
+    DEMAND_TABLES,
+    EXCEL,
+    FILES,
+    PLAN_PLOTS,
+    VEHICLES_CSV,
+)
 from sim.stats import LEVEL, summarise
 
 # Decimals written for float columns (exact integer arithmetic, no float repr noise).
@@ -279,7 +286,7 @@ def write_tables(folder: Path, results: list[RunResult], vehicles: str = "parque
 
         write_completions(folder / "completions.parquet", results)
     if results[0].bottleneck is not None:
-        write_csv(folder / "bottleneck.csv", list(FILES["bottleneck.csv"][1]),
+        write_csv(folder / "bottleneck.csv", list(BOTTLENECK_TABLES["bottleneck.csv"][1]),
                   (_with_replication(kpi.bottleneck_table(r), r.replication) for r in results))
     if results[0].demand:
         write_csv(folder / "demand.csv", list(DEMAND_TABLES["demand.csv"][1]),
@@ -470,7 +477,7 @@ def readme_text() -> str:
              "seconds from the run start date at 00:00 unless a column says otherwise; dates "
              "are calendar days (YYYY-MM-DD).")
     lines = [*textwrap.wrap(intro, 92, break_on_hyphens=False), ""]
-    for name, (what, columns) in {**FILES, **VEHICLES_CSV, **DEMAND_TABLES,
+    for name, (what, columns) in {**FILES, **VEHICLES_CSV, **BOTTLENECK_TABLES, **DEMAND_TABLES,
                                   **PLAN_PLOTS, **EXCEL}.items():
         lines.append(name)
         lines.extend(textwrap.wrap(what, 92, initial_indent="    ", subsequent_indent="    ",

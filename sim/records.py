@@ -113,6 +113,8 @@ class BottleneckRecord:
     bin_seconds: np.ndarray        # [bin]
     sole_by_bin: np.ndarray        # [station, bin]
     shifting_by_bin: np.ndarray    # [station, bin]
+    idle: float = 0.0              # observed seconds with no station active
+    idle_by_bin: np.ndarray | None = None  # [bin]
 
 
 @dataclass(frozen=True)

@@ -131,7 +131,8 @@ def test_the_comparison_folder_has_its_figures_and_files(tmp_path) -> None:
     assert all((folder / n).stat().st_size > 10_000 for n in pngs)
     c = json.loads((folder / "comparison.json").read_text())
     assert set(c["bottlenecks"]) == {"base", "alt"}
-    assert all(0 < v["working_share_on_shift"] <= 1 for v in c["bottlenecks"].values())
+    assert all(0 < v["share"] <= 1 and "active-period" in v["measure"]
+               for v in c["bottlenecks"].values())
 
 
 def test_shift_output_is_compared_when_the_runs_have_shifts(tmp_path) -> None:

@@ -76,10 +76,17 @@ def analyse(act: ActivityRecord) -> BottleneckRecord:
             total[i] = _measure(s, e, np.array([lo]), np.array([hi]))[0]
             for j, (u, v) in enumerate(bins):
                 by[i, j] = _measure(s, e, np.maximum(u, lo), np.minimum(v, hi)).sum()
+    span_s, span_e = merged(a.astype(float), b.astype(float)) if len(k) else (
+        np.zeros(0), np.zeros(0))
+    idle = (hi - lo) - _measure(span_s, span_e, np.array([lo]), np.array([hi]))[0]
+    idle_b = [float((np.minimum(v, hi) - np.maximum(u, lo)).clip(0).sum()
+                    - _measure(span_s, span_e, np.maximum(u, lo), np.minimum(v, hi)).sum())
+              for u, v in bins]
     bin_seconds = np.array([np.clip(np.minimum(v, hi) - np.maximum(u, lo), 0.0, None).sum()
                             for u, v in bins])
     return BottleneckRecord(act.stations, max(hi - lo, 0.0), sole_s, shift_s, labels,
-                            bin_seconds, sole_b, shift_b)
+                            bin_seconds, sole_b, shift_b, max(float(idle), 0.0),
+                            np.maximum(np.array(idle_b), 0.0))
 
 
 def _bottleneck_runs(starts, ends) -> tuple[np.ndarray, ...]:

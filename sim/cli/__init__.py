@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import sim
+from sim.cli import bottleneck as bottleneck_verb
 from sim.cli import compare as compare_verb
 from sim.cli import gate as gate_verb
 from sim.cli import sweep as sweep_verb
@@ -96,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help="print the iterations, do not write the calibrated file")
     compare_verb.add_parser(verbs, debug)
     gate_verb.add_parser(verbs, debug)
+    bottleneck_verb.add_parser(verbs, debug)
     sweep_verb.add_parsers(verbs, debug)
     return parser
 
@@ -236,6 +238,9 @@ def format_summary(summary: dict[str, Any], start: Any = None) -> str:
                  "`bottleneck RUN_DIR` by shift and month):")
         for station, sole, shifting in ranked[:5]:
             text += (f"\n  {station:<22} sole {_pct(sole)}  shifting {_pct(shifting)}")
+        if "bottleneck_none" in summary:
+            text += (f"\n  {'(none active)':<22} {_pct(summary['bottleneck_none'])} "
+                     "(the plan or the supply holds output back)")
     return text
 
 
@@ -253,7 +258,7 @@ def bottleneck_ranking(summary: dict[str, Any]) -> list[tuple[str, Any, Any]]:
     return sorted(rows, key=lambda r: (-r[1].mean, -r[2].mean))
 
 
-DETAIL = ("station.", "buffer.", "little_gap", "bottleneck.")  # in summary.json, not in the printed table
+DETAIL = ("station.", "buffer.", "little_gap", "bottleneck")  # in summary.json, not in the printed table
 
 
 def _milestone_line(name: str, e: Any, start: Any) -> str:
@@ -402,7 +407,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 COMMANDS = {"run": cmd_run, "check": cmd_check, "schema": cmd_schema, "validate": cmd_validate,
             "calibrate": cmd_calibrate, "compare": compare_verb.cmd_compare,
-            "gate": gate_verb.cmd_gate, "sweep": sweep_verb.cmd_sweep,
+            "gate": gate_verb.cmd_gate, "bottleneck": bottleneck_verb.cmd_bottleneck, "sweep": sweep_verb.cmd_sweep,
             "merge": sweep_verb.cmd_merge}
 
 

@@ -120,15 +120,30 @@ class Comparison:
     targets: dict[str, float] = field(default_factory=dict)
 
     def bottlenecks(self) -> dict[str, tuple[str, float]]:
-        """Per scenario, the station working the largest share of its on-shift time (the
-        utilisation method: a first answer; shifting-bottleneck analysis is not done)."""
+        """Per scenario, the station with the largest sole bottleneck share (active-period
+        method, `sim.analysis.bottleneck`); for arms read from folders written without it,
+        the station working the largest share of its on-shift time."""
         out: dict[str, tuple[str, float]] = {}
         for name in self.scenarios:
+            sole = {r.kpi.split(".")[1]: r.mean for r in self.kpis
+                    if r.scenario == name and r.kpi.startswith("bottleneck.")
+                    and r.kpi.endswith(".sole")}
+            if sole:
+                best = max(sole, key=lambda st: sole[st])
+                out[name] = (best, sole[best])
+                continue
             shares = on_shift_shares(self, name)
             if shares:
                 best = max(shares, key=lambda st: shares[st]["working"])
                 out[name] = (best, shares[best]["working"])
         return out
+
+    def bottleneck_measure(self) -> str:
+        """What `bottlenecks` ranks by: the active-period sole share, or (folders written
+        without it) the working share of on-shift time."""
+        if any(r.kpi.startswith("bottleneck.") for r in self.kpis):
+            return "sole bottleneck share of on-shift time (active-period method)"
+        return "working share of on-shift time"
 
 
 def on_shift_shares(c: Comparison, scenario: str) -> dict[str, dict[str, float]]:

@@ -64,8 +64,8 @@ def format_comparison(c: Comparison, every_kpi: bool = False, weeks: int = 8) ->
     lines = _aligned(rows)
     lines.append(f"{c.replications} paired replications; significance: {c.correction}.")
     for name, (station, share) in c.bottlenecks().items():
-        lines.append(f"bottleneck of {name}: {station} (working {100 * share:.1f}% of its "
-                     "on-shift time)")
+        lines.append(f"bottleneck of {name}: {station} ({100 * share:.1f}%: "
+                     f"{c.bottleneck_measure()})")
     moved = sorted((p for p in c.periods if p.period == "week" and p.scenario != c.baseline
                     and abs(p.diff) > p.diff_half_width),
                    key=lambda p: -abs(p.diff))[:weeks]
@@ -97,7 +97,7 @@ def write_comparison(out_dir: Path, c: Comparison, manifest: dict[str, Any],
             "interval": "95% Student t; differences paired by replication (common random "
                         "numbers)",
             "files": FILES,
-            "bottlenecks": {k: {"station": s, "working_share_on_shift": w}
+            "bottlenecks": {k: {"station": s, "share": w, "measure": c.bottleneck_measure()}
                             for k, (s, w) in c.bottlenecks().items()},
             "kpis": [_plain(r) for r in c.kpis], "periods": [_plain(r) for r in c.periods]})
         write_json(tmp / "manifest.json", complete_manifest(manifest, []))

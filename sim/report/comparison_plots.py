@@ -27,7 +27,7 @@ FIGURES = {
                               "common random numbers (dashed)",
     "compare_daily.png": "good completions per day, 7-day moving average, per scenario",
     "compare_stations.png": "state shares of each station on its on-shift time, scenarios "
-                            "side by side; the bottleneck (largest working share) marked",
+                            "side by side; the bottleneck (largest sole share, active-period method) marked",
     "compare_shifts.png": "output per on-shift hour of each shift (JPH) per scenario with "
                           "95% whiskers, and its share of the shift's takt capacity (only "
                           "for runs with a shift calendar)",

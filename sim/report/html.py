@@ -39,7 +39,7 @@ QUESTIONS: tuple[tuple[str, str], ...] = (
     ("compare_daily.png", "What does a working day build in each option?"),
     ("daily_by_shift.png", "What does each shift build?"),
     ("compare_shifts.png", "What does each shift build in each option?"),
-    ("station_states.png", "Where is the bottleneck?"),
+    ("station_states.png", "How do the stations spend their time?"),
     ("compare_stations.png", "Where is the bottleneck in each option?"),
     ("group_utilisation.png", "How busy is each shop?"),
     ("buffers.png", "Which buffers fill up or run empty?"),
@@ -189,8 +189,9 @@ def run_page(folder: Path, source_text: str | None, captions: dict[str, str]) ->
             and not (e["mean"] == 0 and not e.get("half_width")
                      and k.startswith(("counter.", "completed.")))]
     figures = _figures(folder, captions)
-    extra = [("kpis", "Every KPI")] + ([("scenario", "The scenario file")] if source_text
-                                       else [])
+    bottlenecks = _bottlenecks(summary["kpis"])
+    extra = ([("bottleneck", "Where is the bottleneck?")] if bottlenecks else []) + [
+        ("kpis", "Every KPI")] + ([("scenario", "The scenario file")] if source_text else [])
     return _render(
         "run.html.j2", title=f"{summary['scenario']}: results",
         subtitle=(f"{summary['replications']} replication(s) from {start}; "
@@ -198,7 +199,26 @@ def run_page(folder: Path, source_text: str | None, captions: dict[str, str]) ->
         warnings=warnings, answers=_answers(summary, targets, start),
         sources=sorted({f"{k}: {s}" for k, (_, s) in targets.items() if s}),
         contents=_contents(True, extra, figures), kpis=kpis, source_text=source_text,
-        figures=figures, files=_files(folder), provenance=_provenance(manifest))
+        figures=figures, files=_files(folder), provenance=_provenance(manifest),
+        bottlenecks=bottlenecks)
+
+
+def _bottlenecks(kpis: dict[str, Any]) -> list[dict[str, str]]:
+    """Rows of the bottleneck table: stations by sole share, then shifting (Roser)."""
+    rows = []
+    for k, e in kpis.items():
+        if k.startswith("bottleneck.") and k.endswith(".sole"):
+            st = k[len("bottleneck."):-len(".sole")]
+            shifting = kpis.get(f"bottleneck.{st}.shifting")
+            if shifting is not None:
+                rows.append((st, e, shifting))
+    rows.sort(key=lambda r: (-(r[1]["mean"] or 0.0), -(r[2]["mean"] or 0.0)))
+    out = [{"station": st, "sole": _pm(sole), "shifting": _pm(sh)} for st, sole, sh in rows
+           if (sole["mean"] or 0.0) + (sh["mean"] or 0.0) > 0]
+    if out and "bottleneck_none" in kpis:
+        out.append({"station": "(none active: the plan or the supply)",
+                    "sole": _pm(kpis["bottleneck_none"]), "shifting": ""})
+    return out
 
 
 def comparison_page(folder: Path, table_text: str, captions: dict[str, str]) -> str:

@@ -62,24 +62,6 @@ FILES: dict[str, tuple[str, dict[str, str]]] = {
             "seconds": "server-seconds in that state after warm-up (summed over servers)",
             "fraction": "share of the station's server-seconds after warm-up (0-1)",
         }),
-    "bottleneck.csv": (
-        ("Bottlenecks by the active-period method (Roser et al. 2002): per replication, "
-        "station and bin, the on-shift time each station was the sole bottleneck (its "
-        "active period the longest, overlapping no other bottleneck's) or a shifting one "
-        "(the overlap of two successive bottlenecks' active periods). A station is active "
-        "while it works or is repaired mid-job, not while starved or blocked; a station of "
-        "several servers while all are; a paced segment while it moves with a part waiting "
-        "at its entrance. Time is the run calendar's on-shift time after warm-up. "
-        "`douai-sim bottleneck` reads it with intervals over replications."), {
-            "replication": "replication index (0-based)",
-            "station": "station name",
-            "bin": "all | shift:<name> | month:<YYYY-MM> (of the run calendar)",
-            "observed_s": "on-shift seconds of the bin after warm-up",
-            "sole_s": "seconds the station was the sole bottleneck",
-            "shifting_s": "seconds the station was a shifting bottleneck",
-            "sole": "sole_s / observed_s (0-1)",
-            "shifting": "shifting_s / observed_s (0-1)",
-        }),
     "buffers.csv": (
         "Buffer levels after warm-up.", {
             "replication": "replication index (0-based)",
@@ -128,6 +110,28 @@ VEHICLES_CSV: dict[str, tuple[str, dict[str, str]]] = {
 }
 
 # Tables written only for scenarios with an order-book (demand) source.
+# Written when the runs logged active periods (`run`, not sweeps).
+BOTTLENECK_TABLES: dict[str, tuple[str, dict[str, str]]] = {
+    "bottleneck.csv": (
+        ("Bottlenecks by the active-period method (Roser et al. 2002): per replication, "
+        "station and bin, the on-shift time each station was the sole bottleneck (its "
+        "active period the longest, overlapping no other bottleneck's) or a shifting one "
+        "(the overlap of two successive bottlenecks' active periods). A station is active "
+        "while it works or is repaired mid-job, not while starved or blocked; a station of "
+        "several servers while all are; a paced segment while it moves with a part waiting "
+        "at its entrance. Time is the run calendar's on-shift time after warm-up. "
+        "`douai-sim bottleneck` reads it with intervals over replications."), {
+            "replication": "replication index (0-based)",
+            "station": "station name",
+            "bin": "all | shift:<name> | month:<YYYY-MM> (of the run calendar)",
+            "observed_s": "on-shift seconds of the bin after warm-up",
+            "sole_s": "seconds the station was the sole bottleneck",
+            "shifting_s": "seconds the station was a shifting bottleneck",
+            "sole": "sole_s / observed_s (0-1)",
+            "shifting": "shifting_s / observed_s (0-1)",
+        }),
+}
+
 DEMAND_TABLES: dict[str, tuple[str, dict[str, str]]] = {
     "demand.csv": (
         ("Order-book (demand) sources only: per replication, source, period and product, the "
