@@ -283,3 +283,48 @@ def test_forgetting_orders_changes_nothing_in_a_run(monkeypatch) -> None:
     assert np.array_equal(keep_all.completions.t_done, forgetting.completions.t_done)
     assert np.array_equal(keep_all.completions.order, forgetting.completions.order)
     assert keep_all.stations == forgetting.stations
+
+
+def _ramped(ramp: list[dict], duration: str = "30 d") -> np.ndarray:
+    from scenario_builder import done, line, run
+
+    d = line(["1 s"], "inf", duration=duration, start="2024-01-01",
+             source={"kind": "arrivals", "interarrival": "1 h", "ramp": ramp})
+    return done(run(d))
+
+
+def test_a_ramp_of_steps_scales_the_arrival_rate_and_zero_stops_it() -> None:
+    """Nominal one an hour; rate 1 for days 0-10, 0 for days 10-20, 2 from day 20: one an
+    hour, then none (the arrival drawn at 239 h lands at 240 h), then two an hour."""
+    t = _ramped([{"from": "2024-01-01", "rate": 1.0}, {"from": "2024-01-11", "rate": 0.0},
+                 {"from": "2024-01-21", "rate": 2.0}]) - 1.0  # the station's 1 s
+    day = t / 86400.0
+    assert np.sum(day < 10) == 239
+    assert np.sum((day >= 10) & (day < 20)) == 1
+    np.testing.assert_allclose(np.diff(t[day >= 20]), 1800.0)
+    assert t[day >= 20][0] == 20 * 86400.0 + 1800.0
+
+
+def test_a_linear_ramp_delivers_its_integral() -> None:
+    """Rate from 0.5 to 1.5 over 10 days, then 1.5: 10 days at a mean of 1.0 (240) and 5
+    days at 1.5 (180); the rate is taken at each previous arrival, so within a few."""
+    t = _ramped([{"from": "2024-01-01", "rate": 0.5, "to_next": "linear"},
+                 {"from": "2024-01-11", "rate": 1.5}], duration="15 d")
+    day = t / 86400.0
+    assert abs(np.sum(day < 10) - 240) <= 3
+    assert abs(len(t) - 420) <= 4
+
+
+def test_a_ramp_is_only_for_arrivals_and_its_dates_must_rise() -> None:
+    from pydantic import ValidationError
+    from scenario_builder import line, scenario
+
+    with pytest.raises(ValidationError, match="dates out of order"):
+        scenario(line(["1 s"], source={"kind": "arrivals", "interarrival": "1 h", "ramp": [
+            {"from": "2024-02-01", "rate": 1}, {"from": "2024-01-01", "rate": 2}]}))
+    with pytest.raises(ValidationError, match="only for kind 'arrivals'"):
+        scenario(line(["1 s"], source={"kind": "saturated", "ramp": [
+            {"from": "2024-01-01", "rate": 1}]}))
+    with pytest.raises(ValidationError, match="greater than or equal to 0"):
+        scenario(line(["1 s"], source={"kind": "arrivals", "interarrival": "1 h", "ramp": [
+            {"from": "2024-01-01", "rate": -1}]}))

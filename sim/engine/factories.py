@@ -11,6 +11,8 @@ values draw from a stream of their own, common to every scenario with that chang
 from __future__ import annotations
 
 import itertools
+import math
+from bisect import bisect_right
 
 from sim.calendar import Calendar
 from sim.distributions import Sampler, make_sampler
@@ -161,6 +163,8 @@ def order_source(name: str, spec, cal: Calendar, choose, streams: Streams, sc, h
         return (lambda last: None if limit is not None and next(count) >= limit
                 else (0.0, pick()))
     ia = make_sampler(spec.interarrival, streams.rng(name, "arrivals" + tag))
+    if spec.ramp:
+        return _ramped(spec.ramp, sc.run.start, ia, cal, pick, limit, count, horizon)
 
     def next_arrival(last: float):
         if limit is not None and next(count) >= limit:
@@ -170,3 +174,40 @@ def order_source(name: str, spec, cal: Calendar, choose, streams: Streams, sc, h
     return next_arrival
 
 
+def _ramped(ramp, start, ia, cal: Calendar, pick, limit, count, horizon):
+    """next_arrival of a source whose rate follows dated points: held from a point to the
+    next (or linear to it, `to_next: linear`), constant after the last, zero before the
+    first; a rate-0 point stops the source until the next point. The next interarrival, drawn at the
+    nominal rate, is divided by the rate at the previous arrival (a ramp of weeks or
+    months barely moves within one interarrival); the draws are those of the unramped
+    source, one per arrival."""
+    times = [(p.from_ - start).days * 86400.0 for p in ramp]
+    rates = [p.rate for p in ramp]
+    linear = [p.to_next == "linear" for p in ramp]
+
+    def rate_at(t: float) -> float:
+        i = bisect_right(times, t) - 1
+        if i < 0 or rates[i] == 0.0:
+            return 0.0
+        if i + 1 == len(times) or not linear[i]:
+            return rates[i]
+        f = (t - times[i]) / (times[i + 1] - times[i])
+        return rates[i] + f * (rates[i + 1] - rates[i])
+
+    def wakes(t: float) -> float:
+        """The first instant from t with a positive rate (inf if none)."""
+        if rate_at(t) > 0.0:
+            return t
+        later = [x for x, r in zip(times, rates) if x > t and r > 0.0]
+        return later[0] if later else math.inf
+
+    def next_arrival(last: float):
+        if limit is not None and next(count) >= limit:
+            return None
+        d = ia.draw()
+        x = wakes(last)
+        if x >= horizon:
+            return None
+        t = cal.advance_on(x, d / rate_at(x))
+        return (t, pick()) if t < horizon else None
+    return next_arrival

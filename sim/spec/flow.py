@@ -49,6 +49,17 @@ class CallOff(Spec):
     note: str = ""
 
 
+class RatePoint(Spec):
+    """From a date, an arrivals source runs at `rate` times its nominal rate (1 / mean
+    interarrival): held until the next point, or (`to_next: linear`) moving linearly
+    to the next point's rate."""
+
+    from_: dt.date = Field(alias="from")
+    rate: Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+    to_next: Literal["hold", "linear"] = "hold"
+    note: str = ""
+
+
 class SourceSpec(Spec):
     """Where parts come from: saturated, random arrivals, or a dated plan."""
 
@@ -65,10 +76,19 @@ class SourceSpec(Spec):
     demand: DemandSpec | None = None
     calloff: dict[str, CallOff] = Field(default_factory=dict)
     active: bool = True
+    ramp: tuple[RatePoint, ...] = ()
     note: str = ""
 
     @model_validator(mode="after")
     def _kind(self) -> SourceSpec:
+        if self.ramp:
+            if self.kind != "arrivals":
+                raise fail(f"'ramp' is only for kind 'arrivals' (kind is {self.kind!r})",
+                           "ramp")
+            for i in range(1, len(self.ramp)):
+                if self.ramp[i].from_ <= self.ramp[i - 1].from_:
+                    raise fail(f"dates out of order: {self.ramp[i].from_} is not after "
+                               f"{self.ramp[i - 1].from_}", f"ramp.{i}.from")
         if self.kind == "demand" and self.demand is None:
             raise fail("a source of kind 'demand' needs 'demand' (its order book)")
         if self.kind != "demand" and self.demand is not None:
