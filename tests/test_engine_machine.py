@@ -318,3 +318,22 @@ def test_a_station_under_repair_loads_a_part_and_works_it_after_the_repair() -> 
     np.testing.assert_allclose(done(r), [2.5 * HOUR + 10 * 60 + 0.5 * HOUR])
     b0 = next(b for b in r.buffers if b.name == "b0")
     assert list(np.asarray(b0.trace_level)[np.asarray(b0.trace_t) == 2.5 * HOUR]) == [1, 0]
+
+
+@pytest.mark.parametrize("rate", [1.0, 0.5])
+def test_on_a_rated_shift_operation_failures_follow_work_and_repairs_take_real_time(
+        rate: float) -> None:
+    """The stated semantics of failures on a shift with a `rate` (docs/scenario-format.md):
+    an operation-dependent up time is work content, so at half rate it lasts twice as
+    long in real time, while a repair takes its real time. Saturated, deterministic: up
+    1 h of work, repair 6 min, jobs of 1 min of work, a 24 h shift: one failure per
+    (1 h / rate + 6 min) of real time, so 24 / 1.1 = 21.8 a day at rate 1 and 24 / 2.1 =
+    11.4 at rate 0.5; each up time is 60 jobs."""
+    st = {"cycle": "1 min", "shift_rate": True,
+          "failures": {"uptime": deterministic("1 h"), "repair": deterministic("6 min")}}
+    r = run(_on_calendar(st, [shift("all", "00:00", "00:00", rate=rate)], "10 d"))
+    s = station(r, "s1")
+    cycle_h = 1.0 / rate + 0.1
+    assert s.failures == int(240 // cycle_h)
+    assert s.state_seconds["failed"] == pytest.approx(s.failures * 360.0, abs=360.0)
+    assert len(done(r)) == pytest.approx(60 * 240 / cycle_h, rel=0.01)  # 60 jobs per up time
