@@ -18,6 +18,9 @@ Pure functions of records: nothing here runs a simulation.
 from __future__ import annotations
 
 import dataclasses
+import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -40,6 +43,28 @@ def shares(b: BottleneckRecord) -> dict[str, tuple[float, float]]:
     obs = b.observed
     return {n: ((float(b.sole[i] / obs), float(b.shifting[i] / obs)) if obs > 0
                 else (float("nan"), float("nan"))) for i, n in enumerate(b.stations)}
+
+
+def rank(shares: dict[str, tuple[float, float]]) -> list[str]:
+    """Stations by sole share, then shifting share (Roser's order), largest first; an
+    undefined share (nan, None) counts as 0."""
+    def known(x: float | None) -> float:
+        return 0.0 if x is None or math.isnan(x) else x
+
+    return sorted(shares, key=lambda st: (-known(shares[st][0]), -known(shares[st][1])))
+
+
+def kpi_shares(kpis: dict[str, Any], mean: Callable[[Any], float]) -> dict[str, tuple[float, float]]:
+    """Station -> (sole, shifting) from KPI entries `bottleneck.<station>.sole|shifting`
+    (`mean` reads an entry's mean: an Estimate or a summary.json dict)."""
+    out = {}
+    for k, e in kpis.items():
+        if k.startswith("bottleneck.") and k.endswith(".sole"):
+            st = k[len("bottleneck."):-len(".sole")]
+            other = kpis.get(f"bottleneck.{st}.shifting")
+            if other is not None:
+                out[st] = (mean(e), mean(other))
+    return out
 
 
 def analyse(act: ActivityRecord) -> BottleneckRecord:

@@ -251,11 +251,11 @@ def _pct(e: Any) -> str:
 
 def bottleneck_ranking(summary: dict[str, Any]) -> list[tuple[str, Any, Any]]:
     """Stations by sole bottleneck share, then shifting (Roser's ranking), largest first."""
-    sole = {n.split(".")[1]: e for n, e in summary.items()
-            if n.startswith("bottleneck.") and n.endswith(".sole")}
-    rows = [(st, e, summary[f"bottleneck.{st}.shifting"]) for st, e in sole.items()
-            if f"bottleneck.{st}.shifting" in summary]
-    return sorted(rows, key=lambda r: (-r[1].mean, -r[2].mean))
+    from sim.analysis.bottleneck import kpi_shares, rank
+
+    order = rank(kpi_shares(summary, lambda e: e.mean))
+    return [(st, summary[f"bottleneck.{st}.sole"], summary[f"bottleneck.{st}.shifting"])
+            for st in order]
 
 
 DETAIL = ("station.", "buffer.", "little_gap", "bottleneck")  # in summary.json, not in the printed table

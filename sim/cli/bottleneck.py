@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sim.analysis.bottleneck import rank
 from sim.errors import ScenarioError, UsageError
 from sim.kpi import NO_BOTTLENECK
 from sim.stats import ci95, paired_diff
@@ -62,9 +63,8 @@ def read_table(folder: Path) -> dict[tuple[str, str], dict[str, list[float]]]:
 
 def ranked(table: dict[tuple[str, str], dict[str, list[float]]], bin_: str) -> list[str]:
     """Stations by mean sole share in `bin_`, then shifting (Roser's order)."""
-    rows = [(st, np.nanmean(v["sole"]), np.nanmean(v["shifting"]))
-            for (st, b), v in table.items() if b == bin_ and st != NO_BOTTLENECK]
-    return [st for st, _, _ in sorted(rows, key=lambda r: (-r[1], -r[2]))]
+    return rank({st: (float(np.nanmean(v["sole"])), float(np.nanmean(v["shifting"])))
+                 for (st, b), v in table.items() if b == bin_ and st != NO_BOTTLENECK})
 
 
 def _pct(values: list[float]) -> str:

@@ -205,16 +205,12 @@ def run_page(folder: Path, source_text: str | None, captions: dict[str, str]) ->
 
 def _bottlenecks(kpis: dict[str, Any]) -> list[dict[str, str]]:
     """Rows of the bottleneck table: stations by sole share, then shifting (Roser)."""
-    rows = []
-    for k, e in kpis.items():
-        if k.startswith("bottleneck.") and k.endswith(".sole"):
-            st = k[len("bottleneck."):-len(".sole")]
-            shifting = kpis.get(f"bottleneck.{st}.shifting")
-            if shifting is not None:
-                rows.append((st, e, shifting))
-    rows.sort(key=lambda r: (-(r[1]["mean"] or 0.0), -(r[2]["mean"] or 0.0)))
-    out = [{"station": st, "sole": _pm(sole), "shifting": _pm(sh)} for st, sole, sh in rows
-           if (sole["mean"] or 0.0) + (sh["mean"] or 0.0) > 0]
+    from sim.analysis.bottleneck import kpi_shares, rank
+
+    shares = kpi_shares(kpis, lambda e: e["mean"])
+    out = [{"station": st, "sole": _pm(kpis[f"bottleneck.{st}.sole"]),
+            "shifting": _pm(kpis[f"bottleneck.{st}.shifting"])} for st in rank(shares)
+           if (shares[st][0] or 0.0) + (shares[st][1] or 0.0) > 0]
     if out and "bottleneck_none" in kpis:
         out.append({"station": "(none active: the plan or the supply)",
                     "sole": _pm(kpis["bottleneck_none"]), "shifting": ""})
