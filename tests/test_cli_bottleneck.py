@@ -57,3 +57,21 @@ def test_a_damaged_table_names_the_file_and_line(folder, tmp_path, capsys) -> No
     assert main(["bottleneck", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "bottleneck.csv" in err and "line 2" in err
+
+
+def test_a_reader_that_closes_the_pipe_gets_no_internal_error(folder) -> None:
+    """`douai-sim bottleneck RUN | head -1`: the verb stops quietly (exit 141, SIGPIPE's
+    status), not with an internal error."""
+    import subprocess
+    import sys
+
+    import sim
+
+    script = Path(sim.__file__).resolve().parents[1] / "run_sim.py"
+    p = subprocess.Popen([sys.executable, str(script), "bottleneck", str(folder)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert p.stdout is not None and p.stderr is not None
+    p.stdout.close()  # the reader is gone before the verb writes
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=60) == 141
+    assert "internal error" not in err and "Traceback" not in err

@@ -32,6 +32,7 @@ from sim.units import format_duration
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_TERMINATED = 143  # SIGTERM, 128 + 15
+EXIT_PIPE = 141  # the output's reader closed it (SIGPIPE), 128 + 13
 EXIT_MEANINGLESS = 4  # --strict: a replication locked up or stalled
 
 
@@ -424,6 +425,13 @@ def _on_sigterm(main_pid: int) -> Any:
     return handler
 
 
+def _pipe_closed() -> int:
+    """The output's reader went away (`... | head`): say nothing more, and point stdout at
+    /dev/null so that no flush at exit fails again (the recipe of Python's signal docs)."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return EXIT_PIPE
+
+
 def entry() -> None:
     """Process entry point (`run_sim.py`, the `douai-sim` script): exit with main's status.
 
@@ -434,6 +442,10 @@ def entry() -> None:
     mid-message."""
     signal.signal(signal.SIGTERM, _on_sigterm(os.getpid()))
     code = main()
+    try:
+        sys.stdout.flush()  # what is still buffered, while a closed pipe can be handled
+    except BrokenPipeError:
+        code = _pipe_closed()
     if code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
         sys.stdout.flush()
         sys.stderr.flush()
@@ -464,6 +476,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: nothing written", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return _pipe_closed()
     except Exception as err:
         if debug:
             raise
