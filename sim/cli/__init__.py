@@ -22,6 +22,7 @@ from typing import Any
 
 import sim
 from sim.cli import bottleneck as bottleneck_verb
+from sim.cli import capacity as capacity_verb
 from sim.cli import compare as compare_verb
 from sim.cli import gate as gate_verb
 from sim.cli import sweep as sweep_verb
@@ -99,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare_verb.add_parser(verbs, debug)
     gate_verb.add_parser(verbs, debug)
     bottleneck_verb.add_parser(verbs, debug)
+    capacity_verb.add_parser(verbs, debug)
     sweep_verb.add_parsers(verbs, debug)
     return parser
 
@@ -408,7 +410,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 COMMANDS = {"run": cmd_run, "check": cmd_check, "schema": cmd_schema, "validate": cmd_validate,
             "calibrate": cmd_calibrate, "compare": compare_verb.cmd_compare,
-            "gate": gate_verb.cmd_gate, "bottleneck": bottleneck_verb.cmd_bottleneck, "sweep": sweep_verb.cmd_sweep,
+            "gate": gate_verb.cmd_gate, "bottleneck": bottleneck_verb.cmd_bottleneck,
+            "capacity": capacity_verb.cmd_capacity, "sweep": sweep_verb.cmd_sweep,
             "merge": sweep_verb.cmd_merge}
 
 
