@@ -189,3 +189,46 @@ def test_per_day_divides_by_production_days_not_days_with_a_sunday_night() -> No
     k = run_kpis(r)
     assert r.working_days == 20
     assert k["per_day"] == pytest.approx(k["completed"] / 20)
+
+
+def _spaced(quantities: dict, n: int = 1, window: int = 3) -> dict:
+    d = _book([{"from": "2025-01-01", "to": "2025-01-01", "quantities": quantities}],
+              duration="1 d", products={"H": {"attrs": {"size": "big"}}, "L": {}})
+    d["sources"]["src"]["demand"]["sequencing"] = {"max_in_window": {
+        "attr": "size", "value": "big", "n": n, "window": window, "pitch": "60 s"}}
+    return d
+
+
+def test_one_in_three_spacing_with_only_heavy_orders_leaves_two_empty_pitches() -> None:
+    """Only heavy orders, 1-in-3, pitch 60 s: H, gap, gap, H... so one heavy per 180 s
+    from the first order due (5,000 over the day: one per 17.28 s, the first at 8.64 s),
+    two empty pitches each, nothing released during them."""
+    r = run(_spaced({"H": 5000}))
+    h = _releases(r, "H")
+    np.testing.assert_allclose(h[:20], 8.64 + 180.0 * np.arange(20))
+    assert r.counters["spacing_gaps"] == pytest.approx(2 * len(h), abs=2)
+
+
+def test_spacing_interleaves_light_orders_without_gaps() -> None:
+    """Half heavy, half light, at most 1 heavy in any 3 slots: heavy at most a third of
+    the releases, no gap while light orders are due, the line never idle for it."""
+    r = run(_spaced({"H": 5000, "L": 5000}))
+    seq = r.demand[0].release_product[np.argsort(r.demand[0].release_t, kind="stable")]
+    heavy = seq == r.demand[0].products.index("H")
+    windows = np.convolve(heavy.astype(int), np.ones(3, dtype=int), mode="valid")
+    assert windows.max() == 1
+    assert heavy.mean() == pytest.approx(1 / 3, abs=0.01)
+    assert r.counters.get("spacing_gaps", 0) == 0
+
+
+def test_a_share_per_window_and_bad_spacing_rules() -> None:
+    """2 in 5: at most 2 heavy in any 5 consecutive slots."""
+    r = run(_spaced({"H": 5000, "L": 5000}, n=2, window=5))
+    d = r.demand[0]
+    heavy = (d.release_product[np.argsort(d.release_t, kind="stable")]
+             == d.products.index("H")).astype(int)
+    assert np.convolve(heavy, np.ones(5, dtype=int), mode="valid").max() == 2
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="must be below window"):
+        scenario(_spaced({"H": 1}, n=3, window=3))

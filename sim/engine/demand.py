@@ -31,6 +31,7 @@ import datetime as dt
 import math
 from array import array
 from bisect import bisect_right
+from collections import deque
 
 import numpy as np
 from simpy.core import NORMAL
@@ -150,6 +151,23 @@ class DemandPort:
         self.rel_p = array("i")
         self.ev = reusable_event(env)
         self.cb = [self._fire]
+        self.heavy: list[bool] | None = None  # spacing (`space`): which products it limits
+        self.slots: deque[bool] = deque()
+        self.in_slots = 0
+        self.max_heavy = 0
+        self.window = 0
+        self.pitch = 0.0
+        self.slot_t = -math.inf
+        self.gap_armed = False
+        self.gap_until = -math.inf  # nothing is released during an empty pitch
+        self.ev_gap = reusable_event(env)
+        self.cb_gap = [self._gap_fire]
+
+    def space(self, heavy: list[bool], n: int, window: int, pitch: float) -> None:
+        """At most `n` of any `window` consecutive slots (releases or empty pitches of
+        `pitch` seconds) go to the products flagged `heavy`. Nothing is released during
+        an empty pitch."""
+        self.heavy, self.max_heavy, self.window, self.pitch = heavy, n, window, pitch
 
     # -- the port protocol ----------------------------------------------------------------
 
@@ -176,19 +194,55 @@ class DemandPort:
         self._wake(self.env._now)
 
     def _wake(self, t: float) -> None:
-        """Release while orders are eligible and there is room; else wait or sleep."""
+        """Release while orders are eligible and there is room; else wait or sleep. With
+        spacing, where only forbidden orders are due, run an empty pitch each `pitch`."""
         if self.waiting:
             return
         buf = self.buf
-        while self._eligible(t):
-            if not buf.has_space():
-                self.waiting = True
-                buf.block(self, t)
-                return
-            part = self._choose(t)
-            self._admit(part, t)
-            buf.put(part, t)
+        while True:  # runs once; `break` leaves to the sleep
+            while self._eligible(t):
+                if not buf.has_space():
+                    self.waiting = True
+                    buf.block(self, t)
+                    return
+                part = self._choose(t)
+                self._admit(part, t)
+                buf.put(part, t)
+            if self.heavy is None or not self._spaced_out(t):
+                break
+            due = self.slot_t + self.pitch
+            if t >= due:  # the last slot is over: the next one is an empty pitch
+                self._slot(False, t)
+                self.counters["spacing_gaps"] = self.counters.get("spacing_gaps", 0) + 1
+                due = self.gap_until = t + self.pitch
+            self._gap_at(due, t)
+            break
         self._sleep(t)
+
+    def _spaced_out(self, t: float) -> bool:
+        """Orders are due, but only ones the spacing rule forbids now."""
+        return any(self._backlog(i, t) > 0 and not self._capped(i, t)
+                   for i in range(len(self.products)))
+
+    def _slot(self, heavy: bool, t: float) -> None:
+        slots = self.slots
+        slots.append(heavy)
+        self.in_slots += heavy
+        if len(slots) >= self.window:
+            self.in_slots -= slots.popleft()
+        self.slot_t = t
+
+    def _gap_at(self, due: float, t: float) -> None:
+        if self.gap_armed:
+            return
+        self.gap_armed = True
+        ev = self.ev_gap
+        ev.callbacks = self.cb_gap
+        self.env.schedule(ev, NORMAL, due - t)
+
+    def _gap_fire(self, _ev) -> None:
+        self.gap_armed = False
+        self._wake(self.env._now)
 
     def _sleep(self, t: float) -> None:
         """Wake at the next due time, or at the next midnight while a cap holds orders."""
@@ -229,8 +283,13 @@ class DemandPort:
 
     def _candidates(self, t: float) -> list[int]:
         self._roll(t)
+        heavy = self.heavy
+        if heavy is not None and t < self.gap_until:
+            return []
+        full = heavy is not None and self.in_slots >= self.max_heavy
         return [i for i in range(len(self.products))
-                if self._backlog(i, t) > 0 and not self._capped(i, t)]
+                if self._backlog(i, t) > 0 and not self._capped(i, t)
+                and not (full and heavy[i])]  # type: ignore[index]
 
     def _eligible(self, t: float) -> bool:
         return bool(self._candidates(t))
@@ -259,6 +318,8 @@ class DemandPort:
         self.today[i] += 1
         self.in_period[i] += 1
         self.n_period += 1
+        if self.heavy is not None:
+            self._slot(self.heavy[i], t)
         admit(part, t, self.wip, self.counters)
         self.book.times.append(t)
         self.book.types.append(part.type)

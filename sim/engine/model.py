@@ -364,4 +364,8 @@ def _demand_port(model: Model, n: str, s: SourceSpec, cal: Calendar, choose,
                       model.horizon)
     port.planned = planned
     port.period_bounds = [(per.from_, per.to) for per in spec.periods]
+    spacing = spec.sequencing.max_in_window
+    if spacing is not None:
+        port.space([str(sc.products[p].attrs.get(spacing.attr)) == spacing.value
+                    for p in products], spacing.n, spacing.window, spacing.pitch)
     return port

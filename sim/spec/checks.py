@@ -245,11 +245,12 @@ def _check_source(ctx: _Context, name: str, src: SourceSpec) -> None:
         if sop is not None and ramp.start < sop:
             raise fail(f"ramp-up of {product} starts {ramp.start}, before its start of "
                        f"production (sop {sop})", f"{path}.{key}.ramps.{product}.start")
-    limit = book.sequencing.max_consecutive
-    if limit is not None:
-        mpath = f"{path}.{key}.sequencing.max_consecutive"
-        ctx.check_attr(limit.attr, f"{mpath}.attr")
-        ctx.check_value(limit.attr, limit.value, f"{mpath}.value")
+    for rule, limit in (("max_consecutive", book.sequencing.max_consecutive),
+                        ("max_in_window", book.sequencing.max_in_window)):
+        if limit is not None:
+            mpath = f"{path}.{key}.sequencing.{rule}"
+            ctx.check_attr(limit.attr, f"{mpath}.attr")
+            ctx.check_value(limit.attr, limit.value, f"{mpath}.value")
 
 
 def downstream(s: Scenario, buffer: str) -> set[str]:

@@ -29,11 +29,34 @@ class MaxConsecutive(Spec):
     note: str = ""
 
 
+class MaxInWindow(Spec):
+    """Spacing of heavy content (order books only): at most `n` of any `window`
+    consecutive release slots have attribute `attr` equal to `value` (1-in-N: `n: 1,
+    window: N`; a maximum share n/window). A slot is one `pitch`: a release, or, when
+    only orders the rule forbids are due, an empty pitch (the line runs a gap) before
+    the next may go."""
+
+    attr: str
+    value: Text
+    n: PositiveInt
+    window: PositiveInt
+    pitch: Duration
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _less(self) -> MaxInWindow:
+        if self.n >= self.window:
+            raise fail(f"n ({self.n}) must be below window ({self.window}): else the rule "
+                       "never binds", "n")
+        return self
+
+
 class Sequencing(Spec):
     """How a period's quantities are turned into a release order."""
 
     rule: Literal["spread", "batch", "random"] = "spread"
     max_consecutive: MaxConsecutive | None = None
+    max_in_window: MaxInWindow | None = None
     note: str = ""
 
 
@@ -101,6 +124,10 @@ class PlanSpec(_Book):
     @model_validator(mode="after")
     def _order(self) -> PlanSpec:
         _periods_in_order(self.periods)
+        if self.sequencing.max_in_window is not None:
+            raise fail("a plan releases at fixed times and cannot leave gaps: spacing "
+                       "(max_in_window) is for order books (kind: demand)",
+                       "sequencing.max_in_window")
         return self
 
 
