@@ -58,7 +58,9 @@ Definitions (over the window, length ``W = horizon - warmup`` seconds):
   product). Whole run, not only the window: an order book is a plan for the horizon.
 - ``milestone.<name>.day``: days from the run start (fractional) at which the
   ``count``-th unit of the milestone's product (all products when none) reached a
-  non-scrap sink, counting the product's ``built_before``; 0 if reached before the start,
+  non-scrap sink after warm-up, counting the product's ``built_before`` (units built
+  before the window: a warm-up that replays the end of the previous year is not counted
+  twice); 0 if reached before the start,
   nan if not reached by the horizon. ``milestone.<name>.reached``: 1 if reached, else 0.
 - ``reporting.<name>.completed``: good completions in the reporting window's days (of
   its ``products`` when listed);
@@ -153,7 +155,8 @@ def _from_rows(r: RunResult) -> _Completed:
     prod = np.array(r.type_product, dtype=object)[c.type] if len(c) else np.zeros(0, object)
     milestone_t = []
     for m in r.milestones:
-        mask = ok if m.product is None else ok & (prod == m.product)
+        after = c.t_done >= r.warmup  # built_before: what was built before the window
+        mask = ok & after if m.product is None else ok & after & (prod == m.product)
         need = m.count - _built_before(r, m.product)
         times = np.sort(c.t_done[mask])
         milestone_t.append(float(times[need - 1]) if 0 < need <= len(times) else math.nan)

@@ -232,3 +232,13 @@ def test_jph_per_shift_and_lead_time_in_on_shift_hours() -> None:
     k = run_kpis(run(line(["10 h"], 1, duration="1 w", calendar="p", calendars=day)))
     assert k["lead_time_on_shift_p50_h"] == pytest.approx(10.0)
     assert k["lead_time.part.p50_h"] == pytest.approx(26.0)
+
+
+def test_a_milestone_does_not_count_the_warm_up_twice() -> None:
+    """built_before counts what was built before the window: with a warm-up of 5 h the
+    units done at 1-4 h are among them, so the 110th unit with built_before = 100 is the
+    10th from the warm-up end (t_done >= 5 h), at 14 h."""
+    import dataclasses
+
+    r = dataclasses.replace(_milestone_result(100, 110), warmup=5 * 3600.0)
+    assert run_kpis(r)["milestone.m.day"] == pytest.approx(14 / 24)

@@ -160,7 +160,8 @@ class Folder:
         for i, (p, need) in enumerate(self.milestones):
             if need <= 0 or not math.isnan(self.milestone_t[i]):
                 continue
-            times = t_done[ok] if p < 0 else t_done[ok & (prod == p)]
+            counted = ok & after  # built_before counts what was built before the window
+            times = t_done[counted] if p < 0 else t_done[counted & (prod == p)]
             if need <= len(times):
                 self.milestone_t[i] = float(times[need - 1])
             self.milestones[i][1] = need - len(times)
