@@ -24,20 +24,23 @@ from sim.records import RunResult
 HERE = Path(__file__).resolve().parent.parent / "scenarios" / "douai"
 VARIANTS = ("2025-no-night.yaml", "2025-night-sep.yaml", "2025-line-rate.yaml",
             "2025-new-models-late.yaml", "2025-supply-late.yaml", "2025-r5-demand-30.yaml")
-START = dt.date(2025, 1, 1)
+START = dt.date(2025, 1, 1)     # the statistics start
+SIM = dt.date(2024, 12, 2)      # the run start: December 2024 is the warm-up (warm start)
+WARM = (START - SIM).days       # 30 days
 DAY = 86400.0
-HOLIDAYS_2025 = ("2025-01-01", "2025-04-21", "2025-05-01", "2025-05-08", "2025-05-29",
+HOLIDAYS_2025 = ("2024-12-25", "2025-01-01", "2025-04-21", "2025-05-01", "2025-05-08", "2025-05-29",
                  "2025-06-09", "2025-07-14", "2025-08-15", "2025-11-11", "2025-12-25")
 
 
 def _t(day: dt.date) -> float:
-    return (day - START).days * DAY
+    return (day - SIM).days * DAY
 
 
 @pytest.mark.parametrize("name", ("2025.yaml", *VARIANTS))
 def test_every_2025_file_loads_and_is_a_2025_run(name: str) -> None:
     sc = load_scenario(HERE / name)
-    assert sc.run.start == START and sc.run.last_day == dt.date(2025, 12, 31)
+    assert sc.run.start == SIM and sc.run.last_day == dt.date(2025, 12, 31)
+    assert sc.run.warmup == WARM * DAY  # statistics from 1 Jan 2025
     assert sc.sources["orders"].kind == "demand"
 
 
@@ -58,14 +61,14 @@ def test_each_variant_is_a_few_lines_on_the_base(name: str) -> None:
 
 def _line_calendar(name: str = "2025.yaml") -> Calendar:
     sc = load_scenario(HERE / name)
-    return Calendar.build(sc.calendars["line_2shift"], START, sc.run.horizon)
+    return Calendar.build(sc.calendars["line_2shift"], SIM, sc.run.horizon)
 
 
 def test_2025_has_229_working_days_and_the_french_holidays() -> None:
     sc = load_scenario(HERE / "2025.yaml")
     assert {d.isoformat() for d in sc.calendars["line_2shift"].holidays} == set(HOLIDAYS_2025)
     cal = _line_calendar("2025-no-night.yaml")
-    per_day = cal.on_per_day(365)
+    per_day = cal.on_per_day(WARM + 365)[WARM:]
     assert int((per_day > 0).sum()) == 229
     assert set(np.round(per_day[per_day > 0] / 3600, 4)) == {round(2 * (8 - 35 / 60), 4)}
 
@@ -79,18 +82,20 @@ def test_the_night_shift_runs_at_half_rate_from_13_october_only() -> None:
     rates = cal.rates()
     at_night = (s % DAY >= 21 * 3600) | (s % DAY < 5 * 3600)
     assert set(rates[at_night]) == {0.5} and set(rates[~at_night]) == {1.0}
-    weeks = {dt.date(2025, 1, 1) + dt.timedelta(seconds=a) for a, _, _ in night}
+    weeks = {SIM + dt.timedelta(seconds=a) for a, _, _ in night}
     assert {d.weekday() for d in weeks} == {6, 0, 1, 2, 3}  # Sunday to Thursday nights
 
 
 def test_the_order_book_is_daily_rates_times_working_days() -> None:
     sc = load_scenario(HERE / "2025.yaml")
-    per_day = _line_calendar("2025-no-night.yaml").on_per_day(365) > 0
-    for period in sc.sources["orders"].demand.periods:
+    per_day = _line_calendar("2025-no-night.yaml").on_per_day(WARM + 365) > 0
+    warm, *year = sc.sources["orders"].demand.periods
+    assert warm.to < START and int(per_day[:WARM].sum()) == 15  # 2-20 Dec 2024
+    for period in year:
         m = re.match(r"(\d+) days x ([\d / ]+)", period.note)
         assert m, period.note
         days, rates = int(m.group(1)), [int(x) for x in m.group(2).split(" / ")]
-        a, b = (period.from_ - START).days, (period.to - START).days + 1
+        a, b = (period.from_ - SIM).days, (period.to - SIM).days + 1
         assert days == int(per_day[a:b].sum()), period.from_
         assert list(period.quantities.values()) == [r * days for r in rates]
 
@@ -173,8 +178,8 @@ def test_variants_move_output_the_way_their_question_says(runs) -> None:
     assert at_night[0].sum() > 1000 and at_night[1].sum() == 0
     assert k["2025-r5-demand-30.yaml"]["completed.R5"] > k["2025.yaml"]["completed.R5"]
     stop = runs["2025-supply-late.yaml"][1]
-    fri = (dt.date(2025, 5, 16) - START).days
-    per_day = [np.bincount((_built(x) // DAY).astype(int), minlength=365)[fri]
+    fri = (dt.date(2025, 5, 16) - SIM).days
+    per_day = [np.bincount((_built(x) // DAY).astype(int), minlength=WARM + 365)[fri]
                for x in (base, stop)]
     assert per_day[1] < 0.1 * per_day[0]  # no LG modules: no medium packs, no marriage
 
@@ -209,5 +214,18 @@ def test_per_day_divides_by_the_229_working_days_whatever_the_nights(name: str) 
     from sim.engine.run import working_mask
 
     sc = load_scenario(HERE / name)
-    cal = Calendar.build(sc.calendars[sc.run.calendar], START, sc.run.horizon)
-    assert sc.run.warmup == 0 and int(working_mask(cal, sc.run.horizon).sum()) == 229
+    cal = Calendar.build(sc.calendars[sc.run.calendar], SIM, sc.run.horizon)
+    assert int(working_mask(cal, sc.run.horizon)[WARM:].sum()) == 229
+
+
+@pytest.mark.slow
+def test_2025_starts_warm_not_empty(runs) -> None:
+    """The December 2024 warm-up carries the plant's WIP over the Christmas shutdown: the
+    first working day of 2025 builds about what a mid-January day does (an empty plant
+    built 177 on 2 Jan: the body, paint and trim lead times, ~8 h, before the first car),
+    and nothing of December counts in the 2025 KPIs."""
+    _, r = runs["2025.yaml"]
+    daily = np.bincount((_built(r) // DAY).astype(int), minlength=WARM + 365)
+    jan2, mid = WARM + 1, WARM + 14  # Thu 2 Jan, Wed 15 Jan 2025
+    assert daily[jan2] > 0.75 * daily[mid]
+    assert run_kpis(r)["completed"] == int(((_built(r) >= WARM * DAY)).sum())
