@@ -477,6 +477,10 @@ def _expand(spec: Any, start: dt.date, limit: float
                 made = start + dt.timedelta(days=math.floor((span[0] + span[1]) / 2 / DAY))
                 if _cancelled(made, holidays, shutdowns):
                     continue  # a holiday cancels the shifts of its production day
+                learning = getattr(shift, "learning", None)
+                if learning is not None:  # the crew's rate on the day the shift starts
+                    f = learning.at(start, span[0])
+                    parts = [(a, b, r * f) for a, b, r in parts]
                 spans.append(span)
                 pieces.extend(parts)
     spans.sort()

@@ -337,3 +337,41 @@ def test_on_a_rated_shift_operation_failures_follow_work_and_repairs_take_real_t
     assert s.failures == int(240 // cycle_h)
     assert s.state_seconds["failed"] == pytest.approx(s.failures * 360.0, abs=360.0)
     assert len(done(r)) == pytest.approx(60 * 240 / cycle_h, rel=0.01)  # 60 jobs per up time
+
+
+LEARN = {"from": "2024-01-01", "over": "2 d", "initial": 0.5, "shape": "linear"}
+
+
+def _per_day(r, days: int) -> list[int]:
+    return list(np.bincount((done(r) // (24 * HOUR)).astype(int), minlength=days)[:days])
+
+
+def test_a_new_crew_learns_its_rate_day_by_day() -> None:
+    """A shift 08:00-16:00 whose crew starts at half rate and reaches full rate linearly
+    over 2 days; each shift works at the rate of its start: 0.5 + 0.5 x 8/48 on day 0,
+    0.5 + 0.5 x 32/48 on day 1, 1 after. Work done by each day's end: 4.67, 11.33, 19.33,
+    27.33 h, so 1 h jobs complete 4, 7, 8, 8 a day (a station that does not follow shift
+    rates ignores it)."""
+    crew = shift("day", "08:00", "16:00", learning=LEARN)
+    r = run(_on_calendar({"cycle": "60 min", "shift_rate": True}, [crew], "4 d"))
+    assert _per_day(r, 4) == [4, 7, 8, 8]
+    r = run(_on_calendar({"cycle": "60 min"}, [crew], "4 d"))
+    assert _per_day(r, 4) == [8, 8, 8, 8]
+
+
+def test_a_new_station_learns_its_speed_from_each_midnight() -> None:
+    """24/7, 1 h jobs, the station's speed 0.5, 0.75, 1 on days 0, 1, 2: jobs of 2 h,
+    4/3 h, then 1 h, ending at 2, 4, ... 24 h, then 24 + 4/3 k ... 48 h, then hourly."""
+    r = run(line([{"cycle": "60 min", "learning": LEARN}], caps=1, duration="4 d",
+                 start="2024-01-01"))
+    want = np.concatenate([2.0 * np.arange(1, 13), 24 + 4 / 3 * np.arange(1, 19),
+                           48 + np.arange(1, 48)])
+    np.testing.assert_allclose(done(r) / HOUR, want, rtol=0, atol=1e-6)
+
+
+def test_a_learning_rate_must_start_above_zero() -> None:
+    from pydantic import ValidationError
+    from scenario_builder import scenario
+
+    with pytest.raises(ValidationError, match="greater than 0"):
+        scenario(line([{"cycle": "60 min", "learning": {**LEARN, "initial": 0}}]))

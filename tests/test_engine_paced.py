@@ -195,3 +195,12 @@ def test_a_content_table_needs_positive_factors() -> None:
     bad = _two_models(["heavy"], {"by": "size", "values": {"big": 0}})
     with pytest.raises(ValidationError, match="greater than 0"):
         run(bad)
+
+
+def test_learning_and_a_dated_takt_change_multiply() -> None:
+    """A paced line's speed steps: its learning (0.5 then 1 from day 1) times a takt
+    change (twice as fast from 12:00 on day 0)."""
+    from sim.engine.model import combined
+
+    assert combined([(0.0, 0.5), (86400.0, 1.0)], [(43200.0, 2.0)]) == [
+        (0.0, 0.5), (43200.0, 1.0), (86400.0, 2.0)]

@@ -10,6 +10,7 @@ a plan period without on-shift time) raise `ScenarioError` naming the field path
 from __future__ import annotations
 
 import itertools
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -100,13 +101,22 @@ def build(sc: Scenario, replication: int = 0, fuse: bool = True,
 
     def station_cal(n: str, s: Any) -> Calendar:
         """The station's calendar, with its dated outages as days off (a station of no
-        calendar works 24/7 outside them)."""
+        calendar works 24/7 outside them) and its learning curve as speed steps."""
         if not s.outages:
-            return cal_of(s.calendar, s.shift_rate)
-        name = s.calendar or sc.run.calendar
-        spec = sc.calendars[name] if name else ALL_DAY
-        spec = spec.model_copy(update={"shutdowns": (*spec.shutdowns, *s.outages)})
-        return Calendar.build(spec, start, horizon, rates=s.shift_rate)
+            cal = cal_of(s.calendar, s.shift_rate)
+        else:
+            name = s.calendar or sc.run.calendar
+            spec = sc.calendars[name] if name else ALL_DAY
+            spec = spec.model_copy(update={"shutdowns": (*spec.shutdowns, *s.outages)})
+            cal = Calendar.build(spec, start, horizon, rates=s.shift_rate)
+        if s.learning is not None:
+            steps = s.learning.daily_steps(start, horizon)
+            if s.paced is not None:  # a dated takt change multiplies the learning rate
+                takts = [(c.time, s.paced.takt / c.spec.paced.takt) for c in changes
+                         if c.section == "stations" and c.name == n and "paced" in c.fields]
+                steps = combined(steps, takts)
+            cal = cal.with_speed(steps)
+        return cal
 
     log, wip = (CompletionLog() if vehicles else TallyLog()), Wip()
     counters = {"released": 0, "lost": 0, "consumed": 0, "ramp_dropped": 0,
@@ -134,8 +144,9 @@ def build(sc: Scenario, replication: int = 0, fuse: bool = True,
         out, rt = router(n, s, outputs[n], types, streams, start)
         st: Station | PacedLine
         if s.paced is not None:
-            steps = [(c.time, s.paced.takt / c.spec.paced.takt) for c in changes
-                     if c.section == "stations" and c.name == n and "paced" in c.fields]
+            steps = [] if s.learning is not None else [
+                (c.time, s.paced.takt / c.spec.paced.takt) for c in changes
+                if c.section == "stations" and c.name == n and "paced" in c.fields]
             content = s.paced.content
             st = PacedLine(n, env, cal.with_speed(steps),
                            failure_model(s.failures, n, streams),
@@ -179,6 +190,16 @@ def build(sc: Scenario, replication: int = 0, fuse: bool = True,
     if isinstance(log, TallyLog):
         log.folder = model.folder
     return model
+
+
+def combined(a: list[tuple[float, float]], b: list[tuple[float, float]]
+             ) -> list[tuple[float, float]]:
+    """Two sets of speed steps (factor 1 before each's first) as one: their product."""
+    def at(steps: list[tuple[float, float]], t: float) -> float:
+        k = bisect_right([x for x, _ in steps], t) - 1
+        return steps[k][1] if k >= 0 else 1.0
+    times = sorted({t for t, _ in a} | {t for t, _ in b})
+    return [(t, at(a, t) * at(b, t)) for t in times]
 
 
 ALL_DAY = CalendarSpec.model_validate(

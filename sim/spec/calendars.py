@@ -18,6 +18,7 @@ from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema, mo
 from pydantic_core import PydanticCustomError
 
 from sim.spec.base import Clock, Duration, Spec, fail, join, shown
+from sim.spec.learning import RateLearning
 from sim.units import format_clock, format_duration, parse_clock
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -116,6 +117,7 @@ class ShiftSpec(Spec):
     end: Clock
     breaks: tuple[BreakSpec, ...] = ()
     rate: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0  # applies to stations with shift_rate
+    learning: RateLearning | None = None  # a new crew: its rate rising by time since a date
     note: str = ""
 
     @property

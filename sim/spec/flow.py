@@ -36,6 +36,7 @@ from sim.spec.base import (
 )
 from sim.spec.calendars import Shutdown
 from sim.spec.dists import CycleSpec, DistSpec
+from sim.spec.learning import LearningCurve, RateLearning
 from sim.spec.plans import DemandSpec, PlanSpec
 from sim.units import parse_duration
 
@@ -203,26 +204,6 @@ class PacedSpec(Spec):
     note: str = ""
 
 
-class LearningCurve(Spec):
-    """A probability moving from `initial` (at `from`) to `final` (by `from + over`)."""
-
-    initial: Probability
-    final: Probability
-    from_: dt.date = Field(alias="from")
-    over: Duration
-    shape: Literal["linear", "exponential"] = "exponential"
-    note: str = ""
-
-    def value(self, elapsed: float) -> float:
-        """The probability `elapsed` seconds after `from` (negative: before `from`)."""
-        if elapsed <= 0:
-            return self.initial
-        x = elapsed / self.over
-        if self.shape == "linear":
-            return self.final if x >= 1 else self.initial + (self.final - self.initial) * x
-        return self.final + (self.initial - self.final) * math.exp(-3.0 * x)
-
-
 def _p_tag(x: Any) -> str:
     return "p-curve" if isinstance(x, (dict, LearningCurve)) else "p-number"
 
@@ -259,6 +240,7 @@ class StationSpec(Spec):
     shift_rate: bool = False
     outages: tuple[Shutdown, ...] = ()   # dated whole days down (maintenance, a breakdown)
     speed: PositiveFloat = 1.0  # work rate multiplier: cycle and takt divided by it
+    learning: RateLearning | None = None  # the rate rising by time since a date
     note: str = ""
 
     @model_validator(mode="after")
