@@ -81,7 +81,15 @@ def test_the_night_shift_runs_at_half_rate_from_13_october_only() -> None:
     s, _ = cal.windows()
     rates = cal.rates()
     at_night = (s % DAY >= 21 * 3600) | (s % DAY < 5 * 3600)
-    assert set(rates[at_night]) == {0.5} and set(rates[~at_night]) == {1.0}
+    assert set(rates[~at_night]) == {1.0}
+    # the new crew learns: 0.5 x (0.8 + 0.2 x time since 13 Oct 00:00 / 6 weeks) at each
+    # night's start, then 0.5 from six weeks on
+    learned = _t(dt.date(2025, 10, 13)) + 42 * DAY
+    late = s[at_night] >= learned + DAY / 2  # pieces after the first fully learned night began
+    assert set(rates[at_night][late]) == {0.5}
+    first_night = 0.5 * (0.8 + 0.2 * 21 / (42 * 24))
+    assert rates[at_night][~late].min() == pytest.approx(first_night)
+    assert np.all(np.diff(rates[at_night][~late]) >= -1e-12)
     weeks = {SIM + dt.timedelta(seconds=a) for a, _, _ in night}
     assert {d.weekday() for d in weeks} == {6, 0, 1, 2, 3}  # Sunday to Thursday nights
 
