@@ -85,3 +85,13 @@ def test_stock_as_carrier_is_refused() -> None:
     d["stations"]["asm"]["carrier"] = "units"
     with pytest.raises((ScenarioError, ValueError), match="not that station's carrier"):
         scenario(d)
+
+
+def test_a_stock_can_start_with_stated_units() -> None:
+    """30 units at the start: 15 more jobs than the 45 the deliveries allow, done in the
+    first 2.5 h (the first delivery comes at 1 h and keeps the stock ahead)."""
+    d = _plant()
+    d["buffers"]["units"]["initial"] = 30
+    r = run(d)
+    assert r.counters["completed"] == 45 + 15
+    assert r.counters["units_consumed"] == 90 + 30

@@ -20,7 +20,7 @@ import simpy
 
 from sim.calendar import Calendar
 from sim.engine.activity import Activity
-from sim.engine.buffer import Buffer, CompletionLog, Sink, SinkPort, Wip
+from sim.engine.buffer import Buffer, CompletionLog, Part, Sink, SinkPort, Wip
 from sim.engine.calloff import CalloffPort, WatchedBuffer
 from sim.engine.changes import ChangeRunner
 from sim.engine.demand import DemandBook, DemandPort, due_times
@@ -184,12 +184,35 @@ def build(sc: Scenario, replication: int = 0, fuse: bool = True,
     for n, src in sc.sources.items():
         _source_ports(model, n, src, cal_of(src.calendar), streams, ids)
     model.changes = ChangeRunner(model, changes, streams) if changes else None
+    _initial(model, streams, ids)
     model.folder = Folder(sc, types, [s.scrap for s in sc.sinks.values()],
                           cal_of(None) if sc.run.calendar else None,
                           StallFold(stall_calendar(model), sc.run.stall_after), horizon)
     if isinstance(log, TallyLog):
         log.folder = model.folder
     return model
+
+
+def _initial(model: Model, streams: Streams, ids: Iterator[int]) -> None:
+    """Stated WIP at t = 0: units in stocks, parts ({product: count}, variants drawn by
+    their shares) in parts buffers; released before the run, so not counted as released,
+    and of no order (checks refuse them upstream of kits: sim.spec.checks)."""
+    for n, spec in model.scenario.buffers.items():
+        buf = model.buffers[n]
+        if isinstance(buf, Stock):
+            if spec.initial:
+                buf.add_initial(int(spec.initial))  # type: ignore[arg-type]
+            continue
+        if not isinstance(spec.initial, dict) or not spec.initial:
+            continue
+        choose = type_chooser(model.types, streams, f"initial:{n}")
+        parts = [Part(next(ids), -1, choose(product), 0.0)
+                 for product, count in spec.initial.items() for _ in range(count)]
+        buf.items.extend(parts)
+        buf.max_level = max(buf.max_level, len(buf.items))
+        model.wip.change(0.0, len(parts))
+        if buf.ready:  # as Buffer.put: the station takes them at t = 0
+            buf.consumer.on_input(0.0)
 
 
 def combined(a: list[tuple[float, float]], b: list[tuple[float, float]]

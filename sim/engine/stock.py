@@ -47,6 +47,10 @@ class Stock:
     def count(self) -> int:
         return self.level
 
+    def add_initial(self, units: int) -> None:
+        """Units in stock at the start (stated WIP)."""
+        self._set(0.0, self.level + units)
+
     def available(self) -> bool:
         return self.level > 0
 

@@ -175,6 +175,27 @@ def _check_buffers(s: Scenario) -> None:
             _unknown("station or sink", buf.to, downstream, f"buffers.{name}.to")
         if buf.kind == "stock":
             _check_stock(s, name, buf)
+        if isinstance(buf.initial, dict) and buf.initial:
+            _check_initial(s, name, buf)
+
+
+def _check_initial(s: Scenario, name: str, buf: Any) -> None:
+    """Stated WIP: known products, in a buffer a station takes from, and never upstream of
+    an order-matched assembly or a call-off point (an initial part has no kit partner)."""
+    path = f"buffers.{name}.initial"
+    for product in buf.initial:
+        if product not in s.products:
+            _unknown("product", product, s.products, join(path, product))
+    if buf.to in s.sinks:
+        raise fail("a buffer into a sink holds nothing: parts in it are done", path)
+    points = {r.at for src in s.sources.values() for r in src.calloff.values()}
+    for b in sorted(downstream(s, name)):
+        st = s.stations.get(s.buffers[b].to)
+        if b in points or (st is not None and st.match == "order"):
+            raise fail(f"initial parts would reach {shown(b)}, "
+                       + ("a call-off point" if b in points else "an order-matched assembly")
+                       + ", with no kit partner: state the WIP further down, or warm up by "
+                       "starting the run earlier (run.warmup)", path)
 
 
 def _check_stock(s: Scenario, name: str, buf: Any) -> None:

@@ -25,6 +25,7 @@ from pydantic import (
 from sim.spec.base import (
     Duration,
     NonNegDuration,
+    NonNegInt,
     PositiveFloat,
     PositiveInt,
     Probability,
@@ -305,12 +306,21 @@ class BufferSpec(Spec):
     capacity: Capacity
     kind: Literal["parts", "stock"] = "parts"
     trace: bool = False
+    initial: NonNegInt | dict[str, NonNegInt] = 0  # stated WIP at the start (see below)
     note: str = ""
 
     @model_validator(mode="after")
     def _unique(self) -> BufferSpec:
         if len(set(self.from_)) != len(self.from_):
             raise fail("a name is listed twice", "from")
+        if self.kind == "stock" and not isinstance(self.initial, int):
+            raise fail("a stock starts with a number of units", "initial")
+        if self.kind == "parts" and isinstance(self.initial, int) and self.initial:
+            raise fail("parts start as {product: count}", "initial")
+        n = self.initial if isinstance(self.initial, int) else sum(self.initial.values())
+        if n > self.capacity:
+            raise fail(f"starts with {n}, more than its capacity {self.capacity:g}",
+                       "initial")
         return self
 
 
