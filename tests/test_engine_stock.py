@@ -88,10 +88,13 @@ def test_stock_as_carrier_is_refused() -> None:
 
 
 def test_a_stock_can_start_with_stated_units() -> None:
-    """30 units at the start: 15 more jobs than the 45 the deliveries allow, done in the
-    first 2.5 h (the first delivery comes at 1 h and keeps the stock ahead)."""
+    """30 units at the start plus 90 delivered (10 at 1 h ... 9 h): 60 jobs of 2 units.
+    Working without a break takes 12 units an hour, and before the delivery at k h the
+    stock holds 30 - 12 k + 10 (k - 1) >= 20 units, so the stock never runs dry: the 60th
+    job starts at 590 min and ends at the 10 h horizon, so 59 are completed and all 120
+    units consumed (without the initial units: 45)."""
     d = _plant()
     d["buffers"]["units"]["initial"] = 30
     r = run(d)
-    assert r.counters["completed"] == 45 + 15
     assert r.counters["units_consumed"] == 90 + 30
+    assert r.counters["completed"] == 59
