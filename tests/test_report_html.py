@@ -116,3 +116,14 @@ def test_a_sweep_has_a_page_too(tmp_path) -> None:
     assert page.resolves(folder) and "main_effects.png" in page.refs
     assert _sections(folder / "report.html")[0] == "answers"
     assert "Factors ranked by effect size" in " ".join(page.text)
+
+
+def test_the_run_page_says_when_statistics_start_after_a_warm_up() -> None:
+    import datetime as dt
+
+    from sim.report.html import _counted_from
+
+    start = dt.date(2024, 12, 2)
+    assert _counted_from(start, 30 * 86400.0) == ", statistics from 2025-01-01 (after the warm-up)"
+    assert _counted_from(start, 3600.0) == ", statistics from 2024-12-02 01:00 (after the warm-up)"
+    assert _counted_from(start, 0.0) == ""

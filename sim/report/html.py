@@ -194,13 +194,23 @@ def run_page(folder: Path, source_text: str | None, captions: dict[str, str]) ->
         ("kpis", "Every KPI")] + ([("scenario", "The scenario file")] if source_text else [])
     return _render(
         "run.html.j2", title=f"{summary['scenario']}: results",
-        subtitle=(f"{summary['replications']} replication(s) from {start}; "
-                  f"{summary['interval']}"),
+        subtitle=(f"{summary['replications']} replication(s) from {start}"
+                  + _counted_from(start, summary["window"].get("warmup_s", 0.0))
+                  + f"; {summary['interval']}"),
         warnings=warnings, answers=_answers(summary, targets, start),
         sources=sorted({f"{k}: {s}" for k, (_, s) in targets.items() if s}),
         contents=_contents(True, extra, figures), kpis=kpis, source_text=source_text,
         figures=figures, files=_files(folder), provenance=_provenance(manifest),
         bottlenecks=bottlenecks)
+
+
+def _counted_from(start: dt.date, warmup_s: float) -> str:
+    """`, statistics from <date> (warm-up)` when the run warms up, else nothing."""
+    if not warmup_s:
+        return ""
+    when = dt.datetime.combine(start, dt.time()) + dt.timedelta(seconds=warmup_s)
+    shown = when.date().isoformat() if when.time() == dt.time() else f"{when:%Y-%m-%d %H:%M}"
+    return f", statistics from {shown} (after the warm-up)"
 
 
 def _bottlenecks(kpis: dict[str, Any]) -> list[dict[str, str]]:
