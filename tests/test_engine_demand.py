@@ -232,3 +232,17 @@ def test_a_share_per_window_and_bad_spacing_rules() -> None:
 
     with pytest.raises(ValidationError, match="must be below window"):
         scenario(_spaced({"H": 1}, n=3, window=3))
+
+
+def test_a_plan_refuses_spacing_it_cannot_honour() -> None:
+    from pydantic import ValidationError
+
+    d = line(["60 s"], 1, duration="1 d")
+    d["run"]["start"] = "2025-01-01"
+    d["products"] = {"H": {"attrs": {"size": "big"}}}
+    d["sources"]["src"] = {"kind": "plan", "plan": {
+        "periods": [{"from": "2025-01-01", "to": "2025-01-01", "quantities": {"H": 10}}],
+        "sequencing": {"max_in_window": {"attr": "size", "value": "big", "n": 1,
+                                         "window": 3, "pitch": "60 s"}}}}
+    with pytest.raises(ValidationError, match="cannot leave gaps"):
+        scenario(d)

@@ -98,3 +98,23 @@ def test_a_stock_can_start_with_stated_units() -> None:
     r = run(d)
     assert r.counters["units_consumed"] == 90 + 30
     assert r.counters["completed"] == 59
+
+
+def test_two_suppliers_overlap_with_complementary_ramps() -> None:
+    """Imports (10 units a day) at full rate until day 5, then a tenth; a local plant (10 a
+    day nominal) from day 5 at full rate, into one stock. Imports deliver on days 1-5 (the
+    one drawn on day 4 lands on day 5; the next, at a tenth, 10 days later, beyond the
+    horizon); local deliveries come on days 6-9: 5 + 4 deliveries, split by the ramps."""
+    d = _plant(cap=1000, take=1, cycle="1 min", every="1 d", duration="10 d")
+    d["run"]["start"] = "2024-01-01"
+    d["sources"]["supplier"]["ramp"] = [{"from": "2024-01-01", "rate": 1.0},
+                                        {"from": "2024-01-06", "rate": 0.1}]
+    d["sources"]["local"] = {"kind": "arrivals", "interarrival": "1 d", "batch": 10,
+                             "ramp": [{"from": "2024-01-06", "rate": 1.0}]}
+    d["buffers"]["units"]["from"] = ["supplier", "local"]
+    r = run(d)
+    assert r.counters["units_delivered"] == 10 * (5 + 4)
+    units = r.buffers[[b.name for b in r.buffers].index("units")]
+    up = np.diff(np.concatenate([[0], units.trace_level])) > 0  # deliveries raise the level
+    days = sorted(set((units.trace_t[up] // 86400).astype(int)))
+    assert days == [1, 2, 3, 4, 5, 6, 7, 8, 9]
