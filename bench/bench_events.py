@@ -35,7 +35,7 @@ from pathlib import Path
 import sim.engine.run as engine_run
 from sim.engine.buffer import Buffer, SinkPort
 from sim.engine.station import LineServer, Server
-from sim.loader import load_scenario
+from sim.spec.loader import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 

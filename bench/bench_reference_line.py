@@ -56,7 +56,7 @@ def _model(impl: str, days: float, seed: int) -> Callable[[], int]:
     sys.path[:0] = [str(ROOT), str(HERE)]
     if impl in ("engine", "engine-tally"):
         from sim.engine.run import run_once
-        from sim.loader import load_scenario
+        from sim.spec.loader import load_scenario
 
         overrides = [f"run.duration={days!r} d", f"run.seed={seed}"]
         if impl == "engine-tally":  # no per-vehicle rows: the KPIs' tally only (sweeps)

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 CHILD = """
 import json, sys, time
-from sim.loader import load_scenario
+from sim.spec.loader import load_scenario
 from sim.engine.run import run_once
 sc = load_scenario(sys.argv[1], sys.argv[2:])
 t = time.perf_counter()

@@ -35,7 +35,7 @@ ROOT = HERE.parent
 DOUAI = ROOT / "scenarios" / "douai" / "2024.yaml"
 DOUAI_CHILD = """
 import json, sys, time
-from sim.loader import load_scenario
+from sim.spec.loader import load_scenario
 from sim.experiments.replications import run_replications
 sc = load_scenario(sys.argv[1])
 n, workers = int(sys.argv[2]), int(sys.argv[3])

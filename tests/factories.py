@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from sim.records import BufferRecord, Completions, RunResult, StationRecord, frozen_array
+from sim.engine.records import BufferRecord, Completions, RunResult, StationRecord, frozen_array
 
 DAY = 86400.0
 HOUR = 3600.0

@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 import yaml
 
+from sim.engine.records import BufferRecord, RunResult, StationRecord
 from sim.engine.run import run_once
-from sim.loader import load_scenario
-from sim.records import BufferRecord, RunResult, StationRecord
-from sim.scenario import Scenario
+from sim.spec.loader import load_scenario
+from sim.spec.scenario import Scenario
 
 Spec = dict[str, Any]
 

@@ -11,8 +11,8 @@ from scenario_builder import line, scenario
 
 from sim.analysis.bottleneck import analyse, shares, with_bottleneck
 from sim.engine.activity import Activity, all_busy, merged
+from sim.engine.records import ActivityRecord
 from sim.engine.run import run_once
-from sim.records import ActivityRecord
 
 
 def _record(periods: dict[str, list[tuple[float, float]]], lo: float, hi: float,

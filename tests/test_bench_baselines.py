@@ -101,7 +101,7 @@ def test_independent_replications_agree() -> None:
 
 def test_scenario_file_is_the_same_line() -> None:
     """bench/reference_line.yaml describes the line the baselines hard-code."""
-    loader = pytest.importorskip("sim.loader")
+    loader = pytest.importorskip("sim.spec.loader")
     sc = loader.load_scenario(BENCH / "reference_line.yaml")
     m = heapq_loop
     assert (sc.run.duration, sc.run.warmup, sc.run.seed, sc.run.replications) == (

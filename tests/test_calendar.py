@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.calendar import DAY, Calendar
+from sim.engine.calendar import DAY, Calendar
 
 H = 3600.0
 MIN = 60.0
@@ -230,7 +230,7 @@ def test_work_ending_exactly_at_a_window_end_returns_that_end() -> None:
 
 
 def test_builds_from_the_validated_scenario_models() -> None:
-    scenario = pytest.importorskip("sim.scenario")
+    scenario = pytest.importorskip("sim.spec.scenario")
     spec = scenario.CalendarSpec.model_validate({
         "shifts": [
             {"name": "morning", "days": "mon-fri", "start": "05:00", "end": "13:00",
@@ -257,7 +257,7 @@ def test_advance_work_many_is_the_scalar_query_float_for_float(start: float, see
     # answer must be exactly what advance_work gives (goldens depend on it).
     from pathlib import Path
 
-    from sim.loader import load_scenario
+    from sim.spec.loader import load_scenario
 
     sc = load_scenario(Path(__file__).resolve().parents[1] / "scenarios/douai/2025.yaml")
     cal = Calendar.build(sc.calendars["line_2shift"], sc.run.start, 60 * DAY, rates=rates)

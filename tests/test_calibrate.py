@@ -15,7 +15,10 @@ from typing import Any
 import pytest
 import yaml
 
-from sim.calibrate import (
+from sim.analysis.kpi import run_kpis
+from sim.analysis.stats import summarise
+from sim.errors import ScenarioError
+from sim.experiments.calibrate import (
     CalibrationResult,
     calibrate,
     nested,
@@ -23,12 +26,9 @@ from sim.calibrate import (
     run_command,
     write_calibrated,
 )
-from sim.calibration_spec import load_spec, lookup
-from sim.errors import ScenarioError
 from sim.experiments.replications import run_replications
-from sim.kpi import run_kpis
-from sim.loader import load_scenario
-from sim.stats import summarise
+from sim.spec.calibration import load_spec, lookup
+from sim.spec.loader import load_scenario
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "scenarios" / "examples"
 PLAN = {"A": 1500, "B": 1000}

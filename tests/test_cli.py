@@ -18,7 +18,7 @@ import sim
 from sim import cli
 from sim.cli import format_summary, kpi_unit, main
 from sim.experiments.replications import run_replications
-from sim.loader import load_scenario
+from sim.spec.loader import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "scenarios" / "examples" / "two_stations.yaml"
@@ -218,7 +218,7 @@ def test_run_seed_and_replications_reach_the_resolved_scenario(tmp_path, capsys,
         seen.update(resolved=resolved, manifest=manifest, n=len(results), plots=plots)
         return target
 
-    monkeypatch.setattr("sim.output.write_results", fake_write)
+    monkeypatch.setattr("sim.report.run_folder.write_results", fake_write)
     assert run_tiny(tmp_path, "--seed", "11", "--replications", "3", "--quiet") == 0
     assert seen["n"] == 3 and seen["plots"] is False
     assert seen["resolved"]["run"]["seed"] == 11
@@ -264,8 +264,10 @@ def test_validate_exit_status_follows_the_cases(monkeypatch, capsys, oks, status
 
     fake = SimpleNamespace(run_cases=run_cases, format_table=lambda rs: "TABLE",
                            case_names=lambda: ["c0", "c1"])
-    monkeypatch.setattr(sim, "verify", fake, raising=False)
-    monkeypatch.setitem(sys.modules, "sim.verify", fake)
+    import sim.verify
+
+    monkeypatch.setattr(sim.verify, "cases", fake)
+    monkeypatch.setitem(sys.modules, "sim.verify.cases", fake)
     assert main(["validate", "c0", "--replications", "4", "--workers", "2"]) == status
     assert capsys.readouterr().out.strip() == "TABLE"
     assert calls == {"names": ["c0"], "replications": 4, "workers": 2}

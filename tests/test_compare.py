@@ -14,7 +14,7 @@ from scenario_builder import line
 from sim.cli import main
 from sim.experiments.compare import arm_from_results, compare
 from sim.experiments.replications import run_replications
-from sim.loader import load_scenario
+from sim.spec.loader import load_scenario
 
 HERE = Path(__file__).resolve().parent.parent / "scenarios" / "douai"
 

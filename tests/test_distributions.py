@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.distributions import Constant, make_sampler, mean_of, variance_of
+from sim.engine.distributions import Constant, make_sampler, mean_of, variance_of
 
 N = 200_000
 
@@ -37,7 +37,7 @@ SPECS: dict[str, NS] = {
 
 
 def raw_moments(spec: NS) -> list[float]:
-    """E[X^k], k = 1..4, independently of sim.distributions (scipy or direct sums)."""
+    """E[X^k], k = 1..4, independently of sim.engine.distributions (scipy or direct sums)."""
     if spec.dist == "empirical":
         v = np.asarray(spec.values)
         w = np.ones(len(v)) if spec.weights is None else np.asarray(spec.weights)
@@ -176,7 +176,7 @@ YAML_SPECS = [
 
 @pytest.mark.parametrize("raw", YAML_SPECS, ids=str)
 def test_samples_the_validated_scenario_models(raw: object) -> None:
-    scenario = pytest.importorskip("sim.scenario")
+    scenario = pytest.importorskip("sim.spec.scenario")
     from pydantic import TypeAdapter
 
     spec = TypeAdapter(scenario.DistSpec).validate_python(raw)

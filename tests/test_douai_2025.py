@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 import yaml
 
-from sim.calendar import Calendar
+from sim.analysis.kpi import run_kpis
+from sim.engine.calendar import Calendar
+from sim.engine.records import RunResult
 from sim.engine.run import run_once
-from sim.kpi import run_kpis
-from sim.loader import load_scenario
-from sim.records import RunResult
+from sim.spec.loader import load_scenario
 
 HERE = Path(__file__).resolve().parent.parent / "scenarios" / "douai"
 VARIANTS = ("2025-no-night.yaml", "2025-night-sep.yaml", "2025-line-rate.yaml",
@@ -198,7 +198,7 @@ def test_every_2025_file_validates_against_the_json_schema(name: str) -> None:
 
     import jsonschema
 
-    from sim.loader import scenario_schema
+    from sim.spec.loader import scenario_schema
 
     schema = scenario_schema()
     raw = json.loads(json.dumps(yaml.safe_load((HERE / name).read_text()), default=str))
@@ -207,7 +207,7 @@ def test_every_2025_file_validates_against_the_json_schema(name: str) -> None:
 
 @pytest.mark.parametrize("name", ("2025.yaml", "2025-line-rate.yaml", "2025-supply-late.yaml"))
 def test_the_resolved_2025_scenario_loads_back_equal(tmp_path, name: str) -> None:
-    from sim.loader import resolved_dict
+    from sim.spec.loader import resolved_dict
 
     sc = load_scenario(HERE / name)
     path = tmp_path / "resolved.yaml"

@@ -17,13 +17,13 @@ import numpy as np
 import pytest
 import yaml
 
-from sim.calendar import Calendar
+from sim.analysis.stats import ci95
+from sim.engine.calendar import Calendar
 from sim.engine.plan import sequence
+from sim.engine.records import RunResult
 from sim.engine.run import run_once
 from sim.experiments.replications import run_replications
-from sim.loader import load_scenario
-from sim.records import RunResult
-from sim.stats import ci95
+from sim.spec.loader import load_scenario
 
 HERE = Path(__file__).resolve().parent.parent / "scenarios" / "douai"
 SCENARIOS = ("plant.yaml", "2024-plan.yaml", "2024.yaml", "2024-lg-stop.yaml")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scenario_builder import run
 
-from sim.kpi import run_kpis
+from sim.analysis.kpi import run_kpis
 
 
 def _kit(lead: str = "0 s", rework: float = 0.0, duration: str = "1 d") -> dict:

@@ -12,7 +12,7 @@ import pytest
 from scenario_builder import DAY, HOUR, deterministic, done, line, run, station
 
 from sim.engine.run import run_once
-from sim.scenario import Scenario
+from sim.spec.scenario import Scenario
 
 
 def _paced(takt: str, positions: int = 5, duration: str = "20 d") -> dict:

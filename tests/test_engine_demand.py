@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from scenario_builder import DAY, line, run, scenario
 
-from sim.calendar import Calendar
+from sim.analysis.kpi import demand_table, run_kpis
+from sim.engine.calendar import Calendar
 from sim.engine.demand import due_times
-from sim.kpi import demand_table, run_kpis
 
 
 def _book(periods: list[dict], cycle: str = "60 s", duration: str = "2 d",

@@ -275,8 +275,8 @@ def test_preempt_repeat_matches_its_expected_cycle_time(mode: str) -> None:
 
     from scenario_builder import scenario
 
+    from sim.analysis.stats import ci95
     from sim.experiments.replications import run_replications
-    from sim.stats import ci95
 
     d = {"run": {"duration": "365 d", "seed": 7},
          "sources": {"src": {"kind": "saturated"}},

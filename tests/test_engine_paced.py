@@ -133,7 +133,7 @@ def test_the_loaded_share_counts_parts_on_positions_not_movement() -> None:
 
 
 def test_the_load_of_a_shift_is_its_output_over_its_takt_capacity() -> None:
-    from sim.kpi import run_kpis
+    from sim.analysis.kpi import run_kpis
 
     # A reliable 60 s paced line on an 8 h shift: 480 takts a day of capacity. Fed every
     # 2 min it builds half of that (after its 5-takt lead on the first day).

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from scenario_builder import DAY, HOUR, line, run
 
+from sim.analysis.kpi import run_kpis
 from sim.cli import EXIT_MEANINGLESS, main
-from sim.kpi import run_kpis
 
 
 def _loop() -> dict:
@@ -85,7 +85,7 @@ def test_an_idle_plant_waiting_for_orders_does_not_stall() -> None:
 
 
 _ROOT = Path(__file__).resolve().parent.parent
-SHIPPED = sorted(p for d in (_ROOT / "scenarios" / "examples", _ROOT / "sim" / "verify_cases")
+SHIPPED = sorted(p for d in (_ROOT / "scenarios" / "examples", _ROOT / "sim" / "verify" / "scenarios")
                  for p in d.glob("*.yaml")
                  if p.name != "calibration_example.yaml")  # a calibration file, not a scenario
 
@@ -93,7 +93,7 @@ SHIPPED = sorted(p for d in (_ROOT / "scenarios" / "examples", _ROOT / "sim" / "
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
 def test_no_shipped_example_locks_up_or_stalls(path) -> None:
     from sim.engine.run import run_once
-    from sim.loader import load_scenario
+    from sim.spec.loader import load_scenario
 
     r = run_once(load_scenario(path), 0)
     assert r.lockup is None and r.stalls == ()
@@ -130,7 +130,7 @@ def test_the_douai_pack_buffer_limited_to_20_no_longer_locks_with_the_call_off()
     # Issue 9's recipe locked the plant when packs were called off on a timer; with the
     # just-in-sequence call-off a pack exists only once its body is past paint.
     from sim.engine.run import run_once
-    from sim.loader import load_scenario
+    from sim.spec.loader import load_scenario
 
     path = Path(__file__).resolve().parent.parent / "scenarios" / "douai" / "2024.yaml"
     r = run_once(load_scenario(path, ["buffers.pack_buffer.capacity=20"]), 0)

@@ -19,9 +19,9 @@ from scenario_builder import DAY, buffer, done, line, run, scenario, station, vi
 
 from sim.engine import buffer as buffer_module
 from sim.engine.model import build
+from sim.engine.records import STATES
 from sim.engine.run import run_once
 from sim.engine.station import LineServer
-from sim.records import STATES
 
 
 def _count_before(first: float, period: float, horizon: float) -> int:
@@ -350,7 +350,7 @@ def test_rework_loop_visit_ratio() -> None:
 def test_an_assembly_reports_which_input_it_waited_for() -> None:
     # Bodies never run out; a pack arrives every 2 min and the job takes 30 s: in one hour
     # 29 jobs (packs at 2, 4, ..., 58 min) work 870 s, and the rest is waiting for packs.
-    from sim.kpi import run_kpis
+    from sim.analysis.kpi import run_kpis
 
     d = {"run": {"duration": "1 h"},
          "products": {"body": {}, "pack": {}},
@@ -473,7 +473,7 @@ def test_the_loop_finder_is_iterative_on_a_long_line() -> None:
 def test_checking_and_building_a_long_line_indexes_its_buffers_once(monkeypatch) -> None:
     """The flow graph is indexed in one pass and reused (a check of thousands of stations
     is linear, not a scan of every buffer per station)."""
-    from sim.scenario import Scenario
+    from sim.spec.scenario import Scenario
 
     builds = []
     real = Scenario._flow

@@ -17,13 +17,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scenario_builder import line, scenario
 
+from sim.analysis.kpi import daily_counts, run_kpis
 from sim.engine import tally as tally_module
 from sim.engine.model import build
+from sim.engine.records import NoVehicleRecords
 from sim.engine.run import run_once
 from sim.engine.tally import ALPHA, Sketch, TallyLog
-from sim.kpi import daily_counts, run_kpis
-from sim.loader import load_scenario
-from sim.records import NoVehicleRecords
+from sim.spec.loader import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 QUANTILES = ("lead_time_p50_h", "lead_time_p95_h", "lead_time_on_shift_p50_h")

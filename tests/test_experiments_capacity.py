@@ -10,11 +10,11 @@ import pytest
 import yaml
 from scenario_builder import scenario
 
+from sim.analysis.kpi import run_kpis
 from sim.cli import main
 from sim.errors import ScenarioError
 from sim.experiments.capacity import Window, base_mix, saturated, share_curve
 from sim.experiments.replications import run_replications
-from sim.kpi import run_kpis
 
 START = dt.date(2024, 1, 1)
 

@@ -23,10 +23,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.cli import main
-from sim.loader import load_dict
+from sim.spec.loader import load_dict
 
 ROOT = Path(__file__).resolve().parent.parent / "scenarios"
-CASES = ROOT.parent / "sim" / "verify_cases"
+CASES = ROOT.parent / "sim" / "verify" / "scenarios"
 SHIPPED = sorted([*ROOT.glob("examples/*.yaml"), *CASES.glob("*.yaml"),
                   ROOT / "douai" / "2024.yaml", ROOT / "douai" / "2025.yaml",
                   ROOT / "douai" / "2025-line-rate.yaml"])
@@ -138,7 +138,7 @@ def test_broken_bytes_and_encodings_are_handled_cleanly(tmp_path_factory, data,
     _check_cli(tmp, text, ["check"], capsys)
 
 
-SMALL = [p for p in SHIPPED if p.parent.name in ("examples", "verify_cases")]
+SMALL = [p for p in SHIPPED if p.parent.name in ("examples", "scenarios")]
 
 
 @_profile(max(EXAMPLES // 3, 5))

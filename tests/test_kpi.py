@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from factories import DAY, HOUR, buffer, make_result, random_result, station
 
-from sim.kpi import (
+from sim.analysis.kpi import (
     buffer_table,
     completions_table,
     daily_table,
@@ -17,7 +17,7 @@ from sim.kpi import (
     station_table,
     trace_table,
 )
-from sim.records import STATES
+from sim.engine.records import STATES
 
 H = HOUR
 # (type, sink, t_release, t_done); types 0 = A/std, 1 = B/x, 2 = B/y; sink 1 = scrap.
@@ -168,7 +168,7 @@ def test_counters_repeating_kpis_are_not_repeated():
 def _milestone_result(before: int, count: int, product: str | None = "A"):
     import dataclasses
 
-    from sim.records import Milestone
+    from sim.engine.records import Milestone
 
     rows = [(0, 0, 0.0, 3600.0 * (i + 1)) for i in range(20)]  # 20 A, one per hour
     r = make_result(rows)
@@ -193,7 +193,7 @@ def test_milestone_day_counts_units_built_before_the_start(before, count, day) -
 def test_a_reporting_window_counts_its_days_output_per_working_day() -> None:
     import dataclasses
 
-    from sim.records import ReportWindow
+    from sim.engine.records import ReportWindow
 
     rows = [(0, 0, 0.0, 3600.0 * (i + 1)) for i in range(60)]  # one per hour, 2.5 days
     r = dataclasses.replace(make_result(rows), reporting=(

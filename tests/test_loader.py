@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from sim.errors import ScenarioError
-from sim.loader import load_dict, load_scenario, resolved_dict, scenario_schema
-from sim.scenario import Scenario
+from sim.spec.loader import load_dict, load_scenario, resolved_dict, scenario_schema
+from sim.spec.scenario import Scenario
 from sim.spec.yamlfile import StrictLoader
 
 DATA = Path(__file__).parent / "data"

@@ -12,18 +12,12 @@ import pytest
 import yaml
 from factories import DAY, make_result, random_result
 
-import sim.plots
-from sim import output
-from sim.kpi import run_kpis
-from sim.output import (
-    FILES,
-    VEHICLES_CSV,
-    ResultsWriter,
-    prepare_dir,
-    write_csv,
-    write_results,
-)
-from sim.stats import ci95
+import sim.report.plots
+from sim.analysis.kpi import run_kpis
+from sim.analysis.stats import ci95
+from sim.report import run_folder as output
+from sim.report.run_folder import FILES, VEHICLES_CSV, write_csv, write_results
+from sim.results.folder import ResultsWriter, prepare_dir, write_json
 
 RESOLVED = {"name": "demo", "run": {"start": datetime.date(2024, 1, 1), "seed": 7,
                                     "replications": 3},
@@ -60,7 +54,7 @@ def test_prepare_dir_never_reuses_a_name(tmp_path, capsys):
 def test_a_failed_write_removes_the_folders_it_created(tmp_path, results, monkeypatch):
     """Interrupted while writing (Ctrl-C after a fast simulation): no partial results, and
     no empty --out folder either; a folder that was there before stays."""
-    from sim import output
+    from sim.report import run_folder as output
 
     def interrupted(*_args, **_kwargs):
         raise KeyboardInterrupt
@@ -94,8 +88,8 @@ def test_failure_leaves_nothing(tmp_path, results, monkeypatch):
         return path
 
     for name in ("plot_throughput", "plot_cumulative", "plot_station_states", "plot_buffers"):
-        monkeypatch.setattr(sim.plots, name, cheap)  # written into the temporary folder
-    monkeypatch.setattr(sim.plots, "plot_lead_time", boom)
+        monkeypatch.setattr(sim.report.plots, name, cheap)  # written into the temporary folder
+    monkeypatch.setattr(sim.report.plots, "plot_lead_time", boom)
     with pytest.raises(RuntimeError, match="plot failed"):
         write_results(tmp_path / "demo", results, RESOLVED, MANIFEST)
     assert not (tmp_path / "demo").exists()
@@ -292,7 +286,7 @@ def test_write_csv_rejects_missing_columns(tmp_path):
 def test_json_is_strict_and_plain(tmp_path):
     data = {"a": np.int64(3), "b": float("nan"), "c": (1.5, math.inf), "d": datetime.date(2024, 5, 1),
             "e": np.arange(2), "f": tmp_path}
-    output.write_json(tmp_path / "x.json", data)
+    write_json(tmp_path / "x.json", data)
     text = (tmp_path / "x.json").read_text()
     assert "NaN" not in text and "Infinity" not in text
     assert json.loads(text) == {"a": 3, "b": None, "c": [1.5, None], "d": "2024-05-01",

@@ -60,7 +60,7 @@ def test_implausible_runs_are_refused_before_simulating(tmp_path, capsys, edits,
 
 
 def test_force_lets_a_refused_run_through_the_pass(tmp_path) -> None:
-    from sim.loader import load_scenario
+    from sim.spec.loader import load_scenario
 
     path = _write(tmp_path, GOOD.replace("cycle: 60 s", "cycle: 1 ms").replace("1 d", "4 d"))
     sc = load_scenario(path)

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from factories import DAY, buffer, make_result, random_result
 
-from sim import plots
-from sim.plots import datenum, downsample_steps, write_plots
+from sim.report import plots
+from sim.report.plots import datenum, downsample_steps, write_plots
 
 NAMES = ["throughput.png", "cumulative.png", "station_states.png", "buffers.png",
          "lead_time.png"]
@@ -83,7 +83,7 @@ def test_long_tailed_lead_times_draw(tmp_path):
 def test_stocks_get_an_axis_of_their_own(tmp_path):
     import dataclasses
 
-    from sim.records import BufferRecord
+    from sim.engine.records import BufferRecord
 
     r = make_result([(0, 0, 0.0, 3600.0)], buffers=[
         BufferRecord("b1", 5.0, 2.0, 5), BufferRecord("modules", 8000.0, 4000.0, 8000,
@@ -96,7 +96,7 @@ def test_stocks_get_an_axis_of_their_own(tmp_path):
 
 
 def test_every_numeric_axis_gets_thousands_separators(tmp_path) -> None:
-    from sim.plots import _figure, _save, _thousands
+    from sim.report.plots import _figure, _save, _thousands
 
     assert [_thousands(v) for v in (89527.0, 1000.0, 999.0, 2.5, 0.25, -1500.0)] == [
         "89,527", "1,000", "999", "2.5", "0.25", "-1,500"]

@@ -10,8 +10,8 @@ import numpy as np
 def test_the_order_book_figure_is_drawn_from_its_table(tmp_path) -> None:
     from scenario_builder import line, run
 
-    from sim.kpi import run_kpis
-    from sim.plots_demand import backlog_table, plot_demand
+    from sim.analysis.kpi import run_kpis
+    from sim.report.plots_demand import backlog_table, plot_demand
 
     d = line(["60 s"], 1, duration="2 d")
     d["run"]["start"] = "2025-01-01"
@@ -31,8 +31,8 @@ def test_the_order_book_figure_is_drawn_from_its_table(tmp_path) -> None:
 def test_the_cumulative_order_book_spreads_each_period_over_its_working_days() -> None:
     import datetime as dt
 
-    from sim.plots_demand import cumulative_due
-    from sim.records import DemandRecord
+    from sim.engine.records import DemandRecord
+    from sim.report.plots_demand import cumulative_due
 
     start = dt.date(2025, 1, 6)  # a Monday
     book = DemandRecord("orders", ("A",), (start, start + dt.timedelta(days=7)),

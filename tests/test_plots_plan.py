@@ -10,7 +10,8 @@ import pytest
 from factories import DAY, HOUR, make_result, random_result, station
 from test_plots import assert_png
 
-from sim.plots_plan import (
+from sim.engine.records import STATES, RunResult, frozen_array
+from sim.report.plots_plan import (
     ALL,
     OFF_SHIFT,
     cumulative_table,
@@ -21,7 +22,6 @@ from sim.plots_plan import (
     targets,
     write_plan_plots,
 )
-from sim.records import STATES, RunResult, frozen_array
 
 JAN30 = datetime.date(2024, 1, 30)
 
@@ -155,10 +155,10 @@ def test_one_day_run_draws(tmp_path) -> None:
 
 
 def test_results_folder_of_a_plan_scenario_has_the_planner_figures(tmp_path, monkeypatch) -> None:
-    import sim.plots
-    from sim.output import write_results
+    import sim.report.plots
+    from sim.report.run_folder import write_results
 
-    monkeypatch.setattr(sim.plots, "write_plots", lambda out, results: [])  # not tested here
+    monkeypatch.setattr(sim.report.plots, "write_plots", lambda out, results: [])  # not tested here
     results = [random_result(i, n=300, days=5) for i in range(2)]
     resolved = {"name": "demo", "sources": {"o": {"kind": "plan"}},
                 "meta": {"targets": {"completed": 500}}}

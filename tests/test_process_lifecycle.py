@@ -16,13 +16,13 @@ from pathlib import Path
 
 from processes import alive, children
 
-from sim.output import prepare_dir
+from sim.results.folder import prepare_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 
 CHILD = """
 import sys
-from sim.loader import load_scenario
+from sim.spec.loader import load_scenario
 from sim.experiments.replications import run_replications
 sc = load_scenario(sys.argv[1], ["run.duration=3650 d"])
 run_replications(sc, 2, workers=2, progress=False)

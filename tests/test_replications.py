@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("sim.loader")
+pytest.importorskip("sim.spec.loader")
 pytest.importorskip("sim.engine.run")
 
 from sim.experiments.replications import (
@@ -18,7 +18,7 @@ from sim.experiments.replications import (
     run_replications,
     with_seed,
 )
-from sim.loader import load_scenario, load_with_sources
+from sim.spec.loader import load_scenario, load_with_sources
 
 TINY = """\
 name: tiny

@@ -10,7 +10,7 @@ import pytest
 from factories import random_result
 from processes import alive
 
-from sim import plots
+from sim.report import plots
 from sim.report.drawing import Drawing
 
 needs_fork = pytest.mark.skipif(not Drawing.can_fork(),
@@ -114,7 +114,7 @@ def test_replications_leave_no_thread_behind():
     import threading
 
     from sim.experiments.replications import run_replications
-    from sim.loader import load_scenario
+    from sim.spec.loader import load_scenario
 
     sc = load_scenario(Path(__file__).resolve().parent.parent / "scenarios/examples/two_stations.yaml")
     run_replications(sc, 2, workers=1, progress=True)

@@ -11,7 +11,8 @@ import pytest
 from pydantic import ValidationError
 from scipy import integrate, stats
 
-from sim.scenario import (
+from sim.spec.messages import first_error
+from sim.spec.scenario import (
     ByCycle,
     Deterministic,
     Exponential,
@@ -20,7 +21,6 @@ from sim.scenario import (
     Scenario,
     attr_key,
 )
-from sim.spec.messages import first_error
 
 DAY = 86400.0
 

@@ -198,7 +198,7 @@ def test_a_call_off_on_the_path_loads(tmp_path) -> None:
 
 
 def test_a_change_of_a_paced_takt_is_written_back_in_the_resolved_scenario(tmp_path) -> None:
-    from sim.loader import resolved_dict
+    from sim.spec.loader import resolved_dict
 
     sc = via_yaml(_with({"set": {"stations.s2.paced.takt": "50 s"}}), tmp_path)
     again = resolved_dict(sc)

@@ -12,7 +12,7 @@ import pytest
 
 from sim.cli import main
 from sim.errors import ScenarioError
-from sim.loader import load_scenario, load_with_sources
+from sim.spec.loader import load_scenario, load_with_sources
 
 SCENARIO = """\
 run: {start: 2025-01-01, duration: 14 d}

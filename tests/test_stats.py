@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from sim.stats import Estimate, ci95, paired_diff, summarise
+from sim.analysis.stats import Estimate, ci95, paired_diff, summarise
 
 
 def test_two_values_use_t_with_one_dof():
@@ -92,7 +92,7 @@ def test_paired_diff_needs_equal_lengths():
 def test_unpaired_half_width_is_welchs_interval() -> None:
     from scipy import stats as st
 
-    from sim.stats import unpaired_half_width
+    from sim.analysis.stats import unpaired_half_width
 
     a, b = [10.0, 12.0, 11.0, 13.0], [9.0, 9.5, 12.0, 8.0, 10.0]
     va, vb = np.var(a, ddof=1) / 4, np.var(b, ddof=1) / 5
@@ -104,7 +104,7 @@ def test_unpaired_half_width_is_welchs_interval() -> None:
 def test_paired_p_value_matches_scipys_paired_t_test() -> None:
     from scipy import stats as st
 
-    from sim.stats import paired_p_value
+    from sim.analysis.stats import paired_p_value
 
     a, b = np.array([5.0, 6.1, 7.2, 6.0, 5.5]), np.array([4.8, 6.0, 6.6, 5.9, 5.0])
     assert paired_p_value(a - b) == pytest.approx(st.ttest_rel(a, b).pvalue)
@@ -113,7 +113,7 @@ def test_paired_p_value_matches_scipys_paired_t_test() -> None:
 
 
 def test_holm_rejects_step_down_and_never_more_than_its_level_allows() -> None:
-    from sim.stats import holm
+    from sim.analysis.stats import holm
 
     # m = 4 at 0.05: thresholds 0.0125, 0.0167, 0.025, 0.05 in p order.
     assert holm([0.01, 0.04, 0.03, 0.005]) == [True, False, False, True]
@@ -122,7 +122,7 @@ def test_holm_rejects_step_down_and_never_more_than_its_level_allows() -> None:
 
 
 def test_holm_adjusted_p_values_by_hand() -> None:
-    from sim.stats import holm_adjusted
+    from sim.analysis.stats import holm_adjusted
 
     # sorted: 0.005 x 4 = 0.02; 0.01 x 3 = 0.03; 0.03 x 2 = 0.06; 0.04 x 1, kept >= 0.06
     assert holm_adjusted([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
@@ -132,7 +132,7 @@ def test_holm_adjusted_p_values_by_hand() -> None:
 
 
 def test_the_working_day_mean_skips_weekends_and_shutdowns() -> None:
-    from sim.stats import working_day_mean, working_line
+    from sim.analysis.stats import working_day_mean, working_line
 
     # two weeks: 100 a weekday, nothing at weekends; the average stays 100 on working days
     values = np.array(([100.0] * 5 + [0.0] * 2) * 2)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.streams import Streams, name_key
+from sim.engine.streams import Streams, name_key
 
 
 def draws(streams: Streams, component: str, purpose: str, n: int = 8) -> np.ndarray:
@@ -67,7 +67,7 @@ def test_streams_look_independent() -> None:
 
 
 def test_name_key_is_stable_across_processes() -> None:
-    code = "from sim.streams import name_key; print(name_key('paint'))"
+    code = "from sim.engine.streams import name_key; print(name_key('paint'))"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True,
         env={"PYTHONHASHSEED": "123"}, cwd=Path(__file__).parents[1],

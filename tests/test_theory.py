@@ -13,8 +13,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim import theory
-from sim.theory import (
+from sim.verify import theory
+from sim.verify.theory import (
     availability,
     calendar_output,
     erlang_c,
@@ -248,7 +248,7 @@ def test_evaluate_dispatches_and_rejects() -> None:
         evaluate({"case": "nope"})
 
 
-VERIFY = sorted((Path(__file__).resolve().parents[1] / "sim" / "verify_cases").glob("*.yaml"))
+VERIFY = sorted((Path(__file__).resolve().parents[1] / "sim" / "verify" / "scenarios").glob("*.yaml"))
 
 
 def test_verify_scenarios_exist() -> None:
@@ -265,6 +265,6 @@ def test_verify_scenario_theory_evaluates(path: Path) -> None:
 
 @pytest.mark.parametrize("path", VERIFY, ids=lambda p: p.stem)
 def test_verify_scenario_loads(path: Path) -> None:
-    loader = pytest.importorskip("sim.loader")
+    loader = pytest.importorskip("sim.spec.loader")
     scenario = loader.load_scenario(path)
     assert scenario.run.replications == 10

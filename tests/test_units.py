@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.units import (
+from sim.spec.units import (
     DURATION_PATTERN,
     UNITS,
     format_clock,

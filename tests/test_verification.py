@@ -1,4 +1,4 @@
-"""The engine against analytic theory (`sim.verify`), and the power of the check itself.
+"""The engine against analytic theory (`sim.verify.cases`), and the power of the check itself.
 
 The slow tests run every verification scenario with the seeds written in the files and
 judge all measures together at family-wise level 99% (Bonferroni: each measure uses a
@@ -18,8 +18,9 @@ import numpy as np
 import pytest
 from factories import HOUR, buffer, make_result, station
 
-from sim import theory, verify
-from sim.verify import CASES, Case, CaseResult, Measure
+from sim.verify import cases as verify
+from sim.verify import theory
+from sim.verify.cases import CASES, Case, CaseResult, Measure
 
 FAMILY = 0.99
 
@@ -209,7 +210,7 @@ def test_validate_runs_a_named_case_from_an_installed_package(tmp_path) -> None:
                             "--target", str(target), str(src)],
                            capture_output=True, text=True, timeout=600, check=False)
     assert build.returncode == 0, build.stderr
-    assert (target / "sim" / "verify_cases" / "mm1.yaml").is_file()
+    assert (target / "sim" / "verify" / "scenarios" / "mm1.yaml").is_file()
     assert (target / "sim" / "report" / "templates" / "run.html.j2").is_file()
     env = {**os.environ, "PYTHONPATH": str(target)}
     run = subprocess.run([sys.executable, "-c", "from sim.cli import entry; entry()",

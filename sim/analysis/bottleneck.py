@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from sim.engine.activity import merged
-from sim.records import ActivityRecord, BottleneckRecord, RunResult
+from sim.engine.records import ActivityRecord, BottleneckRecord, RunResult
 
 CHUNK = 65536  # elementary spans examined at once (memory: stations x CHUNK floats)
 

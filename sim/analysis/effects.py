@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.stats import ci95
+from sim.analysis.stats import ci95
 
 MAX_LEVELS = 8
 BINS = 5

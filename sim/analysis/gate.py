@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from sim.analysis.stats import paired_diff
 from sim.errors import ScenarioError, UsageError
 from sim.results.stored import ComparisonFile, RunSummary, SweepSummary, checked, read_object
 from sim.spec.gates import Gate, GatesFile
-from sim.stats import paired_diff
 
 
 @dataclass(frozen=True)

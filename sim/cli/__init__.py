@@ -21,15 +21,15 @@ from pathlib import Path
 from typing import Any
 
 import sim
+from sim.analysis.kpi import kpi_unit
 from sim.cli import bottleneck as bottleneck_verb
 from sim.cli import capacity as capacity_verb
 from sim.cli import compare as compare_verb
 from sim.cli import gate as gate_verb
 from sim.cli import sweep as sweep_verb
+from sim.engine.records import STATES
 from sim.errors import ScenarioError, Terminated, UsageError
-from sim.kpi import kpi_unit
-from sim.records import STATES
-from sim.units import format_duration
+from sim.spec.units import format_duration
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_TERMINATED = 143  # SIGTERM, 128 + 15
@@ -117,11 +117,11 @@ def _positive(value: int | None, flag: str) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Load, run all replications, then write the results folder and print the summary."""
-    from sim.loader import load_with_sources, resolved_dict
+    from sim.spec.loader import load_with_sources, resolved_dict
 
     _positive(args.replications, "--replications")
     _positive(args.workers, "--workers")
-    from sim.output import check_output, target_folder
+    from sim.results.folder import check_output, target_folder
 
     if args.name is not None:
         target_folder(args.out, args.name, "--name")
@@ -144,10 +144,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     first = _build_model(scenario, activity=True) if min(workers, n) == 1 else None
     check_output(args.out)
 
+    from sim.analysis.kpi import run_kpis
+    from sim.analysis.stats import summarise
     from sim.experiments.replications import run_manifest, run_replications
-    from sim.kpi import run_kpis
-    from sim.output import write_results
-    from sim.stats import summarise
+    from sim.report.run_folder import write_results
 
     began = time.perf_counter()
     results = run_replications(scenario, n, workers=workers,
@@ -171,7 +171,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _warn_stalls(results: list[Any]) -> bool:
     """Print a warning naming the replications that locked up or stalled; True if any."""
-    from sim.output import _when
+    from sim.report.run_folder import _when
 
     locked = [r for r in results if r.lockup is not None]
     stalled = [r for r in results if r.stalls]
@@ -339,7 +339,7 @@ def _build_model(scenario: Any, activity: bool = False) -> Any:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Load, validate and build without running; print a one-line description."""
-    from sim.loader import load_scenario
+    from sim.spec.loader import load_scenario
 
     scenario = load_scenario(args.file, list(args.overrides))
     plausible(args.file, scenario)
@@ -368,7 +368,7 @@ def _horizon(scenario: Any, seconds: float | None) -> str:
 
 def cmd_schema(args: argparse.Namespace) -> int:
     """Print or write the JSON Schema (indent 2)."""
-    from sim.loader import scenario_schema
+    from sim.spec.loader import scenario_schema
     from sim.spec.sweep import sweep_schema
 
     text = json.dumps(sweep_schema() if args.sweep else scenario_schema(), indent=2) + "\n"
@@ -382,7 +382,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Run the analytic verification cases; exit 1 if any falls outside its interval."""
-    from sim import verify
+    from sim.verify import cases as verify
 
     _positive(args.replications, "--replications")
     _positive(args.workers, "--workers")
@@ -400,7 +400,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit the calibration file's parameters; exit 1 if they cannot meet the targets."""
-    from sim.calibrate import run_command
+    from sim.experiments.calibrate import run_command
 
     _positive(args.replications, "--replications")
     _positive(args.workers, "--workers")

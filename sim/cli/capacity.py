@@ -68,6 +68,8 @@ def _shares(text: str) -> tuple[str, list[float]]:
 def cmd_capacity(args: argparse.Namespace) -> int:
     """Build every saturated twin first (so a bad mix fails before any run), then run."""
     from sim.analysis.bottleneck import kpi_shares, rank
+    from sim.analysis.kpi import run_kpis
+    from sim.analysis.stats import summarise
     from sim.cli import plausible
     from sim.experiments.capacity import (
         Window,
@@ -77,9 +79,7 @@ def cmd_capacity(args: argparse.Namespace) -> int:
         share_curve,
     )
     from sim.experiments.replications import run_replications
-    from sim.kpi import run_kpis
-    from sim.loader import load_scenario
-    from sim.stats import summarise
+    from sim.spec.loader import load_scenario
 
     if args.days < 1 or (args.replications is not None and args.replications < 1):
         raise UsageError("--days and --replications must be >= 1")

@@ -46,7 +46,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     if len(args.inputs) < 2:
         raise UsageError("compare needs at least two inputs (the first is the baseline)")
-    from sim.output import check_output, target_folder
+    from sim.results.folder import check_output, target_folder
 
     if args.name is not None:
         target_folder(args.out, args.name, "--name")
@@ -85,8 +85,8 @@ def _run_scenarios(args: argparse.Namespace) -> tuple[list, dict, str]:
     """Load every scenario first, then run each with the baseline's seed and replications."""
     from sim.experiments.compare import arm_from_results, arm_labels, targets_of
     from sim.experiments.replications import default_workers, run_replications
-    from sim.loader import load_scenario, load_with_sources
-    from sim.output import target_folder
+    from sim.results.folder import target_folder
+    from sim.spec.loader import load_scenario, load_with_sources
 
     for flag in ("replications", "workers"):
         value = getattr(args, flag)

@@ -21,8 +21,8 @@ def cmd_gate(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from sim.analysis.gate import apply_gates
-    from sim.loader import read_yaml
     from sim.spec.gates import GatesFile
+    from sim.spec.loader import read_yaml
     from sim.spec.messages import first_error
 
     data = read_yaml(args.gates)

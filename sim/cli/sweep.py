@@ -72,7 +72,7 @@ def _plausible(plan: Any, shard: Any) -> None:
 def _manifest(plan: Any, folder: Path, args: argparse.Namespace, executor: str,
               done_now: int, found: int, wall: float, runs: dict[tuple[int, int], Any],
               shard: Any) -> dict[str, Any]:
-    from sim.experiments.replications import git_revision, package_versions
+    from sim.results.manifest import git_revision, package_versions
 
     walls = [r.get("wall_seconds", math.nan) for r in runs.values()]
     return {
@@ -99,7 +99,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from sim.experiments.design import plan_sweep
     from sim.experiments.progress import Progress
     from sim.experiments.replications import default_workers
-    from sim.output import check_output, target_folder
+    from sim.results.folder import check_output, target_folder
 
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be >= 1 (got {args.workers})")
@@ -189,7 +189,7 @@ def _table(state: dict[str, Any], stored: dict[tuple[int, int], Any], kpi: str) 
     import numpy as np
 
     from sim.analysis.effects import matrix
-    from sim.stats import ci95
+    from sim.analysis.stats import ci95
 
     factors = state["factors"]
     values = matrix(state["points"], stored, kpi, state["replications"])
@@ -216,7 +216,7 @@ def _print_failures(failed: list[dict[str, Any]]) -> None:
 def cmd_merge(args: argparse.Namespace) -> int:
     """Check the shards (all N, once each, one sweep), join them into a new folder."""
     from sim.experiments import sweep as sw
-    from sim.output import ResultsWriter, check_output, prepare_dir, target_folder
+    from sim.results.folder import ResultsWriter, check_output, prepare_dir, target_folder
     from sim.results.stored import read_object
 
     if args.name is not None:

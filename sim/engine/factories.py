@@ -14,14 +14,14 @@ import itertools
 import math
 from bisect import bisect_right
 
-from sim.calendar import Calendar
-from sim.distributions import Sampler, make_sampler
+from sim.engine.calendar import Calendar
+from sim.engine.distributions import Sampler, make_sampler
 from sim.engine.machine import FailureModel
 from sim.engine.plan import release_timeline
 from sim.engine.routing import Router, Uniforms, learning_curve
+from sim.engine.streams import Streams
 from sim.errors import ScenarioError
-from sim.scenario import attr_key
-from sim.streams import Streams
+from sim.spec.scenario import attr_key
 
 
 def days(d, start) -> float:

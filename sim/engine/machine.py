@@ -32,8 +32,8 @@ import math
 
 import numpy as np
 
-from sim.calendar import Calendar
 from sim.engine.activity import Activity
+from sim.engine.calendar import Calendar
 
 WORKING, BLOCKED, STARVED, FAILED, OFF = range(5)
 INF = math.inf

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import simpy
 
-from sim.calendar import Calendar
 from sim.engine.activity import Activity
 from sim.engine.buffer import Buffer, CompletionLog, Part, Sink, SinkPort, Wip
+from sim.engine.calendar import Calendar
 from sim.engine.calloff import CalloffPort, WatchedBuffer
 from sim.engine.changes import ChangeRunner
 from sim.engine.demand import DemandBook, DemandPort, due_times
@@ -38,12 +38,12 @@ from sim.engine.source import OrderBook, Port
 from sim.engine.stalls import StallFold, stall_calendar
 from sim.engine.station import LineServer, Station
 from sim.engine.stock import Stock, StockPort
+from sim.engine.streams import Streams
 from sim.engine.tally import Folder, TallyLog
 from sim.errors import ScenarioError
-from sim.scenario import Scenario, SourceSpec
 from sim.spec.calendars import CalendarSpec
 from sim.spec.changes import resolve_changes
-from sim.streams import Streams
+from sim.spec.scenario import Scenario, SourceSpec
 
 
 @dataclass

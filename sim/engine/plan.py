@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from sim.calendar import Calendar
+from sim.engine.calendar import Calendar
 
 
 def sequence(quantities: dict[str, int], rule: str, rng: np.random.Generator,

@@ -17,11 +17,7 @@ from sim.engine.activity import all_busy, to_on_shift
 from sim.engine.buffer import Buffer
 from sim.engine.model import Model, build
 from sim.engine.paced import PacedLine
-from sim.engine.stalls import lockup
-from sim.engine.station import LineServer, Server, Station
-from sim.engine.stock import Stock
-from sim.engine.tally import TallyLog, fold_rows, shift_codes
-from sim.records import (
+from sim.engine.records import (
     STATES,
     ActivityRecord,
     BufferRecord,
@@ -32,6 +28,10 @@ from sim.records import (
     StationRecord,
     frozen_array,
 )
+from sim.engine.stalls import lockup
+from sim.engine.station import LineServer, Server, Station
+from sim.engine.stock import Stock
+from sim.engine.tally import TallyLog, fold_rows, shift_codes
 
 
 def _machines(model: Model):

@@ -26,8 +26,8 @@ import numpy as np
 
 from sim.engine.machine import BLOCKED, FAILED, STARVED
 from sim.engine.paced import PacedLine
+from sim.engine.records import LockUp, Stall
 from sim.engine.station import Station
-from sim.records import LockUp, Stall
 
 
 class StallFold:

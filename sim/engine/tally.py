@@ -9,7 +9,7 @@ keeps its per-vehicle rows (tables, figures: the `run` verb) folds the same slic
 end; one that does not (sweeps, calibration, `vehicles=False`) folds each slice as it
 fills and drops it. The slices are the same either way, so the tally is too.
 
-`sim.kpi` computes every KPI from the rows when they are kept, else from the tally: the
+`sim.analysis.kpi` computes every KPI from the rows when they are kept, else from the tally: the
 same numbers (sums added in another order: equal to rounding), except the lead-time
 quantiles, which the sketch gives within `ALPHA` relative error (tests hold both).
 """
@@ -21,8 +21,8 @@ import math
 import numpy as np
 
 from sim.engine.buffer import CompletionLog
+from sim.engine.records import QuantileSketch, ReportWindow, Tally
 from sim.engine.stalls import StallFold
-from sim.records import QuantileSketch, ReportWindow, Tally
 
 CHUNK = 1 << 16   # rows per slice: the most a run that keeps no rows holds at a time
 ALPHA = 1e-4      # relative error of a quantile from a sketch

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sim.errors import ScenarioError
-from sim.scenario import Scenario
 from sim.spec.export import resolved_dict
+from sim.spec.scenario import Scenario
 
 SATURATION_PER_DAY = 5000.0  # orders falling due per working day: far above any line rate
 

@@ -9,7 +9,7 @@ sees what pairing bought.
 
 Significance: each (KPI, alternative) pair is a test of "mean difference = 0" by the paired
 t test. The tests are corrected within the family of KPIs the reader chose (by default the
-headline KPIs, `sim.kpi.is_headline`): Holm's step-down correction keeps the family-wise
+headline KPIs, `sim.analysis.kpi.is_headline`): Holm's step-down correction keeps the family-wise
 error of those tests at 5%, and each gets its adjusted p-value. Correcting over every KPI
 a run reports (dozens of station shares) would make nothing significant at n = 3; KPIs
 outside the family are not tested (their raw p-values are still reported).
@@ -32,12 +32,12 @@ from pathlib import Path
 import numpy as np
 from scipy.special import stdtrit
 
+from sim.analysis.kpi import daily_counts, is_headline, run_kpis
+from sim.analysis.stats import ci95, holm_adjusted, paired_diff, paired_p_value, unpaired_half_width
+from sim.engine.records import RunResult
 from sim.errors import UsageError
-from sim.kpi import daily_counts, is_headline, run_kpis
-from sim.loader import read_yaml
-from sim.records import RunResult
 from sim.results.stored import RunSummary, read_checked
-from sim.stats import ci95, holm_adjusted, paired_diff, paired_p_value, unpaired_half_width
+from sim.spec.loader import read_yaml
 
 ALPHA = 0.05
 
@@ -221,10 +221,10 @@ def arm_from_folder(folder: Path) -> Arm:
 def _working(resolved: Path, horizon: float) -> np.ndarray | None:
     """The production days of a results folder's run calendar, from its resolved scenario
     (None when the folder has none or it no longer loads: every day then counts)."""
-    from sim.calendar import Calendar
+    from sim.engine.calendar import Calendar
     from sim.engine.run import working_mask
     from sim.errors import ScenarioError
-    from sim.loader import load_scenario
+    from sim.spec.loader import load_scenario
 
     if not resolved.is_file():
         return None

@@ -23,7 +23,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from sim.errors import ScenarioError
-from sim.loader import Source, load_scenario, load_with_sources, read_yaml, resolved_dict
+from sim.spec.loader import Source, load_scenario, load_with_sources, read_yaml, resolved_dict
 from sim.spec.messages import first_error
 from sim.spec.sweep import Factor, SweepSpec, grid_levels, level_number, range_level
 

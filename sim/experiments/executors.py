@@ -33,7 +33,7 @@ def run_task(scenario: Any, point: int, replication: int,
 
     Never raises for a failing run: an engine error or a lock-up is a record with status
     "failed" and its message, so one bad point cannot stop a sweep."""
-    from sim import kpi
+    from sim.analysis import kpi
     from sim.engine.run import run_once
 
     wall0 = time.perf_counter()

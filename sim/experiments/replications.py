@@ -13,27 +13,21 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import os
-import platform
-import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Self
 
 import numpy as np
 from tqdm import tqdm
 
-import sim
 from sim.analysis.bottleneck import with_bottleneck
-from sim.loader import Source
-from sim.records import RunResult
-
-PACKAGES: tuple[str, ...] = ("simpy", "numpy", "scipy", "pydantic", "PyYAML", "matplotlib",
-                             "pyarrow", "distributed")
+from sim.engine.records import RunResult
+from sim.results.manifest import git_revision, package_versions
+from sim.spec.loader import Source
 
 
 def with_seed(scenario: Any, seed: int | None) -> Any:
@@ -234,36 +228,6 @@ def _abandon(pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
     for process in workers:
         process.terminate()
-
-
-def git_revision(where: Path) -> str | None:
-    """Commit of the checkout holding `where`, suffixed `-dirty` if tracked files changed."""
-    head = _git(where, "rev-parse", "HEAD")
-    if head is None:
-        return None
-    status = _git(where, "status", "--porcelain", "--untracked-files=no")
-    return head + ("-dirty" if status else "")
-
-
-def _git(where: Path, *args: str) -> str | None:
-    """Output of a git command (None if git is missing or fails)."""
-    try:
-        out = subprocess.run(["git", *args], cwd=where, capture_output=True, text=True,
-                             timeout=5, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() if out.returncode == 0 else None
-
-
-def package_versions() -> dict[str, str]:
-    """Versions of Python, this package and the libraries that shape results."""
-    versions = {"python": platform.python_version(), "douai-sim": sim.__version__}
-    for name in PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "missing"
-    return versions
 
 
 def run_manifest(

@@ -3,7 +3,7 @@
 Why separate from `sim.experiments.compare`: that module computes frozen records; this one
 only renders them (text for the terminal, CSV and JSON for the folder), so a plot or an
 HTML page can be added later from the same records without recomputing anything. The
-folder has the guarantees of a run's folder (`sim.output`): a new name, never a
+folder has the guarantees of a run's folder (`sim.results.folder`): a new name, never a
 half-written or overwritten one, and a manifest saying what produced it.
 """
 
@@ -16,10 +16,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from sim.analysis.kpi import is_headline
 from sim.experiments.compare import Comparison, KpiRow, PeriodRow
-from sim.kpi import is_headline
-from sim.output import ResultsWriter, complete_manifest, prepare_dir, write_json
 from sim.report.html import comparison_page
+from sim.results.folder import ResultsWriter, prepare_dir, write_json
+from sim.results.manifest import complete_manifest
 
 FILES = {
     "compare_*.png": "figures: monthly output, cumulative output, difference over time, "

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 from matplotlib.ticker import StrMethodFormatter
 
+from sim.analysis.stats import working_day_mean, working_line
+from sim.engine.records import STATES
 from sim.experiments.compare import Comparison, on_shift_shares
-from sim.plots import STATE_COLOURS, _colours, _date_axis, _figure, _save, datenum
-from sim.records import STATES
-from sim.stats import working_day_mean, working_line
+from sim.report.plots import STATE_COLOURS, _colours, _date_axis, _figure, _save, datenum
 
 FIGURES = {
     "compare_monthly.png": "good completions per month, one bar per scenario (mean) with "

@@ -15,7 +15,7 @@ A failure in the child is reported as one line, with no traceback, and the calle
 results writer then removes the whole temporary folder. On any exit the child is stopped
 before the caller removes the folder it writes into; if the parent is killed outright
 (SIGKILL), the child dies with it (`die_with_parent`) and the next run removes the
-temporary folder (`sim.output.remove_stale`).
+temporary folder (`sim.results.folder.remove_stale`).
 """
 
 from __future__ import annotations

@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from sim import kpi
-from sim.kpi import is_headline, kpi_unit
-from sim.records import RunResult
+from sim.analysis import kpi
+from sim.analysis.kpi import is_headline, kpi_unit
+from sim.engine.records import RunResult
 
 
 def write_workbook(path: Path, results: Sequence[RunResult], kpis: dict[str, Any]) -> Path:
@@ -52,7 +52,7 @@ def _grid(book: Any, title: str, rows: list[str], columns: list[str],
 
 def _monthly(results: Sequence[RunResult]) -> tuple[list[str], list[str], np.ndarray]:
     """Months x products (and the total): mean good completions over replications."""
-    from sim.plots_plan import monthly_table
+    from sim.report.plots_plan import monthly_table
 
     table = monthly_table(results)
     months = list(dict.fromkeys(table["month"].tolist()))

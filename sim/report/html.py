@@ -24,7 +24,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from sim.kpi import is_headline, kpi_unit
+from sim.analysis.kpi import is_headline, kpi_unit
 
 # (figure file, the question it answers), in the order a planner asks them.
 QUESTIONS: tuple[tuple[str, str], ...] = (
@@ -169,8 +169,8 @@ def _answers(summary: dict[str, Any], targets: dict[str, tuple[float, str]], sta
 
 def run_page(folder: Path, source_text: str | None, captions: dict[str, str]) -> str:
     """The page of a run's folder (summary.json, manifest.json, figures already written)."""
-    from sim.loader import read_yaml
-    from sim.plots_plan import targets as meta_targets
+    from sim.report.plots_plan import targets as meta_targets
+    from sim.spec.loader import read_yaml
 
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))

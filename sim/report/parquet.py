@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sim import kpi
-from sim.records import RunResult
+from sim.analysis import kpi
+from sim.engine.records import RunResult
 
 DICT = ("type", "product", "sink", "buffer")
 DELTA = ("replication", "part", "order", "t_release_ms", "t_done_ms", "t_ms", "level")

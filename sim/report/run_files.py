@@ -2,7 +2,7 @@
 
 Why a table of its own: the same text orders the CSV headers, generates the folder's
 README.txt and captions the figures in report.html, so the documentation cannot drift
-from the files (`sim.output` writes them).
+from the files (`sim.report.run_folder` writes them).
 """
 
 from __future__ import annotations
@@ -152,7 +152,7 @@ DEMAND_TABLES: dict[str, tuple[str, dict[str, str]]] = {
         "cumulative released (demand.csv)."), {}),
 }
 
-# Planner figures (sim.plots_plan), written only for scenarios with a plan source.
+# Planner figures (sim.report.plots_plan), written only for scenarios with a plan source.
 PLAN_PLOTS: dict[str, tuple[str, dict[str, str]]] = {
     "production_by_month.png": (
         ("Plan scenarios: good completions per calendar month by product, replication mean, "

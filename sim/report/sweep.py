@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from sim.analysis import effects
-from sim.stats import ci95
+from sim.analysis.stats import ci95
 
 FILES: dict[str, str] = {
     "README.txt": "This file: what each file of the sweep folder holds.",

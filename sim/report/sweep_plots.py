@@ -14,7 +14,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from sim.analysis import effects
-from sim.plots import _save
+from sim.report.plots import _save
 
 
 def _number(v: float) -> str:

@@ -65,7 +65,7 @@ class SweepState(_Stored):
 
 
 class Estimate(_Stored):
-    """A KPI's estimate over replications (`sim.stats.Estimate.as_dict` and its values)."""
+    """A KPI's estimate over replications (`sim.analysis.stats.Estimate.as_dict` and its values)."""
 
     mean: Number | None
     half_width: Number | None = None

@@ -1,1 +1,1 @@
-"""Parts of the scenario models, split by topic; import them from `sim.scenario`."""
+"""Parts of the scenario models, split by topic; import them from `sim.spec.scenario`."""

@@ -26,7 +26,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from sim.units import (
+from sim.spec.units import (
     DURATION_PATTERN,
     format_clock,
     format_duration,

@@ -1,7 +1,7 @@
 """Working-time calendars as written in a scenario: weekly shifts, breaks, holidays,
 shutdowns and dated changes of the weekly pattern.
 
-Only the description lives here; `sim/calendar.py` compiles it into a timeline. What can be
+Only the description lives here; `sim/engine/calendar.py` compiles it into a timeline. What can be
 checked without a timeline is checked here, so that a calendar that loads is one the
 compiler can trust: shift days are real weekdays, a break lies inside its shift, the
 shift windows of one weekly pattern do not overlap (overnight shifts included), shutdowns
@@ -19,7 +19,7 @@ from pydantic_core import PydanticCustomError
 
 from sim.spec.base import Clock, Duration, Spec, fail, join, shown
 from sim.spec.learning import RateLearning
-from sim.units import format_clock, format_duration, parse_clock
+from sim.spec.units import format_clock, format_duration, parse_clock
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY = 86400.0

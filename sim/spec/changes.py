@@ -31,7 +31,7 @@ from sim.spec.base import Clock, Spec, fail, shown
 from sim.spec.messages import first_error
 
 if TYPE_CHECKING:
-    from sim.scenario import Scenario
+    from sim.spec.scenario import Scenario
 
 DAY = 86400.0
 

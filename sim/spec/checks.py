@@ -19,7 +19,7 @@ from sim.spec.plans import DemandPeriod, DemandSpec, PlanPeriod, PlanSpec
 from sim.spec.reporting import check_reporting
 
 if TYPE_CHECKING:
-    from sim.scenario import Scenario
+    from sim.spec.scenario import Scenario
 
 FLOW_SECTIONS = ("sources", "stations", "buffers", "sinks")
 

@@ -4,7 +4,7 @@ A time anywhere in a scenario is either a plain duration string (deterministic) 
 mapping whose `dist` names one of a fixed family, with every time parameter a duration.
 Parameters are checked here (a uniform with low >= high is an authoring error, not a
 sampling problem), and each model knows its mean, which the theory checks and the reports
-use. Sampling itself lives in `sim/distributions.py`; these are only descriptions.
+use. Sampling itself lives in `sim/engine/distributions.py`; these are only descriptions.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from sim.spec.base import (
     fail,
     shown,
 )
-from sim.units import format_duration, parse_duration
+from sim.spec.units import format_duration, parse_duration
 
 PositiveFloat = Annotated[float, Field(gt=0.0)]
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sim.scenario import Scenario
 from sim.spec.base import CLOCK_SCHEMA, DURATION_SCHEMA, Spec
 from sim.spec.dists import DIST_MODELS
-from sim.units import parse_duration
+from sim.spec.scenario import Scenario
+from sim.spec.units import parse_duration
 
 
 def _optional_collections() -> frozenset[str]:

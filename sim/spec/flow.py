@@ -39,7 +39,7 @@ from sim.spec.calendars import Shutdown
 from sim.spec.dists import CycleSpec, DistSpec
 from sim.spec.learning import LearningCurve, RateLearning
 from sim.spec.plans import DemandSpec, PlanSpec
-from sim.units import parse_duration
+from sim.spec.units import parse_duration
 
 
 class CallOff(Spec):

@@ -3,7 +3,7 @@
 Why in the scenario: "when is the 100,000th R5 built?" and "what is the daily rate in
 December?" are questions about a scenario, asked the same way of every variant; written
 once in the base file, every run of every variant answers them as KPIs with confidence
-intervals (`sim/kpi.py`), instead of each planner scripting over `daily.csv`.
+intervals (`sim/analysis/kpi.py`), instead of each planner scripting over `daily.csv`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pydantic import Field, model_validator
 from sim.spec.base import PositiveInt, Spec, fail, join, shown
 
 if TYPE_CHECKING:
-    from sim.scenario import Scenario
+    from sim.spec.scenario import Scenario
 
 
 class Milestone(Spec):

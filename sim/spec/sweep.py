@@ -34,7 +34,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from sim.spec.base import NAME_PATTERN, NonNegInt, PositiveInt, Spec, fail
-from sim.units import parse_duration
+from sim.spec.units import parse_duration
 
 Scalar = int | float | str | bool
 

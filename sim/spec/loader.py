@@ -21,11 +21,11 @@ import yaml
 from pydantic import ValidationError
 
 from sim.errors import ScenarioError
-from sim.scenario import Scenario
 from sim.spec.export import resolved_dict, scenario_schema
 from sim.spec.messages import first_error, walk
+from sim.spec.scenario import Scenario
+from sim.spec.units import show_value
 from sim.spec.yamlfile import StrictLoader, bounded, parse_yaml, read_bounded
-from sim.units import show_value
 
 __all__ = ["Source", "load_dict", "load_scenario", "load_with_sources", "read_yaml",
            "resolved_dict", "scenario_schema"]

@@ -2,7 +2,7 @@
 
 Why: a simulator is only believable once it reproduces the cases where the answer is known
 exactly. This module holds those answers as pure functions (no engine imports), each with
-its source, so that `sim.verify` can run the matching scenario in `sim/verify_cases/` and
+its source, so that `sim.verify.cases` can run the matching scenario in `sim/verify/scenarios/` and
 compare. Rates are per second (or any consistent unit); times are in the reciprocal unit.
 
 Counting convention for lines (docs/design.md §4): a buffer of capacity B holds up to B parts
@@ -348,7 +348,7 @@ def calendar_output(scheduled_seconds: float, cycle: float) -> int:
 
 def evaluate(params: Mapping[str, object]) -> object:
     """Evaluate a scenario's `meta.theory` mapping: `case` names a function of this module,
-    the other keys are its keyword arguments (as written in `sim/verify_cases/*.yaml`)."""
+    the other keys are its keyword arguments (as written in `sim/verify/scenarios/*.yaml`)."""
     cases: dict[str, Callable[..., Any]] = {
         "availability": availability,
         "saturated_machine_throughput": saturated_machine_throughput,

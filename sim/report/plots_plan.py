@@ -6,10 +6,10 @@ ran. These figures are generic: any run of any scenario (with a plan, typically)
 completions by date and product, shift labels, station groups and buffer traces.
 
 Every figure is drawn from a table function returning plain numpy columns
-(`monthly_table`, `cumulative_table`, `shift_table`, `group_table`, and `sim.kpi.trace_table`
+(`monthly_table`, `cumulative_table`, `shift_table`, `group_table`, and `sim.analysis.kpi.trace_table`
 for the buffer levels), so everything a plot shows can be found in a table and tested
 without pixels. Targets come from `meta.targets` of the scenario: `{kpi: value}` or
-`{kpi: {value, source}}`. Drawing reuses the helpers of `sim.plots` (Agg canvas, no pyplot).
+`{kpi: {value, source}}`. Drawing reuses the helpers of `sim.report.plots` (Agg canvas, no pyplot).
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import StrMethodFormatter
 
-from sim.kpi import DAY_S, Table, daily_counts, day_dates, products
-from sim.plots import (
+from sim.analysis.kpi import DAY_S, Table, daily_counts, day_dates, products
+from sim.engine.records import STATES, RunResult
+from sim.report.plots import (
     STATE_COLOURS,
     _colours,
     _date_axis,
@@ -37,8 +38,7 @@ from sim.plots import (
     daily_bars,
     datenum,
 )
-from sim.plots_demand import cumulative_due
-from sim.records import STATES, RunResult
+from sim.report.plots_demand import cumulative_due
 
 ALL = "(all)"  # the total row of a per-product table (not a valid product name)
 OFF_SHIFT = "(off shift)"

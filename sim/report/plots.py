@@ -2,7 +2,7 @@
 
 Planners look at pictures first, so each figure must stand on its own: a title saying what
 and over how many replications, axis labels with units, a legend, readable dates. Every
-quantity shown is also in a CSV table (sim.kpi builds both), so a figure never holds data
+quantity shown is also in a CSV table (sim.analysis.kpi builds both), so a figure never holds data
 that cannot be checked.
 
 Headless by construction: figures are ``matplotlib.figure.Figure`` objects rendered by the
@@ -27,9 +27,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from sim.kpi import DAY_S, HOUR_S, daily_counts, products
-from sim.records import STATES, BufferRecord, RunResult
-from sim.stats import working_day_mean, working_line
+from sim.analysis.kpi import DAY_S, HOUR_S, daily_counts, products
+from sim.analysis.stats import working_day_mean, working_line
+from sim.engine.records import STATES, BufferRecord, RunResult
 
 DPI = 110
 MAX_TRACE_POINTS = 5000

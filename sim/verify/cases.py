@@ -1,9 +1,9 @@
 """Verification: run the analytic scenarios and compare the engine with theory.
 
 Why: a production-line model is only believable once it reproduces the cases whose answer
-is known exactly. Each `Case` pairs a scenario of `sim/verify_cases/` with the measures to
+is known exactly. Each `Case` pairs a scenario of `sim/verify/scenarios/` with the measures to
 check: a function extracting the simulated value from one `RunResult`, and the analytic
-value from `sim.theory` using the scenario's `meta.theory` parameters.
+value from `sim.verify.theory` using the scenario's `meta.theory` parameters.
 
 Acceptance rule. Replications are independent, so each measure gets its mean and Student t
 interval across replications; the table shows the usual 95% half-width. A measure passes
@@ -37,11 +37,11 @@ from typing import Any
 import numpy as np
 from scipy import stats as _st
 
-from sim import theory
-from sim.records import BufferRecord, RunResult, StationRecord
-from sim.stats import ci95
+from sim.analysis.stats import ci95
+from sim.engine.records import BufferRecord, RunResult, StationRecord
+from sim.verify import theory
 
-VERIFY_DIR = Path(__file__).resolve().parent / "verify_cases"  # package data
+VERIFY_DIR = Path(__file__).resolve().parent / "scenarios"  # package data
 FAMILY = 0.95
 HOUR = 3600.0
 DAY = 86400.0
@@ -281,7 +281,7 @@ def case_names() -> list[str]:
 @cache
 def _scenario(path: str) -> Any:
     """The loaded scenario of a case file (once per process)."""
-    from sim.loader import load_scenario
+    from sim.spec.loader import load_scenario
 
     return load_scenario(path)
 

@@ -4,7 +4,7 @@ backlog the line carries from one period to the next.
 Why a figure of its own: with demand above capacity, the monthly output alone does not
 say whether a month was limited by the orders or by the line; the gap between the orders
 and the releases (the backlog) does. Drawn from `backlog_table`, itself the replication
-mean of `sim.kpi.demand_table`, so every bar and point can be found in a table.
+mean of `sim.analysis.kpi.demand_table`, so every bar and point can be found in a table.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 from matplotlib.ticker import StrMethodFormatter
 
-from sim.kpi import Table, demand_table
-from sim.plots import _figure, _reps, _save
-from sim.records import RunResult
+from sim.analysis.kpi import Table, demand_table
+from sim.engine.records import RunResult
+from sim.report.plots import _figure, _reps, _save
 
 BARS = (("planned", "0.75"), ("released", "tab:blue"), ("completed", "tab:green"))
 

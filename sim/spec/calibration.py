@@ -3,7 +3,7 @@
 Why a module of its own: the file is a contract written by hand (like a scenario), so it
 is validated by frozen pydantic models that refuse unknown keys, and every mistake becomes
 one `ScenarioError` line naming the calibration file and the field, exactly as the loader
-does for scenarios. `sim.calibrate` holds the algorithm; this holds the format:
+does for scenarios. `sim.experiments.calibrate` holds the algorithm; this holds the format:
 
 ```yaml
 scenario: 2024-plan.yaml        # the uncalibrated base, relative to this file
@@ -16,7 +16,7 @@ damping: 1.0                    # exponent of the multiplicative step, in (0, 1]
 parameters:                     # one per target; initial defaults to the base's value, else 1
   - {path: sources.orders.plan.scale.Megane, target: completed.Megane, bounds: [0.5, 2.0],
      initial: 1.0, why: "..."}
-targets:                        # a KPI of sim.kpi.run_kpis -> value (and source); when
+targets:                        # a KPI of sim.analysis.kpi.run_kpis -> value (and source); when
                                 # absent: meta.targets of the base scenario (same form)
   completed.Megane: {value: 30171, source: "..."}
   completed: 89527              # a bare number is a value without source
@@ -36,8 +36,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sim.errors import ScenarioError
-from sim.loader import read_yaml
 from sim.spec.base import fail
+from sim.spec.loader import read_yaml
 from sim.spec.messages import first_error
 
 DECIMALS = 4  # fitted values are rounded to this many decimals
@@ -142,7 +142,7 @@ def load_spec(path: str | Path) -> CalibrationSpec:
 def meta_targets(base: Path, file: str) -> dict[str, Any]:
     """`meta.targets` of the base scenario ({kpi: value | {value, source, ...}}), keeping
     value and source: the targets of a calibration file that lists none."""
-    from sim.loader import load_dict
+    from sim.spec.loader import load_dict
 
     if not base.is_file():
         raise ScenarioError(file, "scenario", f"file not found: {base}")
@@ -157,7 +157,7 @@ def meta_targets(base: Path, file: str) -> dict[str, Any]:
 
 def lookup(data: Any, path: str) -> tuple[tuple[Any, ...], Any]:
     """Keys along a dotted path (as `--set` resolves them) and the value there (None)."""
-    from sim.loader import path_keys
+    from sim.spec.loader import path_keys
 
     keys = path_keys(data, path.split("."))
     node = data

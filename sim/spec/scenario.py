@@ -1,9 +1,9 @@
 """The validated, frozen scenario: the one description of a run that everything reads.
 
-A YAML file is parsed once (`sim/loader.py`) into these pydantic models; nothing
+A YAML file is parsed once (`sim/spec/loader.py`) into these pydantic models; nothing
 downstream reads raw YAML. Durations are floats in seconds, clock times seconds after
 midnight, dates `datetime.date`. The models for calendars, distributions and the flow
-graph live in `sim/spec/` and are re-exported here, so `from sim.scenario import X` is the
+graph live in `sim/spec/` and are re-exported here, so `from sim.spec.scenario import X` is the
 only import other modules need. Checks that need the whole graph run once, on `Scenario`.
 """
 
@@ -74,7 +74,7 @@ from sim.spec.plans import (
     Sequencing,
 )
 from sim.spec.reporting import Milestone, ReportWindow
-from sim.units import format_duration
+from sim.spec.units import format_duration
 
 __all__ = [
     "DAY_NAMES",

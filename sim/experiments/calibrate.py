@@ -26,7 +26,7 @@ How, and why so:
 
 Targets not paired with a parameter, and ``checks`` (``{kpi, min, max, note}`` or free
 text), are reported at the final point but do not decide convergence. The file format is
-in `sim.calibration_spec`.
+in `sim.spec.calibration`.
 """
 
 from __future__ import annotations
@@ -45,7 +45,9 @@ from typing import Any
 
 import yaml
 
-from sim.calibration_spec import (
+from sim.analysis.stats import Estimate
+from sim.errors import ScenarioError
+from sim.spec.calibration import (
     DECIMALS,
     CalibrationSpec,
     Check,
@@ -53,8 +55,6 @@ from sim.calibration_spec import (
     load_spec,
     lookup,
 )
-from sim.errors import ScenarioError
-from sim.stats import Estimate
 
 DEFAULT_VALUE = 1.0  # a multiplier the base leaves unset
 
@@ -106,7 +106,7 @@ def _bounds(p: Parameter) -> tuple[float, float]:
 
 def _initial(spec: CalibrationSpec, file: str, base: Path) -> dict[str, float]:
     """Starting values: `initial`, else the base's value, else 1 (an unset multiplier)."""
-    from sim.loader import load_dict
+    from sim.spec.loader import load_dict
 
     data = load_dict(base)
     values = {}
@@ -123,14 +123,14 @@ def _initial(spec: CalibrationSpec, file: str, base: Path) -> dict[str, float]:
 
 
 def _scenario(base: Path, values: dict[str, float]) -> Any:
-    from sim.loader import load_scenario
+    from sim.spec.loader import load_scenario
 
     return load_scenario(base, [f"{path}={v!r}" for path, v in values.items()])
 
 
 def _check_paths(spec: CalibrationSpec, file: str, base: Path, values: dict[str, float]) -> None:
     """Each parameter path must be a field the base scenario accepts."""
-    from sim.loader import load_scenario
+    from sim.spec.loader import load_scenario
 
     load_scenario(base)
     for i, p in enumerate(spec.parameters):
@@ -177,10 +177,10 @@ def calibrate(
     `replications` overrides the file's; `report` is called after each iteration;
     `progress` as in `run_replications` (True: a bar per iteration, None: on a terminal).
     """
+    from sim.analysis.kpi import run_kpis
+    from sim.analysis.stats import summarise
     from sim.experiments.replications import run_replications
-    from sim.kpi import run_kpis
-    from sim.loader import load_scenario
-    from sim.stats import summarise
+    from sim.spec.loader import load_scenario
 
     spec_path = Path(spec_path)
     spec, file = load_spec(spec_path), str(spec_path)
@@ -329,7 +329,7 @@ def _range(c: Check) -> str:
 def write_calibrated(result: CalibrationResult, path: str | Path | None = None,
                      command: str | None = None) -> Path:
     """Write the fitted values as a scenario extending the base (atomically); return it."""
-    from sim.loader import load_dict
+    from sim.spec.loader import load_dict
 
     out = Path(path) if path is not None else result.output_path
     command = command or reproduce_command(result)

@@ -1,40 +1,29 @@
-"""Write one run of N replications into ``results/<name>/``, all or nothing.
+"""A run's results folder, ``results/<name>/``: tables, summary, figures and report.html.
 
 A results folder is evidence: it must say exactly what was run (resolved scenario,
-manifest with hashes, seeds and versions) and must never be half written or silently
-replaced. So everything is written into a hidden temporary sibling
-(``.<name>.tmp-<pid>``) and renamed into place at the end; an existing folder is kept and
-the new one goes to ``<name>-2``, ``-3``, ... The columns of every table are documented in
-one dict (``FILES``, in ``sim.report.run_files``) that also orders the CSV headers and
-generates ``README.txt``, so the documentation cannot drift from the files. CSVs are formatted column-wise (a single
+manifest with hashes, seeds and versions); it is written through `sim.results.folder`
+(all or nothing). The columns of every table are documented in one dict (``FILES``, in
+``sim.report.run_files``) that also orders the CSV headers and generates ``README.txt``,
+so the documentation cannot drift from the files. CSVs are formatted column-wise (a single
 ``%`` over each chunk), fast enough for a year of completions over many replications.
 """
 
 from __future__ import annotations
 
 import datetime
-import errno
 import functools
 import itertools
-import json
 import math
-import os
-import platform
-import shutil
-import stat
-import sys
-import tempfile
 import textwrap
 from collections.abc import Iterable
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import numpy as np
-import yaml
 
-from sim import kpi
-from sim.records import RunResult
+from sim.analysis import kpi
+from sim.analysis.stats import LEVEL, summarise
+from sim.engine.records import RunResult
 from sim.report.drawing import Drawing
 from sim.report.run_files import (
     BOTTLENECK_TABLES,
@@ -44,7 +33,8 @@ from sim.report.run_files import (
     PLAN_PLOTS,
     VEHICLES_CSV,
 )
-from sim.stats import LEVEL, summarise
+from sim.results.folder import ResultsWriter, prepare_dir, write_json, write_yaml
+from sim.results.manifest import complete_manifest
 
 # Decimals written for float columns (exact integer arithmetic, no float repr noise).
 DECIMALS: dict[str, int] = {
@@ -52,157 +42,9 @@ DECIMALS: dict[str, int] = {
     "mean_level": 6, "t_s": 3, "observed_s": 3, "sole_s": 3, "shifting_s": 3, "sole": 6,
     "shifting": 6,
 }
+
+
 CHUNK_ROWS = 200_000
-
-
-def check_output(base: Path) -> None:
-    """Before any simulation: `base` must be (or can become) a writable folder.
-
-    Raises UsageError naming the path, so a long run is never lost to an output folder
-    that cannot be written: a file in the way, a dangling symlink or a symlink loop, a
-    read-only parent, a pseudo file system (/sys, /proc). What it proves it proves by
-    doing: a probe folder with a file in it is made and removed in the deepest folder
-    that exists."""
-    from sim.errors import UsageError
-
-    base = Path(base)
-    existing = base
-    while True:
-        try:
-            mode = os.stat(existing).st_mode
-            break
-        except FileNotFoundError:
-            if os.path.islink(existing):
-                raise UsageError(f"{base}: cannot create the output folder ({existing} is a "
-                                 "symlink to nothing)") from None
-            existing = existing.parent
-        except OSError as exc:
-            what = "a symlink loop" if exc.errno == errno.ELOOP else exc.strerror
-            raise UsageError(f"{base}: cannot use the output folder ({existing}: {what})"
-                             ) from None
-    if not stat.S_ISDIR(mode):
-        raise UsageError(f"{base}: the output folder is a file" if existing == base else
-                         f"{base}: cannot create the output folder ({existing} is a file)")
-    try:
-        probe = tempfile.mkdtemp(prefix=".probe-", dir=existing)
-        try:
-            with open(os.path.join(probe, "probe"), "wb") as fh:
-                fh.write(b"probe")
-        finally:
-            shutil.rmtree(probe, ignore_errors=True)
-    except OSError as exc:
-        raise UsageError(f"{base}: cannot write there ({existing}: {exc.strerror})") from None
-
-
-def target_folder(base: Path, name: str, what: str) -> Path:
-    """`base/name`, when `name` is one safe folder name (else a UsageError naming `what`,
-    the option or file field it came from): a results folder never lands outside `base`."""
-    from sim.errors import UsageError
-    from sim.spec.base import folder_name_problem
-
-    problem = folder_name_problem(name)
-    if problem:
-        raise UsageError(f"{what}: {problem}")
-    return Path(base) / name
-
-
-def prepare_dir(base: Path, name: str, overwrite: bool = False) -> Path:
-    """The folder to write: ``base/name``, or the first free ``name-2``, ``-3``... if taken.
-
-    Nothing is created (the writer creates ``base`` with its temporary folder, and removes
-    it again if the write fails); with ``overwrite`` an existing ``base/name`` is returned
-    (and replaced only when the new results are complete).
-    """
-    base = Path(base)
-    remove_stale(base)
-    target = base / name
-    if overwrite or not target.exists():
-        return target
-    chosen = _next_free(base, name)
-    print(f"{target} exists; writing to {chosen}", file=sys.stderr)
-    return chosen
-
-
-def remove_stale(base: Path) -> list[Path]:
-    """Remove the temporary folders (`.NAME.tmp-PID`, `.NAME.old-PID`) left in `base` by
-    writers that died (their process is gone); never a complete result, never the folder
-    of a process still running. Returns what was removed."""
-    removed = []
-    for path in base.glob(".*.*-*"):
-        stem, _, pid = path.name.rpartition("-")
-        if not (stem.endswith((".tmp", ".old")) and pid.isdigit() and path.is_dir()):
-            continue
-        try:
-            os.kill(int(pid), 0)
-            continue  # its writer is alive
-        except ProcessLookupError:
-            pass
-        except PermissionError:
-            continue  # alive, owned by someone else
-        shutil.rmtree(path, ignore_errors=True)
-        removed.append(path)
-    return removed
-
-
-def _next_free(base: Path, name: str) -> Path:
-    k = 2
-    while (base / f"{name}-{k}").exists():
-        k += 1
-    return base / f"{name}-{k}"
-
-
-class ResultsWriter:
-    """Context manager: yields a temporary folder, renames it to the target on success,
-    removes it on any exception (so a crash leaves nothing partial)."""
-
-    def __init__(self, target: Path, overwrite: bool = False) -> None:
-        self.target = Path(target)
-        self.overwrite = overwrite
-        self.tmp = self.target.parent / f".{self.target.name}.tmp-{os.getpid()}"
-        self.final: Path | None = None
-        self.made: list[Path] = []  # folders above tmp that this writer created
-
-    def __enter__(self) -> Path:
-        if self.tmp.exists():
-            shutil.rmtree(self.tmp)
-        parent = self.tmp.parent
-        while not parent.exists():
-            self.made.append(parent)
-            parent = parent.parent
-        self.tmp.mkdir(parents=True)
-        return self.tmp
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        if kind is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            for folder in self.made:  # deepest first; only if nothing else came in
-                try:
-                    folder.rmdir()
-                except OSError:
-                    break
-            return
-        self.final = self.finalise()
-
-    def finalise(self) -> Path:
-        """Rename the temporary folder into place (next free name if the target appeared)."""
-        if self.overwrite and self.target.exists():
-            old = self.target.parent / f".{self.target.name}.old-{os.getpid()}"
-            self.target.rename(old)
-            self.tmp.rename(self.target)
-            shutil.rmtree(old, ignore_errors=True)
-            return self.target
-        target = self.target
-        while True:
-            if not target.exists():
-                try:
-                    self.tmp.rename(target)
-                    return target
-                except OSError:
-                    if not target.exists():
-                        raise
-            target = _next_free(target.parent, self.target.name)
-            print(f"{self.target} appeared meanwhile; writing to {target}", file=sys.stderr)
 
 
 def write_results(out_dir: Path, results: list[RunResult], resolved: dict, manifest: dict,
@@ -243,13 +85,13 @@ def write_results(out_dir: Path, results: list[RunResult], resolved: dict, manif
 
 def _figure_jobs(folder: Path, results: list[RunResult], resolved: dict) -> list:
     """One call per figure of the run (matplotlib is imported only when drawing)."""
-    from sim import plots, plots_plan
+    from sim.report import plots, plots_plan
 
     jobs: list = plots.plot_jobs(folder, results)
     if plots_plan.has_plan(resolved):
         jobs += plots_plan.plan_jobs(folder, results, resolved.get("meta"))
     if results[0].demand:
-        from sim import plots_demand
+        from sim.report import plots_demand
 
         jobs.append(functools.partial(plots_demand.plot_demand, results,
                                       folder / "demand_by_period.png"))
@@ -363,7 +205,6 @@ def _column(col: np.ndarray, decimals: int | None) -> tuple[str, list[list[Any]]
     return "%s", [list(vals)]
 
 
-@functools.cache
 def _fractions(decimals: int) -> np.ndarray:
     """'.000', '.001', ... as an object array indexed by the fractional digits."""
     return np.array([f".{i:0{decimals}d}" for i in range(10**decimals)], dtype=object)
@@ -390,36 +231,6 @@ def _needs_quotes(text: str) -> bool:
 
 def _quote(text: str) -> str:
     return '"' + text.replace('"', '""') + '"' if _needs_quotes(text) else text
-
-
-def _plain(value: Any, json_safe: bool = False) -> Any:
-    """Plain data for YAML/JSON: tuples to lists, numpy to Python, paths to str; with
-    `json_safe` also nan/inf to None (strict JSON) and dates to ISO strings."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v, json_safe) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset, np.ndarray)):
-        return [_plain(v, json_safe) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, Path):
-        return str(value)
-    if json_safe and isinstance(value, float) and not math.isfinite(value):
-        return None
-    if json_safe and isinstance(value, (datetime.date, datetime.datetime)):
-        return value.isoformat()
-    return value
-
-
-def write_json(path: Path, data: dict) -> None:
-    """Strict JSON (no NaN tokens), indented."""
-    text = json.dumps(_plain(data, json_safe=True), indent=2, allow_nan=False)
-    path.write_text(text + "\n", encoding="utf-8")
-
-
-def write_yaml(path: Path, data: dict) -> None:
-    """YAML in the mapping order given (safe_dump, sort_keys=False)."""
-    path.write_text(yaml.safe_dump(_plain(data), sort_keys=False, allow_unicode=True),
-                    encoding="utf-8")
 
 
 def summary_dict(results: list[RunResult]) -> dict[str, Any]:
@@ -454,25 +265,8 @@ def _when(start: datetime.date, t: float) -> str:
     return moment.isoformat(timespec="minutes")
 
 
-def complete_manifest(manifest: dict, results: list[RunResult]) -> dict[str, Any]:
-    """The caller's manifest with what it lacks filled in (seeds, versions, git, platform)."""
-    out = dict(manifest)
-    out.setdefault("replications", len(results))
-    out.setdefault("seeds", [{"replication": r.replication, "seed": r.seed} for r in results])
-    if "versions" not in out or "git" not in out:
-        from sim.experiments.replications import git_revision, package_versions
-
-        out.setdefault("versions", package_versions())
-        out.setdefault("git", git_revision(Path(__file__).resolve().parent))
-    out.setdefault("platform", {"system": platform.platform(), "machine": platform.machine(),
-                                "python": sys.version.split()[0]})
-    out.setdefault("written", datetime.datetime.now(datetime.UTC)
-                   .isoformat(timespec="seconds"))
-    return out
-
-
 def readme_text() -> str:
-    """README.txt: every file and column from FILES, then the KPI definitions of sim.kpi."""
+    """README.txt: every file and column from FILES, then the KPI definitions of sim.analysis.kpi."""
     intro = ("Results folder written by douai-sim (python run_sim.py run ...). Times are "
              "seconds from the run start date at 00:00 unless a column says otherwise; dates "
              "are calendar days (YYYY-MM-DD).")
@@ -485,7 +279,8 @@ def readme_text() -> str:
         width = max((len(c) for c in columns), default=0)
         lines.extend(f"    {c.ljust(width)}  {doc}" for c, doc in columns.items())
         lines.append("")
-    lines.append("summary.json: KPI definitions (from sim/kpi.py; nan is written as null)")
+    lines.append("summary.json: KPI definitions (from sim/analysis/kpi.py; nan is written as null)")
     definitions = "Definitions" + (kpi.__doc__ or "").partition("Definitions")[2]
     lines.extend("    " + ln if ln.strip() else "" for ln in definitions.splitlines())
     return "\n".join(lines).rstrip() + "\n"
+

@@ -83,7 +83,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.records import STATES, BottleneckRecord, RunResult
+from sim.engine.records import STATES, BottleneckRecord, RunResult
 
 DAY_S = 86400.0
 HOUR_S = 3600.0

@@ -1,0 +1,2 @@
+"""Checks of the engine against theory: analytic results and the cases that compare runs
+with them (`validate`)."""
