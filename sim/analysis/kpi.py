@@ -84,9 +84,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.engine.records import STATES, BottleneckRecord, RunResult
-
-DAY_S = 86400.0
-HOUR_S = 3600.0
+from sim.spec.units import DAY as DAY_S
+from sim.spec.units import HOUR as HOUR_S
 
 Table = dict[str, np.ndarray]
 

@@ -29,7 +29,7 @@ from sim.cli import gate as gate_verb
 from sim.cli import sweep as sweep_verb
 from sim.engine.records import STATES
 from sim.errors import ScenarioError, Terminated, UsageError
-from sim.spec.units import format_duration
+from sim.spec.units import DAY, format_duration
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_TERMINATED = 143  # SIGTERM, 128 + 15
@@ -361,7 +361,7 @@ def _horizon(scenario: Any, seconds: float | None) -> str:
     if seconds is None:
         seconds = getattr(run, "duration", None)
     if seconds is None and getattr(run, "end", None) is not None:
-        seconds = ((run.end - run.start).days + 1) * 86400.0
+        seconds = ((run.end - run.start).days + 1) * DAY
     text = "?" if seconds is None else format_duration(float(seconds))
     return f"{text} from {run.start}"
 

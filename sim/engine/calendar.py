@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-DAY = 86400.0
+from sim.spec.units import DAY, HOUR
 
 
 def _advance(t: float, w: float, s: list[float], e: list[float], r: list[float],
@@ -330,7 +330,7 @@ class Calendar:
 
     def scheduled_hours(self, a: float, b: float) -> float:
         """On-shift hours in [a, b]."""
-        return self.on_between(a, b) / 3600.0
+        return self.on_between(a, b) / HOUR
 
     def on_per_day(self, n_days: int) -> np.ndarray:
         """On-shift seconds in each calendar day [d, d + 1) for d = 0 .. n_days - 1."""

@@ -40,8 +40,7 @@ from sim.engine.buffer import Part
 from sim.engine.machine import reusable_event
 from sim.engine.plan import ramp_factor
 from sim.engine.source import admit
-
-DAY = 86400.0
+from sim.spec.units import DAY
 
 
 def due_times(cal, a: float, b: float, n: int, spread: str = "working_days") -> np.ndarray:

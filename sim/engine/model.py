@@ -44,6 +44,7 @@ from sim.errors import ScenarioError
 from sim.spec.calendars import CalendarSpec
 from sim.spec.changes import resolve_changes
 from sim.spec.scenario import Scenario, SourceSpec
+from sim.spec.units import DAY
 
 
 @dataclass
@@ -357,15 +358,15 @@ def _demand_port(model: Model, n: str, s: SourceSpec, cal: Calendar, choose,
     assert spec is not None
     products = list(dict.fromkeys(p for per in spec.periods
                                   for p in (*per.quantities, *per.per_day)))
-    on_days = cal.production_days(int(np.ceil(model.horizon / 86400.0)) + 1)
+    on_days = cal.production_days(int(np.ceil(model.horizon / DAY)) + 1)
     rng_drop = streams.rng(n, "ramp")
     due: list[list[np.ndarray]] = [[] for _ in products]
     shares = np.zeros((len(spec.periods), len(products)))
     planned = np.zeros((len(spec.periods), len(products)), dtype=np.int64)
     for j, per in enumerate(spec.periods):
         a = days(per.from_, start)
-        b = min(days(per.to, start) + 86400.0, model.horizon)
-        work_days = int(on_days[int(a // 86400.0):int(np.ceil(b / 86400.0))].sum())
+        b = min(days(per.to, start) + DAY, model.horizon)
+        work_days = int(on_days[int(a // DAY):int(np.ceil(b / DAY))].sum())
         for i, p in enumerate(products):
             q = per.quantities.get(p, 0) + per.per_day.get(p, 0.0) * work_days
             planned[j, i] = round(q * spec.scale.get(p, 1.0))

@@ -16,6 +16,7 @@ import math
 import numpy as np
 
 from sim.engine.calendar import Calendar
+from sim.spec.units import DAY
 
 
 def sequence(quantities: dict[str, int], rule: str, rng: np.random.Generator,
@@ -78,12 +79,12 @@ def release_timeline(plan, cal: Calendar, start_date, horizon: float,
     group_of = None
     if mc is not None:
         group_of = {p: str(product_attr(p, mc.attr)) for p in _all_products(plan)}
-    ramps = {p: ((r.start - start_date).days * 86400.0, r.duration, r.initial)
+    ramps = {p: ((r.start - start_date).days * DAY, r.duration, r.initial)
              for p, r in plan.ramps.items()}
     run = 0
     for period in plan.periods:
-        a = (period.from_ - start_date).days * 86400.0
-        b = min((period.to - start_date).days * 86400.0 + 86400.0, horizon)
+        a = (period.from_ - start_date).days * DAY
+        b = min((period.to - start_date).days * DAY + DAY, horizon)
         quantities = {p: round(q * plan.scale.get(p, 1.0))
                       for p, q in period.quantities.items()}
         order = sequence(quantities, seq_spec.rule, rng_seq, group_of,

@@ -32,6 +32,7 @@ from sim.engine.stalls import lockup
 from sim.engine.station import LineServer, Server, Station
 from sim.engine.stock import Stock
 from sim.engine.tally import TallyLog, fold_rows, shift_codes
+from sim.spec.units import DAY
 
 
 def _machines(model: Model):
@@ -152,10 +153,10 @@ def _activity(model: Model, cal) -> ActivityRecord | None:
     start = model.scenario.run.start
     months = []
     first = dt.date(start.year, start.month, 1)
-    while (first - start).days * 86400.0 < horizon:
+    while (first - start).days * DAY < horizon:
         nxt = dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
-        a_, b_ = on_upto(np.array([max((first - start).days, 0) * 86400.0,
-                                   min((nxt - start).days * 86400.0, horizon)]))
+        a_, b_ = on_upto(np.array([max((first - start).days, 0) * DAY,
+                                   min((nxt - start).days * DAY, horizon)]))
         months.append((f"{first:%Y-%m}", float(a_), float(b_)))
         first = nxt
     return ActivityRecord(tuple(names), tuple(starts), tuple(ends), (lo, hi), tuple(shifts),
@@ -228,7 +229,7 @@ def _records(model: Model, base: dict[str, int], wall: float) -> RunResult:
         shift_names=folder.shift_labels,
         scheduled_seconds=(cal.on_between(warmup, horizon) if cal is not None
                            else horizon - warmup),
-        working_days=int(mask[int(warmup // 86400.0):].sum()),
+        working_days=int(mask[int(warmup // DAY):].sum()),
         working_mask=frozen_array(mask, "?"),
         shift_seconds=_shift_seconds(cal, warmup, horizon),
         shift_capacity=_shift_capacity(model, cal, warmup, horizon),
@@ -273,7 +274,7 @@ def _shift_capacity(model: Model, cal, warmup: float, horizon: float) -> dict[st
 
 def working_mask(cal, horizon: float) -> np.ndarray:
     """Per calendar day of the run: is it a production day (every day without a calendar)."""
-    days = int(np.ceil(horizon / 86400.0))
+    days = int(np.ceil(horizon / DAY))
     if cal is None or cal.always_on:
         return np.ones(days, dtype=bool)
     return cal.production_days(days)

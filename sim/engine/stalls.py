@@ -28,6 +28,7 @@ from sim.engine.machine import BLOCKED, FAILED, STARVED
 from sim.engine.paced import PacedLine
 from sim.engine.records import LockUp, Stall
 from sim.engine.station import Station
+from sim.spec.units import HOUR
 
 
 class StallFold:
@@ -52,7 +53,7 @@ class StallFold:
         gaps = self.on(nxt) - self.on(held_from)
         for i in np.flatnonzero(gaps >= self.threshold):
             self.stalls.append(Stall(float(held_from[i]), float(nxt[i]),
-                                     float(gaps[i]) / 3600.0))
+                                     float(gaps[i]) / HOUR))
         self.prev = float(t_done[-1])
 
 
@@ -73,7 +74,7 @@ def lockup(model, fold: StallFold, last: float) -> LockUp | None:
     on = fold.on
     tail = float(on(np.array([model.horizon]))[0] - on(np.array([last]))[0])
     if model.wip.n > 0 and tail >= fold.threshold:
-        return LockUp(last, tail / 3600.0, int(model.wip.n), tuple(_stuck(model)))
+        return LockUp(last, tail / HOUR, int(model.wip.n), tuple(_stuck(model)))
     return None
 
 

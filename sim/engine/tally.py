@@ -23,6 +23,7 @@ import numpy as np
 from sim.engine.buffer import CompletionLog
 from sim.engine.records import QuantileSketch, ReportWindow, Tally
 from sim.engine.stalls import StallFold
+from sim.spec.units import DAY
 
 CHUNK = 1 << 16   # rows per slice: the most a run that keeps no rows holds at a time
 ALPHA = 1e-4      # relative error of a quantile from a sketch
@@ -80,13 +81,13 @@ def report_windows(sc, cal, horizon: float) -> tuple[ReportWindow, ...]:
     out = []
     per_day = None
     if sc.reporting and cal is not None:
-        per_day = cal.production_days(int(np.ceil(horizon / 86400.0)))
+        per_day = cal.production_days(int(np.ceil(horizon / DAY)))
     for name, w in sc.reporting.items():
         a = (w.from_ - sc.run.start).days
         b = (w.to - sc.run.start).days + 1
         days = b - a if per_day is None else int((per_day[a:b] > 0).sum())
         days = w.days if w.days is not None else days
-        out.append(ReportWindow(name, a * 86400.0, min(b * 86400.0, horizon), days,
+        out.append(ReportWindow(name, a * DAY, min(b * DAY, horizon), days,
                                 w.products))
     return tuple(out)
 
@@ -102,7 +103,7 @@ class Folder:
         self.n_prod = len(prods)
         self.scrap = np.array(sink_scrap, bool)
         self.cal = None if cal is None or cal.always_on else cal
-        self.n_days = max(1, int(np.ceil(horizon / 86400.0)))
+        self.n_days = max(1, int(np.ceil(horizon / DAY)))
         self.rows = 0
         self.good_by_type = np.zeros(len(types), np.int64)
         self.scrapped = 0
@@ -155,7 +156,7 @@ class Folder:
             if code is not None:
                 self.shift_good += np.bincount(code[code >= 0].astype(np.int64),
                                                minlength=len(self.shift_good))
-        day = np.clip(np.floor(t_done[ok] / 86400.0).astype(np.int64), 0, self.n_days - 1)
+        day = np.clip(np.floor(t_done[ok] / DAY).astype(np.int64), 0, self.n_days - 1)
         self.daily += np.bincount(day * self.n_prod + prod[ok], minlength=len(self.daily))
         for i, (p, need) in enumerate(self.milestones):
             if need <= 0 or not math.isnan(self.milestone_t[i]):

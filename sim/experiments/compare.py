@@ -38,6 +38,7 @@ from sim.engine.records import RunResult
 from sim.errors import UsageError
 from sim.results.stored import RunSummary, read_checked
 from sim.spec.loader import read_yaml
+from sim.spec.units import DAY
 
 ALPHA = 0.05
 
@@ -197,7 +198,7 @@ def arm_from_folder(folder: Path) -> Arm:
     seeds = tuple((int(r["replication"]), int(r["seed"])) for r in summary["runs"])
     kpis = {k: tuple(math.nan if v is None else float(v) for v in e["values"])
             for k, e in summary["kpis"].items()}
-    days = max(1, math.ceil(window["horizon_s"] / 86400.0))
+    days = max(1, math.ceil(window["horizon_s"] / DAY))
     daily = np.zeros((len(seeds), days))
     index = {rep: i for i, (rep, _) in enumerate(seeds)}
     with daily_path.open(encoding="utf-8") as f:

@@ -16,6 +16,7 @@ from sim.analysis.stats import working_day_mean, working_line
 from sim.engine.records import STATES
 from sim.experiments.compare import Comparison, on_shift_shares
 from sim.report.plots import STATE_COLOURS, _colours, _date_axis, _figure, _save, datenum
+from sim.spec.units import DAY
 
 FIGURES = {
     "compare_monthly.png": "good completions per month, one bar per scenario (mean) with "
@@ -106,7 +107,7 @@ def _dated(ax, fig, path: Path, ylabel: str, title: str, legend: bool = True) ->
 
 def _days(c: Comparison) -> np.ndarray:
     n = len(c.curves[0].mean)
-    return datenum(c.start, np.arange(1, n + 1) * 86400.0)
+    return datenum(c.start, np.arange(1, n + 1) * DAY)
 
 
 def _cumulative(c: Comparison, path: Path) -> Path:

@@ -19,10 +19,9 @@ from pydantic_core import PydanticCustomError
 
 from sim.spec.base import Clock, Duration, Spec, fail, join, shown
 from sim.spec.learning import RateLearning
-from sim.spec.units import format_clock, format_duration, parse_clock
+from sim.spec.units import DAY, format_clock, format_duration, parse_clock
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DAY = 86400.0
 WEEK = 7 * DAY
 _DAYS_HELP = "day names like [mon, tue], a range like 'mon-fri', or 'daily'"
 

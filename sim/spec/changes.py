@@ -29,11 +29,11 @@ from pydantic import BaseModel, Field, ValidationError
 
 from sim.spec.base import Clock, Spec, fail, shown
 from sim.spec.messages import first_error
+from sim.spec.units import DAY
 
 if TYPE_CHECKING:
     from sim.spec.scenario import Scenario
 
-DAY = 86400.0
 
 # What may change mid-run, per section (and, for sources, per kind): field -> help text.
 CHANGEABLE: dict[str, dict[str, str]] = {

@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from sim.spec.base import Duration, Probability, Spec
+from sim.spec.units import DAY
 
 
 class LearningCurve(Spec):
@@ -47,18 +48,18 @@ class RateLearning(LearningCurve):
 
     def at(self, start: dt.date, t: float) -> float:
         """The rate at `t` seconds after 00:00 of `start` (the run start)."""
-        return self.value(t - (self.from_ - start).days * 86400.0)
+        return self.value(t - (self.from_ - start).days * DAY)
 
     def daily_steps(self, start: dt.date, horizon: float) -> list[tuple[float, float]]:
         """(time, rate) at each midnight from the run start while the rate still moves,
         then once settled: `Calendar.with_speed` steps."""
         steps: list[tuple[float, float]] = []
-        end = (self.from_ - start).days * 86400.0 + self.over * (1 if self.shape ==
+        end = (self.from_ - start).days * DAY + self.over * (1 if self.shape ==
                                                                   "linear" else 3)
         t = 0.0
         while t < horizon:
             steps.append((t, self.at(start, t)))
             if t > end:
                 break
-            t += 86400.0
+            t += DAY
         return steps

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sim.spec.units import DAY
+
 if TYPE_CHECKING:
     from sim.spec.scenario import Scenario
 
-MAX_HORIZON = 100 * 365.25 * 86400.0   # s: a century of simulated time
+MAX_HORIZON = 100 * 365.25 * DAY   # s: a century of simulated time
 MAX_EVENTS = 100_000_000               # per replication, ~5 minutes at 300,000 events/s
 
 

@@ -74,7 +74,7 @@ from sim.spec.plans import (
     Sequencing,
 )
 from sim.spec.reporting import Milestone, ReportWindow
-from sim.spec.units import format_duration
+from sim.spec.units import DAY, HOUR, format_duration
 
 __all__ = [
     "DAY_NAMES",
@@ -127,7 +127,6 @@ __all__ = [
     "attr_key",
 ]
 
-DAY = 86400.0
 STD_VARIANT = "std"
 RESERVED_ATTRS = ("product", "variant", "sop")
 
@@ -142,7 +141,7 @@ class RunSpec(Spec):
     replications: PositiveInt = 1
     seed: NonNegInt = 1
     calendar: str | None = None
-    stall_after: Duration = 8 * 3600.0  # on-shift time without output that is a stall
+    stall_after: Duration = 8 * HOUR  # on-shift time without output that is a stall
     note: str = ""
 
     @property

@@ -23,6 +23,10 @@ UNITS: dict[str, float] = {
 }
 """Accepted unit names and their length in seconds."""
 
+HOUR = UNITS["h"]
+DAY = UNITS["d"]
+"""Seconds in an hour and a day: every module takes them from here (one owner of time units)."""
+
 ALIASES: dict[str, str] = {
     "msec": "ms", "millisecond": "ms", "milliseconds": "ms",
     "secs": "s", "second": "s", "seconds": "s",

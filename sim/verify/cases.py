@@ -35,16 +35,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats as _st
 
-from sim.analysis.stats import ci95
+from sim.analysis.stats import ci95, t_quantile
 from sim.engine.records import BufferRecord, RunResult, StationRecord
+from sim.spec.units import DAY, HOUR
 from sim.verify import theory
 
 VERIFY_DIR = Path(__file__).resolve().parent / "scenarios"  # package data
 FAMILY = 0.95
-HOUR = 3600.0
-DAY = 86400.0
 
 Extract = Callable[[RunResult], float]
 Theory = Callable[[Mapping[str, Any]], float]
@@ -357,7 +355,7 @@ def _half_width(x: np.ndarray, level: float) -> float:
     n = x.size
     if n < 2:
         return math.nan
-    q = float(_st.t.ppf(0.5 + level / 2, n - 1))
+    q = t_quantile(0.5 + level / 2, n - 1)
     return q * float(np.std(x, ddof=1)) / math.sqrt(n)
 
 
