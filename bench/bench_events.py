@@ -33,7 +33,9 @@ from heapq import heappop, heappush
 from pathlib import Path
 
 import sim.engine.run as engine_run
+from sim.engine import kernel
 from sim.engine.buffer import Buffer, SinkPort
+from sim.engine.kernel import Wakeup
 from sim.engine.station import LineServer, Server
 from sim.spec.loader import load_scenario
 
@@ -44,6 +46,11 @@ DEFAULT = [str(ROOT / "scenarios/douai/2024.yaml"), str(ROOT / "scenarios/douai/
 
 def _kind(event) -> str:
     """A readable name for what an event does: the owner and method of its callback."""
+    if isinstance(event, Wakeup):
+        cb = event.fn
+        owner = getattr(cb, "__self__", None)
+        name = getattr(owner, "name", None) or type(owner).__name__
+        return f"{type(owner).__name__}.{cb.__name__.lstrip('_')} [{name}]"
     for cb in event.callbacks or ():
         owner = getattr(cb, "__self__", None)
         name = getattr(owner, "name", None) or type(owner).__name__
@@ -60,7 +67,7 @@ def census(path: str, replication: int) -> tuple[collections.Counter, dict, int]
     horizon = sc.run.horizon
 
     def pop(queue: list) -> tuple:
-        """`heappop` for the run loop (`sim.engine.run._run_until`), counting the events it
+        """`heappop` for the run loop (`sim.engine.kernel.run_until`), counting the events it
         runs (not the one it pops at the horizon and puts back)."""
         item = heappop(queue)
         event = item[3]
@@ -72,7 +79,7 @@ def census(path: str, replication: int) -> tuple[collections.Counter, dict, int]
             events[_kind(event)] += 1
         return item
 
-    plain_end = Server.job_end
+    plain_end = Server.fire
 
     def quiet(dest, full: bool) -> bool:
         """Nobody acts on a part put into `dest` now: it joins parts already waiting in a
@@ -94,7 +101,7 @@ def census(path: str, replication: int) -> tuple[collections.Counter, dict, int]
             self.c["blocked"] += len(dest.items) >= dest.cap
             return dest
 
-    def job_end(self: Server, t: float) -> None:
+    def fire(self: Server, t: float) -> None:
         st = self.station
         if len(st.servers) > 1:
             c = ends[st.name]
@@ -111,13 +118,13 @@ def census(path: str, replication: int) -> tuple[collections.Counter, dict, int]
                 st.router.full = full
         plain_end(self, t)
 
-    engine_run.heappop = pop  # type: ignore[attr-defined]
-    Server.job_end = job_end  # type: ignore[method-assign]
+    kernel.heappop = pop  # type: ignore[attr-defined]
+    Server.fire = fire  # type: ignore[method-assign]
     try:
         result = engine_run.run_once(sc, replication, vehicles=False)
     finally:
-        engine_run.heappop = heappop  # type: ignore[attr-defined]
-        Server.job_end = plain_end  # type: ignore[method-assign]
+        kernel.heappop = heappop  # type: ignore[attr-defined]
+        Server.fire = plain_end  # type: ignore[method-assign]
     return events, ends, result.counters["completed"]
 
 
@@ -129,12 +136,12 @@ class _Tick:
     def __init__(self, queue: list, eid, step: float) -> None:
         self.queue, self.eid, self.step = queue, eid, step
 
-    def job_end(self, t: float) -> None:
+    def fire(self, t: float) -> None:
         heappush(self.queue, (t + self.step, 1, next(self.eid), self))
 
 
 def dispatch_seconds(events: int = 1_000_000, live: int = 200) -> float:
-    """Seconds per event of `sim.engine.run._run_until`'s server path alone (pop, test,
+    """Seconds per event of `sim.engine.kernel.run_until`'s timed path alone (pop, test,
     call, push with SimPy's ids) on a heap of `live` entries: what skipping one saves."""
     queue: list = []
     eid = itertools.count()
@@ -146,7 +153,7 @@ def dispatch_seconds(events: int = 1_000_000, live: int = 200) -> float:
     for _ in range(events):  # the loop's server branch, as written there
         t, _prio, _eid, event = heappop(queue)
         if event.__class__ in kinds:
-            event.job_end(t)
+            event.fire(t)
             continue
     return (time.perf_counter() - t0) / events
 

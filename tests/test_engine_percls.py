@@ -3,8 +3,13 @@ behaviour, separate code objects (so CPython's specialising caches are not share
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 from sim.engine.buffer import Buffer
 from sim.engine.calloff import WatchedBuffer
+from sim.engine.kernel import Timed
 from sim.engine.machine import Machine
 from sim.engine.paced import PacedLine
 from sim.engine.percls import own_methods
@@ -23,7 +28,7 @@ def test_code_replace_makes_a_new_code_object():
 
 def test_engine_classes_have_their_own_copies():
     pairs = [(Server, Machine, "begin"), (PacedLine, Machine, "begin"),
-             (LineServer, Server, "_done"), (LineServer, Machine, "finish"),
+             (LineServer, Timed, "_by_simpy"), (LineServer, Machine, "finish"),
              (WatchedBuffer, Buffer, "take"), (WatchedBuffer, Buffer, "_traced"),
              (Port, TimedPort, "_sleep"), (StockPort, TimedPort, "_sleep")]
     for cls, base, name in pairs:
@@ -35,8 +40,8 @@ def test_engine_classes_have_their_own_copies():
 
 
 def test_overrides_are_kept_and_the_mro_decides():
-    assert Server.job_end.__qualname__ == "Server.job_end"
-    assert LineServer.job_end.__qualname__ == "LineServer.job_end"
+    assert Server.fire.__qualname__ == "Server.fire"
+    assert LineServer.fire.__qualname__ == "LineServer.fire"
     assert LineServer.released.__qualname__ == "LineServer.released"
     assert WatchedBuffer.put.__qualname__ == "WatchedBuffer.put"
 
@@ -80,3 +85,27 @@ def test_copies_behave_as_the_originals():
     assert "value" in vars(_Leaf) and _Leaf.value.__qualname__ == "_Leaf.value"
     assert "prop" not in vars(_Leaf)
     assert "__repr__" not in vars(_Leaf) and repr(leaf) == "base"  # dunders are not copied
+
+
+_RUN = """
+import sys
+from scenario_builder import line, run
+from sim.engine.station import Server
+d = line([{"cycle": {"dist": "exponential", "mean": "50 s"}}, "55 s"], caps=[1, 3],
+         duration="8 h", source={"kind": "arrivals",
+                                 "interarrival": {"dist": "exponential", "mean": "45 s"}})
+print("begin" in vars(Server), run(d).completions.t_done.tobytes().hex())
+"""
+
+
+def test_switched_off_there_are_no_copies_and_the_same_results():
+    tests = os.path.dirname(__file__)
+    out = {}
+    for flag in ("1", "0"):
+        env = {**os.environ, "DOUAI_SIM_PERCLS": flag, "PYTHONPATH": tests}
+        res = subprocess.run([sys.executable, "-c", _RUN], env=env, capture_output=True,
+                             text=True, check=True)
+        copied, digest = res.stdout.split()
+        out[flag] = (copied, digest)
+    assert out["1"][0] == "True" and out["0"][0] == "False"
+    assert out["1"][1] == out["0"][1] and len(out["1"][1]) > 1000

@@ -19,10 +19,8 @@ from __future__ import annotations
 import heapq
 from collections import deque
 
-from simpy.core import NORMAL
-
 from sim.engine.buffer import Buffer, Part
-from sim.engine.machine import reusable_event
+from sim.engine.kernel import Wakeup
 from sim.engine.percls import own_methods
 from sim.engine.source import admit
 
@@ -66,8 +64,7 @@ class CalloffPort:
         self.pending: list[tuple[float, int]] = []
         self.queue: deque[Part] = deque()
         self.part: Part | None = None
-        self.ev = reusable_event(env)
-        self.cb = [self._fire]
+        self.ev = Wakeup(env, self._fire)
         self.armed = float("inf")
 
     def start(self) -> None:
@@ -94,15 +91,11 @@ class CalloffPort:
 
     def _arm(self, due: float, t: float) -> None:
         if self.armed != float("inf"):
-            self.ev.callbacks = []  # the event already queued for a later time does nothing
-            self.ev = reusable_event(self.env)
+            self.ev = self.ev.renew()  # the timer already queued for a later time does nothing
         self.armed = due
-        ev = self.ev
-        ev.callbacks = self.cb
-        self.env.schedule(ev, NORMAL, due - t)
+        self.ev.after(due - t)
 
-    def _fire(self, _ev) -> None:
-        t = self.env._now
+    def _fire(self, t: float) -> None:
         self.armed = float("inf")
         pending = self.pending
         while pending and pending[0][0] <= t:

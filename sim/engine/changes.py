@@ -27,10 +27,8 @@ that share a change share its random numbers (docs/design.md §6).
 
 from __future__ import annotations
 
-from simpy.core import URGENT
-
 from sim.engine import factories
-from sim.engine.machine import reusable_event
+from sim.engine.kernel import URGENT, Wakeup
 from sim.engine.station import Station
 from sim.engine.stock import Stock, StockPort
 
@@ -43,20 +41,16 @@ class ChangeRunner:
         self.changes = [c for c in changes if c.fields != ("paced",)]
         self.streams = streams
         self.k = 0
-        self.ev = reusable_event(model.env)
-        self.cb = [self._fire]
+        self.ev = Wakeup(model.env, self._fire, URGENT)
 
     def start(self) -> None:
         self._arm(0.0)
 
     def _arm(self, now: float) -> None:
         if self.k < len(self.changes) and self.changes[self.k].time < self.model.horizon:
-            ev = self.ev
-            ev.callbacks = self.cb
-            self.model.env.schedule(ev, URGENT, self.changes[self.k].time - now)
+            self.ev.after(self.changes[self.k].time - now)
 
-    def _fire(self, _ev) -> None:
-        t = self.model.env._now
+    def _fire(self, t: float) -> None:
         while self.k < len(self.changes) and self.changes[self.k].time <= t:
             self.apply(self.changes[self.k], t)
             self.k += 1

@@ -34,10 +34,9 @@ from bisect import bisect_right
 from collections import deque
 
 import numpy as np
-from simpy.core import NORMAL
 
 from sim.engine.buffer import Part
-from sim.engine.machine import reusable_event
+from sim.engine.kernel import Wakeup
 from sim.engine.plan import ramp_factor
 from sim.engine.source import admit
 from sim.spec.units import DAY
@@ -148,8 +147,7 @@ class DemandPort:
         self._part: Part | None = None
         self.rel_t = array("d")
         self.rel_p = array("i")
-        self.ev = reusable_event(env)
-        self.cb = [self._fire]
+        self.ev = Wakeup(env, self._fire)
         self.heavy: list[bool] | None = None  # spacing (`space`): which products it limits
         self.slots: deque[bool] = deque()
         self.in_slots = 0
@@ -159,8 +157,7 @@ class DemandPort:
         self.slot_t = -math.inf
         self.gap_armed = False
         self.gap_until = -math.inf  # nothing is released during an empty pitch
-        self.ev_gap = reusable_event(env)
-        self.cb_gap = [self._gap_fire]
+        self.ev_gap = Wakeup(env, self._gap_fire)
 
     def space(self, heavy: list[bool], n: int, window: int, pitch: float) -> None:
         """At most `n` of any `window` consecutive slots (releases or empty pitches of
@@ -177,7 +174,7 @@ class DemandPort:
     def part(self) -> Part:
         """The part offered to the full buffer: chosen when the buffer first looks at it."""
         if self._part is None:
-            self._part = self._choose(self.env._now)
+            self._part = self._choose(self.env.now)
         return self._part
 
     def released(self, t: float) -> None:
@@ -188,9 +185,9 @@ class DemandPort:
         self._admit(part, t)
         self._wake(t)
 
-    def _fire(self, _ev) -> None:
+    def _fire(self, t: float) -> None:
         self.armed = False
-        self._wake(self.env._now)
+        self._wake(t)
 
     def _wake(self, t: float) -> None:
         """Release while orders are eligible and there is room; else wait or sleep. With
@@ -235,13 +232,11 @@ class DemandPort:
         if self.gap_armed:
             return
         self.gap_armed = True
-        ev = self.ev_gap
-        ev.callbacks = self.cb_gap
-        self.env.schedule(ev, NORMAL, due - t)
+        self.ev_gap.after(due - t)
 
-    def _gap_fire(self, _ev) -> None:
+    def _gap_fire(self, t: float) -> None:
         self.gap_armed = False
-        self._wake(self.env._now)
+        self._wake(t)
 
     def _sleep(self, t: float) -> None:
         """Wake at the next due time, or at the next midnight while a cap holds orders."""
@@ -252,9 +247,7 @@ class DemandPort:
         if wake >= self.horizon or self.armed:
             return
         self.armed = True
-        ev = self.ev
-        ev.callbacks = self.cb
-        self.env.schedule(ev, NORMAL, wake - t)
+        self.ev.after(wake - t)
 
     # -- choosing -----------------------------------------------------------------------
 

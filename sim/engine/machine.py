@@ -39,14 +39,6 @@ WORKING, BLOCKED, STARVED, FAILED, OFF = range(5)
 INF = math.inf
 
 
-def reusable_event(env):
-    """A SimPy event that can be scheduled again and again (one per server, rule 8)."""
-    ev = env.event()
-    ev._ok = True
-    ev._value = None
-    return ev
-
-
 class FailureModel:
     """Samplers and options of one machine's failures."""
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import simpy
 
 from sim.engine.activity import Activity
 from sim.engine.buffer import Buffer, CompletionLog, Part, Sink, SinkPort, Wip
@@ -32,6 +31,7 @@ from sim.engine.factories import (
     router,
     type_chooser,
 )
+from sim.engine.kernel import Environment, new_env
 from sim.engine.paced import PacedLine
 from sim.engine.plan import ramp_factor
 from sim.engine.source import OrderBook, Port
@@ -51,7 +51,7 @@ from sim.spec.units import DAY
 class Model:
     """Everything one replication runs: the environment and its components."""
 
-    env: simpy.Environment
+    env: Environment
     scenario: Scenario
     replication: int
     horizon: float
@@ -78,7 +78,7 @@ def build(sc: Scenario, replication: int = 0, fuse: bool = True,
     `vehicles=False`: keep no per-vehicle rows, only their tally (memory flat in the
     horizon). `activity=True`: log every station's active periods (sim.engine.activity). `fuse=False` builds every station with generic servers: the same run,
     event for event, at the old cost; tests compare the two."""
-    env = simpy.Environment()
+    env = new_env()
     streams = Streams(sc.run.seed, replication)
     horizon = sc.run.horizon
     start = sc.run.start

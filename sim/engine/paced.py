@@ -21,10 +21,9 @@ from __future__ import annotations
 
 from collections import deque
 
-from simpy.core import NORMAL
-
 from sim.engine.buffer import Part
-from sim.engine.machine import BLOCKED, STARVED, WORKING, Machine, reusable_event
+from sim.engine.kernel import Wakeup
+from sim.engine.machine import BLOCKED, STARVED, WORKING, Machine
 from sim.engine.percls import own_methods
 
 
@@ -33,8 +32,6 @@ class PacedLine(Machine):
     """A moving line of `positions` positions at `takt` seconds of work per step."""
 
     __slots__ = (
-        "cb",
-        "cb_in",
         "content",
         "entry_step",
         "env",
@@ -73,10 +70,8 @@ class PacedLine(Machine):
         self.last_entry = -1
         self.moving = False
         self.part: Part | None = None
-        self.ev = reusable_event(env)
-        self.cb = [self._step_done]
-        self.ev_in = reusable_event(env)
-        self.cb_in = [self._entry_due]
+        self.ev = Wakeup(env, self._step_done)
+        self.ev_in = Wakeup(env, self._entry_due)
         self.entry_step = -1  # boundary of a scheduled mid-jump entry, -1 if none
         self.jump_t = 0.0
         self.jump_step = 0
@@ -131,12 +126,9 @@ class PacedLine(Machine):
         self.jump_t, self.jump_step = t, self.step
         self.jump_fails = list(self.fails)
         self.moving = True
-        ev = self.ev
-        ev.callbacks = self.cb
-        self.env.schedule(ev, NORMAL, end - t)
+        self.ev.after(end - t)
 
-    def _step_done(self, _ev) -> None:
-        t = self.env._now
+    def _step_done(self, t: float) -> None:
         self.moving = False
         self.step = self.target
         self.finish(t, STARVED)
@@ -154,12 +146,9 @@ class PacedLine(Machine):
             return
         self.entry_step = j
         due = self._time_at_work((j - self.jump_step) * self.takt)
-        ev = self.ev_in
-        ev.callbacks = self.cb_in
-        self.env.schedule(ev, NORMAL, max(due - t, 0.0))
+        self.ev_in.after(max(due - t, 0.0))
 
-    def _entry_due(self, _ev) -> None:
-        t = self.env._now
+    def _entry_due(self, t: float) -> None:
         j = self.entry_step
         self.entry_step = -1
         inp = self.inp
@@ -175,9 +164,7 @@ class PacedLine(Machine):
         if (inp.items or inp.blocked) and j + 1 < self.target and self.entry_step < 0:
             self.entry_step = j + 1
             due = self._time_at_work((j + 1 - self.jump_step) * self.takt)
-            ev = self.ev_in
-            ev.callbacks = self.cb_in
-            self.env.schedule(ev, NORMAL, max(due - t, 0.0))
+            self.ev_in.after(max(due - t, 0.0))
 
     def _work_done(self, t: float) -> float:
         """Line movement (work) since the move began at `jump_t`, up to `t`."""

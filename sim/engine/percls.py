@@ -13,14 +13,20 @@ same defaults and closure (a zero-argument `super()` still resolves as in the or
 Behaviour is unchanged; only the caches are no longer shared.
 `tests/test_engine_percls.py` checks the copies, and fails loudly if a new CPython makes
 `code.replace()` return the same object.
+
+`DOUAI_SIM_PERCLS=0` in the environment switches the copies off (a profiler or a compiler
+that wants one code object per method); results are the same either way (tested).
 """
 
 from __future__ import annotations
 
+import os
 from types import FunctionType
 from typing import TypeVar
 
 T = TypeVar("T", bound=type)
+
+ENABLED = os.environ.get("DOUAI_SIM_PERCLS", "1") != "0"
 
 
 def _copy(fn: FunctionType) -> FunctionType:
@@ -35,7 +41,10 @@ def _copy(fn: FunctionType) -> FunctionType:
 
 
 def own_methods(cls: T) -> T:
-    """Class decorator: copy into `cls` each plain method it inherits (not dunders)."""
+    """Class decorator: copy into `cls` each plain method it inherits (not dunders);
+    nothing when switched off."""
+    if not ENABLED:
+        return cls
     seen = set(vars(cls))
     for base in cls.__mro__[1:]:
         if base is object:

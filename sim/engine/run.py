@@ -9,12 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
-from heapq import heappop, heappush
 
 import numpy as np
 
 from sim.engine.activity import all_busy, to_on_shift
 from sim.engine.buffer import Buffer
+from sim.engine.kernel import run_until
 from sim.engine.model import Model, build
 from sim.engine.paced import PacedLine
 from sim.engine.records import (
@@ -29,7 +29,7 @@ from sim.engine.records import (
     frozen_array,
 )
 from sim.engine.stalls import lockup
-from sim.engine.station import LineServer, Server, Station
+from sim.engine.station import Station
 from sim.engine.stock import Stock
 from sim.engine.tally import TallyLog, fold_rows, shift_codes
 from sim.spec.units import DAY
@@ -66,32 +66,6 @@ def _progress(env, horizon: float, report: Callable[[float], None]):
         report(min(env.now / horizon, 1.0))
 
 
-def _run_until(env, until: float) -> None:
-    """`Environment.run(until)` with SimPy's own `step` semantics written inline.
-
-    Same queue, same order (time, priority, insertion), same callback and failure
-    handling as `simpy.Environment.step`; only the per-event method call is saved, which
-    is a measurable share of a line whose events each do little work."""
-    queue = env._queue
-    pop = heappop
-    servers = (Server, LineServer)
-    while queue:
-        t, prio, eid, event = pop(queue)
-        if t >= until:
-            heappush(queue, (t, prio, eid, event))  # not due: back where it was
-            break
-        env._now = t
-        if event.__class__ in servers:  # a job end: dispatched straight to its server
-            event.job_end(t)
-            continue
-        callbacks, event.callbacks = event.callbacks, None
-        for callback in callbacks:
-            callback(event)
-        if not event._ok and not hasattr(event, "_defused"):
-            raise event._value
-    env._now = until
-
-
 def run_once(scenario, replication: int = 0,
              progress: Callable[[float], None] | None = None,
              model: Model | None = None, vehicles: bool = True,
@@ -119,7 +93,7 @@ def run_once(scenario, replication: int = 0,
         port.start()
     if model.changes is not None:
         model.changes.start()
-    _run_until(env, horizon)
+    run_until(env, horizon)
     result = _records(model, base, time.perf_counter() - wall0)
     if progress is not None:
         progress(1.0)

@@ -19,10 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from simpy.core import NORMAL
-
 from sim.engine.buffer import Part
-from sim.engine.machine import reusable_event
+from sim.engine.kernel import Wakeup
 from sim.engine.percls import own_methods
 
 
@@ -103,8 +101,7 @@ class TimedPort:
     book: Any
     k: int
     horizon: float
-    ev: Any
-    cb: list[Callable[[Any], None]]
+    ev: Wakeup
 
     def _sleep(self, t: float, item: tuple[float, int] | None = None) -> None:
         """Schedule the next release, if any falls before the horizon (`item`: order k,
@@ -116,18 +113,15 @@ class TimedPort:
         due = max(item[0] - self.lead, t)
         if due >= self.horizon:
             return
-        ev = self.ev
-        ev.callbacks = self.cb
-        self.env.schedule(ev, NORMAL, due - t)
+        self.ev.after(due - t)
 
-    def _fire(self, _ev) -> None:
-        self._release_due(self.env._now)
+    def _fire(self, t: float) -> None:
+        self._release_due(t)
 
     def restart(self, t: float) -> None:
         """After a dated change of the source: forget the queued release, sleep anew."""
-        if self.ev.callbacks is self.cb:  # queued and not yet fired
-            self.ev.callbacks = []
-            self.ev = reusable_event(self.env)
+        if self.ev.pending:  # queued and not yet fired
+            self.ev = self.ev.renew()
         if not self.holding():
             self._sleep(t)
 
@@ -160,8 +154,7 @@ class Port(TimedPort):
         self.offering = False
         self.limit_free = True
         self.part: Part | None = None
-        self.ev = reusable_event(env)
-        self.cb = [self._fire]
+        self.ev = Wakeup(env, self._fire)
 
     def start(self) -> None:
         """Called once at t = 0."""

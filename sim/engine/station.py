@@ -14,42 +14,31 @@ from __future__ import annotations
 
 from heapq import heappush
 
-from simpy.core import NORMAL
-
 from sim.engine.buffer import Buffer, Part, SinkPort
 from sim.engine.factories import constant_of
+from sim.engine.kernel import NORMAL, Timed, heap
 from sim.engine.machine import BLOCKED, STARVED, WORKING, Machine
 from sim.engine.percls import own_methods
 
 
 @own_methods
-class Server(Machine):
+class Server(Machine, Timed):
     """One server: a machine that holds at most one part and handles its own job ends.
 
-    The server is its own job-end event: it goes on SimPy's heap as it is, and the run
-    loop (`sim.engine.run._run_until`) calls `_done` directly. It still reads as a SimPy
-    event (`callbacks`, `_ok`), so `Environment.step` would process it the same way once;
-    the run loop leaves its callbacks in place, which saves resetting them at each job."""
+    The server is its own job-end event (`sim.engine.kernel.Timed`): it goes on SimPy's
+    heap as it is, and the run loop calls `fire` with the time it popped."""
 
-    __slots__ = ("callbacks", "cb", "env", "part", "station")
-    _ok = True
-    _value = None
+    __slots__ = ("env", "part", "station")
 
     def __init__(self, station: Station, name: str, cal, fm, env) -> None:
         super().__init__(name, cal, fm)
         self.station = station
         self.env = env
         self.part: Part | None = None
-        self.cb = [self._done]
-        self.callbacks: list | None = self.cb  # `_run_until` never clears a server's
 
-    def _done(self, _ev) -> None:
-        """The job ends (as a SimPy callback)."""
-        self.job_end(self.env._now)
-
-    def job_end(self, t: float) -> None:
+    def fire(self, t: float) -> None:
         """The job ends at t: hand the part on, or keep it and block (blocking after
-        service). The run loop calls this directly, with the time it popped."""
+        service)."""
         st = self.station
         part: Part = self.part  # type: ignore[assignment]  # a busy server holds its part
         if self.act is not None:
@@ -137,7 +126,7 @@ class LineServer(Server):
             self.act.on(t)
         self._next(t)
 
-    def job_end(self, t: float) -> None:
+    def fire(self, t: float) -> None:
         out = self.out
         self.jobs += 1
         if self.fails:  # a repair fell inside the job just ended: account it
@@ -249,10 +238,9 @@ class Station:
                  counters: dict, fuse: bool = False) -> None:
         self.name = name
         self.env = env
-        # Jobs go straight onto SimPy's event heap: same (time, priority, id, event) entries
-        # as Environment.schedule, without its call overhead on the hottest path.
-        self.queue = env._queue
-        self.eid = env._eid
+        # Jobs go straight onto SimPy's event heap, the entry `Wakeup.after` would push
+        # (labelled inline: the hottest path saves the call).
+        self.queue, self.eid = heap(env)
         self.cycle = cycle
         self.inputs = inputs
         self.inp = inputs[0] if len(inputs) == 1 and not consume else None

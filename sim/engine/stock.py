@@ -18,7 +18,7 @@ from array import array
 from collections import deque
 from typing import Any
 
-from sim.engine.machine import reusable_event
+from sim.engine.kernel import Wakeup
 from sim.engine.percls import own_methods
 from sim.engine.source import TimedPort
 
@@ -120,8 +120,7 @@ class StockPort(TimedPort):
         self.horizon = horizon
         self.k = 0
         self.waiting = False
-        self.ev = reusable_event(env)
-        self.cb = [self._fire]
+        self.ev = Wakeup(env, self._fire)
 
     def start(self) -> None:
         self._sleep(0.0)
