@@ -16,8 +16,10 @@ from processes import children
 
 import sim
 from sim import cli
-from sim.cli import format_summary, kpi_unit, main
+from sim.analysis.catalogue import kpi_unit
+from sim.cli import main
 from sim.experiments.replications import run_replications
+from sim.report.summary_text import format_summary
 from sim.spec.loader import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -218,7 +220,7 @@ def test_run_seed_and_replications_reach_the_resolved_scenario(tmp_path, capsys,
         seen.update(resolved=resolved, manifest=manifest, n=len(results), plots=plots)
         return target
 
-    monkeypatch.setattr("sim.report.run_folder.write_results", fake_write)
+    monkeypatch.setattr("sim.cli.run.write_results", fake_write)
     assert run_tiny(tmp_path, "--seed", "11", "--replications", "3", "--quiet") == 0
     assert seen["n"] == 3 and seen["plots"] is False
     assert seen["resolved"]["run"]["seed"] == 11
@@ -236,7 +238,7 @@ def test_failures_in_the_engine_write_nothing(tmp_path, capsys, monkeypatch, exc
     def boom(*args, **kwargs):
         raise exc
 
-    monkeypatch.setattr("sim.experiments.replications.run_replications", boom)
+    monkeypatch.setattr("sim.cli.run.run_replications", boom)
     assert run_tiny(tmp_path) == status
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
@@ -247,7 +249,7 @@ def test_debug_reraises(tmp_path, monkeypatch) -> None:
     def boom(*args, **kwargs):
         raise RuntimeError("engine exploded")
 
-    monkeypatch.setattr("sim.experiments.replications.run_replications", boom)
+    monkeypatch.setattr("sim.cli.run.run_replications", boom)
     path = write(tmp_path, "tiny", TINY)
     for argv in (["--debug", "run", str(path)], ["run", str(path), "--debug"]):
         with pytest.raises(RuntimeError):
@@ -264,10 +266,7 @@ def test_validate_exit_status_follows_the_cases(monkeypatch, capsys, oks, status
 
     fake = SimpleNamespace(run_cases=run_cases, format_table=lambda rs: "TABLE",
                            case_names=lambda: ["c0", "c1"])
-    import sim.verify
-
-    monkeypatch.setattr(sim.verify, "cases", fake)
-    monkeypatch.setitem(sys.modules, "sim.verify.cases", fake)
+    monkeypatch.setattr("sim.cli.validate.verify", fake)
     assert main(["validate", "c0", "--replications", "4", "--workers", "2"]) == status
     assert capsys.readouterr().out.strip() == "TABLE"
     assert calls == {"names": ["c0"], "replications": 4, "workers": 2}
@@ -395,7 +394,7 @@ def test_provenance_is_what_was_loaded_not_what_the_file_became(tmp_path, capsys
                 path.write_text("run: [[[\n")
         return results
 
-    monkeypatch.setattr(reps, "run_replications", run_then_tamper)
+    monkeypatch.setattr("sim.cli.run.run_replications", run_then_tamper)
     assert main(["run", str(top), "--set", "run.duration=1 d", "--out", str(tmp_path / "out"),
                  "-q", "--workers", "1"]) == 0
     folder = tmp_path / "out" / "top"

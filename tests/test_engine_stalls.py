@@ -9,7 +9,8 @@ import pytest
 from scenario_builder import DAY, HOUR, line, run
 
 from sim.analysis.kpi import run_kpis
-from sim.cli import EXIT_MEANINGLESS, main
+from sim.cli import main
+from sim.cli.common import EXIT_MEANINGLESS
 
 
 def _loop() -> dict:

@@ -12,7 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from sim.cli import bottleneck as cli_bottleneck
+from sim.cli import capacity as cli_capacity
+from sim.cli import compare as cli_compare
 from sim.cli import main
+from sim.cli import run as cli_run
 
 GOOD = """\
 run: {duration: 1 d}
@@ -123,7 +127,8 @@ def _never_simulate(monkeypatch) -> None:
     def refuse(*args, **kwargs):
         raise AssertionError("simulated although the input or output was refused")
 
-    monkeypatch.setattr("sim.experiments.replications.run_replications", refuse)
+    for verb in (cli_run, cli_compare, cli_capacity, cli_bottleneck):  # where it is called
+        monkeypatch.setattr(verb, "run_replications", refuse)
     monkeypatch.setattr("sim.experiments.sweep.execute", refuse)
 
 

@@ -10,6 +10,9 @@ one above, at module level or inside a function: an upward import is how loops b
 from __future__ import annotations
 
 import ast
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -67,3 +70,62 @@ def test_the_layering_test_catches_an_upward_import(tmp_path) -> None:
     bad = tmp_path / "x.py"
     bad.write_text("def f():\n    from sim.cli import main\n    import sim.report.html\n")
     assert [t for _, t in _imports(bad)] == ["sim.cli", "sim.report.html"]
+
+
+# What a lazy import may defer: a library whose import costs a tenth of a second or more
+# (measured with `python -X importtime`, 2 cores: matplotlib 0.7 s, scipy.stats 1.0 s,
+# scipy.special 0.3 s, dask.distributed 0.7 s, openpyxl 0.3 s, pyarrow 0.2 s, jinja2
+# 0.12 s) and only some paths need. Everything else is imported at the top.
+HEAVY = ("matplotlib", "scipy", "dask", "distributed", "openpyxl", "pyarrow", "jinja2")
+
+
+def _lazy_imports() -> list[tuple[str, int, str, str]]:
+    """(file, line, module imported, the line's text) of every import inside a function."""
+    out = []
+    for _, path in _modules():
+        text = path.read_text(encoding="utf-8")
+        lines = text.splitlines()
+        for fn in ast.walk(ast.parse(text)):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(fn):
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    subs = [f"{node.module}.{a.name}" for a in node.names
+                            if (SIM.parent / Path(*node.module.split("."), f"{a.name}.py")
+                                ).is_file()]
+                    target = subs[0] if subs else node.module
+                elif isinstance(node, ast.Import):
+                    target = node.names[0].name
+                else:
+                    continue
+                out.append((path.name, node.lineno, target, lines[node.lineno - 1]))
+    return out
+
+
+def _pulls_heavy(modules: list[str]) -> dict[str, list[str]]:
+    """The heavy libraries each module brings in, measured in one fresh interpreter each."""
+    code = ("import importlib, json, sys; importlib.import_module(sys.argv[1]); "
+            f"print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & {set(HEAVY)!r})))")
+    found = {}
+    for m in modules:
+        out = subprocess.run([sys.executable, "-c", code, m], capture_output=True, text=True,
+                             check=True, cwd=SIM.parent)
+        found[m] = json.loads(out.stdout)
+    return found
+
+
+def test_imports_stand_at_the_top_unless_a_heavy_library_is_deferred() -> None:
+    lazy = _lazy_imports()
+    assert lazy, "the scan found the known lazy imports"
+    unlabelled = [f"{f}:{n}" for f, n, _, text in lazy if "# lazy:" not in text]
+    assert not unlabelled, f"a lazy import says why (`# lazy: ...`): {unlabelled}"
+    heavy = _pulls_heavy(sorted({t for _, _, t, _ in lazy if t.split(".")[0] == "sim"}))
+    needless = [f"{f}:{n} {t}" for f, n, t, _ in lazy
+                if (t.split(".")[0] == "sim" and not heavy[t])
+                or (t.split(".")[0] != "sim" and t.split(".")[0] not in HEAVY)]
+    assert not needless, f"imports that could stand at the top: {needless}"
+
+
+def test_the_command_line_starts_without_the_heavy_libraries() -> None:
+    """`douai-sim check` or `--help` should not pay for plotting, statistics or Dask."""
+    assert _pulls_heavy(["sim.cli"])["sim.cli"] == []

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from scenario_builder import line, scenario
 
-from sim.cli import main, plausible
+from sim.cli import main
+from sim.cli.common import plausible
 from sim.errors import ScenarioError
 from sim.spec.plausibility import MAX_EVENTS, check_plausible, estimated_events
 

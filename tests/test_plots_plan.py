@@ -19,7 +19,6 @@ from sim.report.plots_plan import (
     has_plan,
     monthly_table,
     shift_table,
-    targets,
     write_plan_plots,
 )
 
@@ -107,14 +106,6 @@ def test_group_table_sums_seconds_over_the_group() -> None:
     assert frac[("c", "working")] == pytest.approx(0.75) and frac[("c", "failed")] == 0.25
     assert t["stations"][t["group"] == "shop"][0] == 2
     assert len(t["group"]) == 2 * len(STATES)
-
-
-def test_targets_from_meta() -> None:
-    meta = {"targets": {"completed": {"value": 89527, "source": "annual report"},
-                        "completed.A": 300, "bad": "many", "flag": True}}
-    assert targets(meta) == {"completed": (89527.0, "annual report"),
-                             "completed.A": (300.0, "")}
-    assert targets(None) == {} and targets({"targets": [1, 2]}) == {}
 
 
 def test_has_plan() -> None:

@@ -326,7 +326,7 @@ def test_an_engine_error_is_a_failed_run_with_its_message(tmp_path, capsys,
             raise RuntimeError("boom in the engine")
         return real(scenario, replication, *args, **kwargs)
 
-    monkeypatch.setattr(engine_run, "run_once", flaky)
+    monkeypatch.setattr("sim.experiments.executors.run_once", flaky)
     out = tmp_path / "out"
     assert main(["sweep", str(_sweep(tmp_path)), "--out", str(out), "-q", "-w", "1",
                  "--no-plots"]) == 4

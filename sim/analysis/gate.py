@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.analysis.catalogue import lower_is_better
 from sim.analysis.stats import paired_diff
 from sim.errors import ScenarioError, UsageError
 from sim.results.stored import ComparisonFile, RunSummary, SweepSummary, checked, read_object
@@ -191,17 +192,17 @@ def _sweep(name: str, gate: Gate, result: dict[str, Any], source: Path,
                                         match[0]["kpis"][gate.kpi]["values"])
                  if a is not None and b is not None]
         d = paired_diff([a for a, _ in pairs], [b for _, b in pairs])
-        ok = d.low <= gate.tolerance if gate.lower_is_better else d.high >= -gate.tolerance
+        ok = d.low <= gate.tolerance if _lower(gate) else d.high >= -gate.tolerance
         verdicts.append((bool(ok), d, p))
-    judged = min(verdicts, key=lambda v: (v[0], v[1].mean * (-1 if gate.lower_is_better
+    judged = min(verdicts, key=lambda v: (v[0], v[1].mean * (-1 if _lower(gate)
                                                              else 1)))
     d = judged[1]
-    side = "low" if gate.lower_is_better else "high"
-    limit = gate.tolerance if gate.lower_is_better else -gate.tolerance
+    side = "low" if _lower(gate) else "high"
+    limit = gate.tolerance if _lower(gate) else -gate.tolerance
     scope = f"point {_label(judged[2])}" + (f" (worst of {len(points)})"
                                            if len(points) > 1 else "")
     return Verdict(name, f"{gate.kpi} vs baseline at {scope}", d.mean, f"paired 95% {side} of (result - baseline) "
-                   f"{'<=' if gate.lower_is_better else '>='} {limit:g} (diff {d.mean:+.4g} "
+                   f"{'<=' if _lower(gate) else '>='} {limit:g} (diff {d.mean:+.4g} "
                    f"± {d.half_width:.4g})", all(v[0] for v in verdicts))
 
 
@@ -215,7 +216,7 @@ def _regression(name: str, gate: Gate, result: dict[str, Any], estimate: dict[st
         raise UsageError(f"{source}: its seeds and replications do not pair with the "
                          f"baseline {path}")
     d = paired_diff(estimate["values"], base["kpis"][gate.kpi]["values"])
-    if gate.lower_is_better:
+    if _lower(gate):
         ok = d.low <= gate.tolerance
         bound = f"paired 95% low of (result - baseline) <= {gate.tolerance:g}"
     else:
@@ -223,3 +224,9 @@ def _regression(name: str, gate: Gate, result: dict[str, Any], estimate: dict[st
         bound = f"paired 95% high of (result - baseline) >= {-gate.tolerance:g}"
     return Verdict(name, f"{gate.kpi} vs baseline", d.mean, f"{bound} (diff "
                    f"{d.mean:+.4g} ± {d.half_width:.4g})", bool(ok))
+
+
+def _lower(gate: Gate) -> bool:
+    """Whether the rule's KPI is better lower: as the gate says, else the KPI catalogue's
+    direction (lead times, backlogs, stalls are better lower)."""
+    return gate.lower_is_better if gate.lower_is_better is not None else lower_is_better(gate.kpi)

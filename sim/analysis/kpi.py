@@ -84,8 +84,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.engine.records import STATES, BottleneckRecord, RunResult
-from sim.spec.units import DAY as DAY_S
-from sim.spec.units import HOUR as HOUR_S
+from sim.spec.clock import seconds_at
+from sim.spec.units import DAY, HOUR
 
 Table = dict[str, np.ndarray]
 
@@ -129,7 +129,7 @@ def _from_rows(r: RunResult) -> _Completed:
     good = r.done_mask()
     scrap = _scrap_mask(r)
     sojourn = c.t_done - c.t_release
-    lead_h = sojourn[good] / HOUR_S
+    lead_h = sojourn[good] / HOUR
     if good.any():
         p50, p95 = (float(x) for x in np.percentile(lead_h, [50.0, 95.0]))
         lead = (float(lead_h.mean()), p50, p95)
@@ -137,7 +137,7 @@ def _from_rows(r: RunResult) -> _Completed:
         lead = (math.nan, math.nan, math.nan)
     on_shift = None
     if r.lead_on_shift is not None and good.any():
-        on_h = r.lead_on_shift[good] / HOUR_S
+        on_h = r.lead_on_shift[good] / HOUR
         on_shift = (float(on_h.mean()), float(np.percentile(on_h, 50.0)))
     names = np.array(r.type_product, dtype=object)[c.type[good]] if good.any() \
         else np.zeros(0, object)
@@ -175,12 +175,12 @@ def _from_tally(r: RunResult) -> _Completed:
     t = r.tally
     assert t is not None, "a run without rows has a tally"
     n = int(t.good_by_type.sum())
-    lead = ((t.lead_sum / n / HOUR_S, t.lead.quantile(0.5) / HOUR_S,
-             t.lead.quantile(0.95) / HOUR_S) if n else (math.nan, math.nan, math.nan))
+    lead = ((t.lead_sum / n / HOUR, t.lead.quantile(0.5) / HOUR,
+             t.lead.quantile(0.95) / HOUR) if n else (math.nan, math.nan, math.nan))
     on_shift = None
     if t.on_shift is not None and n:
-        on_shift = (t.on_shift_sum / n / HOUR_S, t.on_shift.quantile(0.5) / HOUR_S)
-    by_product = {p: sk.quantile(0.5) / HOUR_S
+        on_shift = (t.on_shift_sum / n / HOUR, t.on_shift.quantile(0.5) / HOUR)
+    by_product = {p: sk.quantile(0.5) / HOUR
                   for p, sk in zip(products(r), t.lead_by_product) if sk.n}
     return _Completed(t.good_by_type, t.scrapped, lead, t.depart_sum, on_shift, by_product,
                       t.shift_good if r.shift_names else None, t.milestone_t, t.window_good)
@@ -188,54 +188,6 @@ def _from_tally(r: RunResult) -> _Completed:
 
 def _built_before(r: RunResult, product: str | None) -> int:
     return sum(r.built_before.values()) if product is None else r.built_before.get(product, 0)
-
-
-# (how the name is matched, pattern, unit): the first matching rule gives the unit.
-UNIT_RULES: tuple[tuple[str, str | tuple[str, ...], str], ...] = (
-    ("is", "per_day", "parts/working day"),
-    ("is", "jph_on_shift", "parts/on-shift h"),
-    ("ends", ".jph", "parts/on-shift h"),
-    ("ends", ".load", "share of takt capacity"),
-    ("starts", "shift.", "parts"),
-    ("ends", "_per_hour", "1/h"),
-    ("ends", "_h", "h"),
-    ("starts", ("station.", "bottleneck"), "fraction"),
-    ("is", "little_gap", "ratio"),
-    ("starts", "demand.", "orders"),
-    ("starts", "counter.units_", "stock units"),
-    ("is", "released", "parts (each part of a kit)"),
-    ("is", "counter.consumed", "parts absorbed in assembly"),
-    ("ends", ".day", "days from start"),
-    ("starts", "milestone.", "share of runs"),
-    ("ends", ".per_day", "parts/day"),
-    ("starts", ("completed", "scrapped", "lost", "counter.", "reporting."), "parts"),
-    ("is", "wip_mean", "parts"),
-    ("ends", "mean_level", "parts"),
-)
-
-
-def kpi_unit(name: str) -> str:
-    """Unit of a KPI, from the naming conventions above (UNIT_RULES, in order)."""
-    for how, pattern, unit in UNIT_RULES:
-        if (name == pattern if how == "is" else name.startswith(pattern) if how == "starts"
-                else name.endswith(pattern)):
-            return unit
-    return ""
-
-
-
-HEADLINE = ("completed", "per_day", "jph_on_shift", "lead_time_p50_h",
-            "lead_time_on_shift_p50_h", "demand.backlog_end", "wip_mean")
-
-
-def is_headline(name: str) -> bool:
-    """A KPI a planner reads first (printed tables, the default family of `compare`'s
-    significance tests): the totals and rates above, output per product, milestones,
-    reporting windows and the shifts' rates and loads."""
-    if name.startswith("shift."):
-        return name.endswith((".jph", ".load"))
-    return name in HEADLINE or (name.startswith(("completed.", "milestone.", "reporting."))
-                                and not name.endswith(".reached"))
 
 
 def run_kpis(r: RunResult) -> dict[str, float]:
@@ -249,9 +201,9 @@ def run_kpis(r: RunResult) -> dict[str, float]:
     k: dict[str, float] = {
         "completed": float(completed),
         "per_day": completed / r.working_days if r.working_days else float("nan"),
-        "jph_on_shift": (completed / (r.scheduled_seconds / HOUR_S) if r.scheduled_seconds
+        "jph_on_shift": (completed / (r.scheduled_seconds / HOUR) if r.scheduled_seconds
                          else float("nan")),
-        "throughput_per_hour": completed / (window / HOUR_S) if window > 0 else float("nan"),
+        "throughput_per_hour": completed / (window / HOUR) if window > 0 else float("nan"),
     }
     per_product = np.bincount(_type_product_index(r), weights=d.per_type,
                               minlength=len(products(r)))
@@ -270,7 +222,7 @@ def run_kpis(r: RunResult) -> dict[str, float]:
     if d.per_shift is not None:
         for i, name in enumerate(r.shift_names):
             n = int(d.per_shift[i])
-            hours = r.shift_seconds.get(name, 0.0) / HOUR_S
+            hours = r.shift_seconds.get(name, 0.0) / HOUR
             k[f"shift.{name}.completed"] = float(n)
             k[f"shift.{name}.jph"] = n / hours if hours > 0 else float("nan")
             cap = r.shift_capacity.get(name, 0.0)
@@ -294,7 +246,7 @@ def run_kpis(r: RunResult) -> dict[str, float]:
     k["stall.hours"] = float(sum(s.hours for s in r.stalls))
     k.update(demand_kpis(r))
     for m, t in zip(r.milestones, d.milestone_t):
-        day = 0.0 if m.count - _built_before(r, m.product) <= 0 else t / DAY_S
+        day = 0.0 if m.count - _built_before(r, m.product) <= 0 else t / DAY
         k[f"milestone.{m.name}.day"] = day
         k[f"milestone.{m.name}.reached"] = 0.0 if math.isnan(day) else 1.0
     for w, n in zip(r.reporting, d.per_window):
@@ -381,8 +333,8 @@ def demand_table(r: RunResult) -> Table:
     names = products(r)
     for d in r.demand:
         for j, (a, b) in enumerate(zip(d.period_from, d.period_to)):
-            lo = (a - r.start).days * DAY_S
-            hi = ((b - r.start).days + 1) * DAY_S
+            lo = seconds_at(r.start, a)
+            hi = ((b - r.start).days + 1) * DAY
             in_period = (d.release_t >= lo) & (d.release_t < hi)
             released = np.bincount(d.release_product[in_period], minlength=len(d.products))
             first, last = (a - r.start).days, (b - r.start).days + 1
@@ -417,13 +369,13 @@ def _little_gap(wip_mean: float, sojourn_s: float, window: float) -> float:
 
 def dates_of(start: datetime.date, t_s: np.ndarray) -> np.ndarray:
     """Calendar day (datetime64[D]) of each simulation time in seconds."""
-    days = np.floor(np.asarray(t_s, dtype=np.float64) / DAY_S).astype(np.int64)
+    days = np.floor(np.asarray(t_s, dtype=np.float64) / DAY).astype(np.int64)
     return np.datetime64(start, "D") + days.astype("timedelta64[D]")
 
 
 def horizon_days(r: RunResult) -> int:
     """Number of calendar days touched by [0, horizon) (at least 1)."""
-    return max(1, int(np.ceil(r.horizon / DAY_S)))
+    return max(1, int(np.ceil(r.horizon / DAY)))
 
 
 def completions_table(r: RunResult) -> Table:
@@ -442,7 +394,7 @@ def completions_table(r: RunResult) -> Table:
         "scrap": scrap[c.sink] if len(c) else np.zeros(0, bool),
         "t_release_s": np.asarray(c.t_release, dtype=np.float64),
         "t_done_s": np.asarray(c.t_done, dtype=np.float64),
-        "lead_time_h": (c.t_done - c.t_release) / HOUR_S,
+        "lead_time_h": (c.t_done - c.t_release) / HOUR,
         "date_done": dates_of(r.start, c.t_done),
     }
 
@@ -454,7 +406,7 @@ def daily_counts(r: RunResult) -> np.ndarray:
     c = r.completions
     n_days, n_prod = horizon_days(r), len(products(r))
     good = ~np.array(r.sink_scrap, dtype=bool)[c.sink] if len(c) else np.zeros(0, bool)
-    day = np.floor(c.t_done[good] / DAY_S).astype(np.int64)
+    day = np.floor(c.t_done[good] / DAY).astype(np.int64)
     day = np.clip(day, 0, n_days - 1)
     prod = _type_product_index(r)[c.type[good]] if len(c) else np.zeros(0, np.int64)
     flat = np.bincount(day * n_prod + prod, minlength=n_days * n_prod)

@@ -18,9 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from sim.analysis.bottleneck import rank
-from sim.analysis.kpi import NO_BOTTLENECK
+from sim.analysis.kpi import NO_BOTTLENECK, run_kpis
 from sim.analysis.stats import ci95, paired_diff
 from sim.errors import ScenarioError, UsageError
+from sim.experiments.replications import run_replications
+from sim.spec.loader import load_scenario
 
 
 def add_parser(verbs: argparse._SubParsersAction, debug: argparse.ArgumentParser) -> None:
@@ -113,9 +115,6 @@ def cmd_bottleneck(args: argparse.Namespace) -> int:
 
 def sensitivity(folder: Path, stations: list[str], step: float, workers: int | None) -> None:
     """Paired runs: the folder's scenario as it ran, then each station `step` faster."""
-    from sim.analysis.kpi import run_kpis
-    from sim.experiments.replications import run_replications
-    from sim.spec.loader import load_scenario
 
     path = folder / "scenario.resolved.yaml"
     base = load_scenario(path)

@@ -16,7 +16,20 @@ import datetime as dt
 import math
 from pathlib import Path
 
+from sim.analysis.bottleneck import kpi_shares, rank
+from sim.analysis.kpi import run_kpis
+from sim.analysis.stats import summarise
+from sim.cli.common import plausible
 from sim.errors import ScenarioError, UsageError
+from sim.experiments.capacity import (
+    Window,
+    base_mix,
+    check_window,
+    saturated,
+    share_curve,
+)
+from sim.experiments.replications import run_replications
+from sim.spec.loader import load_scenario
 
 
 def add_parser(verbs: argparse._SubParsersAction, debug: argparse.ArgumentParser) -> None:
@@ -67,19 +80,6 @@ def _shares(text: str) -> tuple[str, list[float]]:
 
 def cmd_capacity(args: argparse.Namespace) -> int:
     """Build every saturated twin first (so a bad mix fails before any run), then run."""
-    from sim.analysis.bottleneck import kpi_shares, rank
-    from sim.analysis.kpi import run_kpis
-    from sim.analysis.stats import summarise
-    from sim.cli import plausible
-    from sim.experiments.capacity import (
-        Window,
-        base_mix,
-        check_window,
-        saturated,
-        share_curve,
-    )
-    from sim.experiments.replications import run_replications
-    from sim.spec.loader import load_scenario
 
     if args.days < 1 or (args.replications is not None and args.replications < 1):
         raise UsageError("--days and --replications must be >= 1")

@@ -12,7 +12,19 @@ import dataclasses
 import time
 from pathlib import Path
 
+from sim.cli.common import plausible
 from sim.errors import UsageError
+from sim.experiments.compare import (
+    arm_from_folder,
+    arm_from_results,
+    arm_labels,
+    check_pairing,
+    compare,
+)
+from sim.experiments.replications import default_workers, run_replications
+from sim.results.folder import check_output, target_folder
+from sim.spec.loader import load_scenario, load_with_sources
+from sim.spec.targets import target_values
 
 
 def add_parser(verbs: argparse._SubParsersAction, debug: argparse.ArgumentParser) -> None:
@@ -41,12 +53,13 @@ def add_parser(verbs: argparse._SubParsersAction, debug: argparse.ArgumentParser
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Build the arms, compare, write, print."""
-    from sim.experiments.compare import arm_from_folder, arm_labels, check_pairing, compare
-    from sim.report.comparison import format_comparison, write_comparison
+    from sim.report.comparison import (  # lazy: jinja2, only when a comparison is written
+        format_comparison,
+        write_comparison,
+    )
 
     if len(args.inputs) < 2:
         raise UsageError("compare needs at least two inputs (the first is the baseline)")
-    from sim.results.folder import check_output, target_folder
 
     if args.name is not None:
         target_folder(args.out, args.name, "--name")
@@ -83,10 +96,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def _run_scenarios(args: argparse.Namespace) -> tuple[list, dict, str]:
     """Load every scenario first, then run each with the baseline's seed and replications."""
-    from sim.experiments.compare import arm_from_results, arm_labels, targets_of
-    from sim.experiments.replications import default_workers, run_replications
-    from sim.results.folder import target_folder
-    from sim.spec.loader import load_scenario, load_with_sources
 
     for flag in ("replications", "workers"):
         value = getattr(args, flag)
@@ -99,7 +108,6 @@ def _run_scenarios(args: argparse.Namespace) -> tuple[list, dict, str]:
         raise UsageError("compare needs at least 2 replications (--replications): an "
                          "interval needs two")
     sets = [f"run.replications={n}", f"run.seed={seed}"]
-    from sim.cli import plausible
 
     loaded = [load_with_sources(p, sets) for p in args.inputs]
     scenarios = [scenario for scenario, _ in loaded]
@@ -113,7 +121,7 @@ def _run_scenarios(args: argparse.Namespace) -> tuple[list, dict, str]:
     arms = [arm_from_results(label, run_replications(s, n, workers=workers,
                                                      progress=False if args.quiet else None,
                                                      bottleneck=True),
-                             targets_of(s.meta))
+                             target_values(s.targets))
             for s, label in zip(scenarios, labels)]
     files = [source.record() for _, sources in loaded for source in sources]
     return arms, {"kind": "scenario files", "files": files, "overrides": sets}, default

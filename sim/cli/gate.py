@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sim.errors import ScenarioError, UsageError
+from sim.analysis.gate import apply_gates
+from sim.errors import UsageError
+from sim.spec.gates import GatesFile
+from sim.spec.loader import load_validated
 
 
 def add_parser(verbs: argparse._SubParsersAction, debug: argparse.ArgumentParser) -> None:
@@ -18,20 +21,7 @@ def add_parser(verbs: argparse._SubParsersAction, debug: argparse.ArgumentParser
 
 def cmd_gate(args: argparse.Namespace) -> int:
     """Load the gates (exit 2 when bad), apply them, print each verdict."""
-    from pydantic import ValidationError
-
-    from sim.analysis.gate import apply_gates
-    from sim.spec.gates import GatesFile
-    from sim.spec.loader import read_yaml
-    from sim.spec.messages import first_error
-
-    data = read_yaml(args.gates)
-    try:
-        gates = GatesFile.model_validate(data)
-    except ValidationError as exc:
-        where, message = first_error(exc, data)
-        raise ScenarioError(str(args.gates), ".".join(str(p) for p in where),
-                            message) from None
+    gates = load_validated(GatesFile, args.gates)
     if not args.result.is_dir():
         raise UsageError(f"{args.result}: not a results folder")
     verdicts = apply_gates(gates, args.result, args.gates)

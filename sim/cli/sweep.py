@@ -11,7 +11,21 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from sim.analysis.effects import matrix
+from sim.analysis.stats import ci95
 from sim.errors import ScenarioError, Terminated, UsageError
+from sim.experiments import sweep as sw
+from sim.experiments.design import plan_sweep
+from sim.experiments.executors import connect
+from sim.experiments.progress import Progress
+from sim.experiments.replications import default_workers
+from sim.report.sweep import kpi_names, plot_kpis, publish
+from sim.results.folder import ResultsWriter, check_output, prepare_dir, target_folder
+from sim.results.manifest import git_revision, package_versions
+from sim.results.stored import read_object
+from sim.spec.plausibility import check_plausible, estimated_events
 
 EXIT_OK, EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_FAILED_RUNS = 0, 130, 143, 4
 
@@ -53,7 +67,6 @@ MAX_SWEEP_EVENTS = 1e11  # events of one shard's runs (upper bound): ~4 days on 
 def _plausible(plan: Any, shard: Any) -> None:
     """Refuse a point the plausibility pass refuses (naming the point), and a shard whose
     runs add up to more than MAX_SWEEP_EVENTS events, before anything runs."""
-    from sim.spec.plausibility import check_plausible, estimated_events
 
     for point, scenario in zip(plan.points, plan.scenarios):
         refusals, _ = check_plausible(scenario)
@@ -72,7 +85,6 @@ def _plausible(plan: Any, shard: Any) -> None:
 def _manifest(plan: Any, folder: Path, args: argparse.Namespace, executor: str,
               done_now: int, found: int, wall: float, runs: dict[tuple[int, int], Any],
               shard: Any) -> dict[str, Any]:
-    from sim.results.manifest import git_revision, package_versions
 
     walls = [r.get("wall_seconds", math.nan) for r in runs.values()]
     return {
@@ -95,11 +107,6 @@ def _manifest(plan: Any, folder: Path, args: argparse.Namespace, executor: str,
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Validate every point, open (or resume) the folder, run, store, report."""
-    from sim.experiments import sweep as sw
-    from sim.experiments.design import plan_sweep
-    from sim.experiments.progress import Progress
-    from sim.experiments.replications import default_workers
-    from sim.results.folder import check_output, target_folder
 
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be >= 1 (got {args.workers})")
@@ -116,7 +123,6 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     target_folder(args.out, name, "--name" if args.name else f"{args.file}: name")
     client = cluster = None
     if args.cluster:
-        from sim.experiments.executors import connect
 
         client, cluster = connect(args.cluster)
     try:
@@ -172,7 +178,6 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def _report(folder: Path, state: dict[str, Any], stored: dict[tuple[int, int], Any],
             manifest: dict[str, Any], plots: bool, shown: Path | None = None) -> int:
-    from sim.report.sweep import kpi_names, plot_kpis, publish
 
     publish(folder, state, stored, manifest, plots)
     names = kpi_names(stored)
@@ -186,10 +191,7 @@ def _report(folder: Path, state: dict[str, Any], stored: dict[tuple[int, int], A
 
 def _table(state: dict[str, Any], stored: dict[tuple[int, int], Any], kpi: str) -> str:
     """Per point: its levels and the KPI's mean ± 95% half-width."""
-    import numpy as np
 
-    from sim.analysis.effects import matrix
-    from sim.analysis.stats import ci95
 
     factors = state["factors"]
     values = matrix(state["points"], stored, kpi, state["replications"])
@@ -215,9 +217,6 @@ def _print_failures(failed: list[dict[str, Any]]) -> None:
 
 def cmd_merge(args: argparse.Namespace) -> int:
     """Check the shards (all N, once each, one sweep), join them into a new folder."""
-    from sim.experiments import sweep as sw
-    from sim.results.folder import ResultsWriter, check_output, prepare_dir, target_folder
-    from sim.results.stored import read_object
 
     if args.name is not None:
         target_folder(args.out, args.name, "--name")

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.spec.clock import date_at, moment_at
 from sim.spec.units import DAY, HOUR
 
 
@@ -474,7 +475,7 @@ def _expand(spec: Any, start: dt.date, limit: float
         for shift in shifts:
             if day.weekday() in shift.days:
                 span, parts = _shift_pieces(shift, d * DAY)
-                made = start + dt.timedelta(days=math.floor((span[0] + span[1]) / 2 / DAY))
+                made = date_at(start, (span[0] + span[1]) / 2)
                 if _cancelled(made, holidays, shutdowns):
                     continue  # a holiday cancels the shifts of its production day
                 learning = getattr(shift, "learning", None)
@@ -486,7 +487,7 @@ def _expand(spec: Any, start: dt.date, limit: float
     spans.sort()
     for (_, a1, an), (b0, _, bn) in pairwise(spans):
         if b0 < a1:
-            when = dt.datetime.combine(start, dt.time()) + dt.timedelta(seconds=b0)
+            when = moment_at(start, b0)
             raise ValueError(f"calendar shifts overlap: {an!r} and {bn!r} at {when:%Y-%m-%d %H:%M}")
     held = [(a, b, n) for a, b, n in spans if b > 0.0 and a < limit]
     prod: dict[int, tuple[float, float]] = {}

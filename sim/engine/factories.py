@@ -21,12 +21,12 @@ from sim.engine.plan import release_timeline
 from sim.engine.routing import Router, Uniforms, learning_curve
 from sim.engine.streams import Streams
 from sim.errors import ScenarioError
+from sim.spec.clock import seconds_at
 from sim.spec.scenario import attr_key
-from sim.spec.units import DAY
 
 
 def days(d, start) -> float:
-    return (d - start).days * DAY
+    return seconds_at(start, d)
 
 
 def cycle_fn(spec, name: str, streams: Streams, types, path: str, tag: str = "",
@@ -182,7 +182,7 @@ def _ramped(ramp, start, ia, cal: Calendar, pick, limit, count, horizon):
     nominal rate, is divided by the rate at the previous arrival (a ramp of weeks or
     months barely moves within one interarrival); the draws are those of the unramped
     source, one per arrival."""
-    times = [(p.from_ - start).days * DAY for p in ramp]
+    times = [seconds_at(start, p.from_) for p in ramp]
     rates = [p.rate for p in ramp]
     linear = [p.to_next == "linear" for p in ramp]
 

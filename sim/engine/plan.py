@@ -16,6 +16,7 @@ import math
 import numpy as np
 
 from sim.engine.calendar import Calendar
+from sim.spec.clock import seconds_at
 from sim.spec.units import DAY
 
 
@@ -79,12 +80,12 @@ def release_timeline(plan, cal: Calendar, start_date, horizon: float,
     group_of = None
     if mc is not None:
         group_of = {p: str(product_attr(p, mc.attr)) for p in _all_products(plan)}
-    ramps = {p: ((r.start - start_date).days * DAY, r.duration, r.initial)
+    ramps = {p: (seconds_at(start_date, r.start), r.duration, r.initial)
              for p, r in plan.ramps.items()}
     run = 0
     for period in plan.periods:
-        a = (period.from_ - start_date).days * DAY
-        b = min((period.to - start_date).days * DAY + DAY, horizon)
+        a = seconds_at(start_date, period.from_)
+        b = min(seconds_at(start_date, period.to) + DAY, horizon)
         quantities = {p: round(q * plan.scale.get(p, 1.0))
                       for p, q in period.quantities.items()}
         order = sequence(quantities, seq_spec.rule, rng_seq, group_of,

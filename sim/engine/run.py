@@ -32,6 +32,7 @@ from sim.engine.stalls import lockup
 from sim.engine.station import Station
 from sim.engine.stock import Stock
 from sim.engine.tally import TallyLog, fold_rows, shift_codes
+from sim.spec.clock import seconds_at
 from sim.spec.units import DAY
 
 
@@ -127,10 +128,10 @@ def _activity(model: Model, cal) -> ActivityRecord | None:
     start = model.scenario.run.start
     months = []
     first = dt.date(start.year, start.month, 1)
-    while (first - start).days * DAY < horizon:
+    while seconds_at(start, first) < horizon:
         nxt = dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
         a_, b_ = on_upto(np.array([max((first - start).days, 0) * DAY,
-                                   min((nxt - start).days * DAY, horizon)]))
+                                   min(seconds_at(start, nxt), horizon)]))
         months.append((f"{first:%Y-%m}", float(a_), float(b_)))
         first = nxt
     return ActivityRecord(tuple(names), tuple(starts), tuple(ends), (lo, hi), tuple(shifts),

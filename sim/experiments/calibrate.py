@@ -45,8 +45,11 @@ from typing import Any
 
 import yaml
 
-from sim.analysis.stats import Estimate
+from sim.analysis.kpi import run_kpis
+from sim.analysis.numbers import format_number
+from sim.analysis.stats import Estimate, summarise
 from sim.errors import ScenarioError
+from sim.experiments.replications import run_replications
 from sim.spec.calibration import (
     DECIMALS,
     CalibrationSpec,
@@ -55,6 +58,7 @@ from sim.spec.calibration import (
     load_spec,
     lookup,
 )
+from sim.spec.loader import load_dict, load_scenario
 
 DEFAULT_VALUE = 1.0  # a multiplier the base leaves unset
 
@@ -106,7 +110,6 @@ def _bounds(p: Parameter) -> tuple[float, float]:
 
 def _initial(spec: CalibrationSpec, file: str, base: Path) -> dict[str, float]:
     """Starting values: `initial`, else the base's value, else 1 (an unset multiplier)."""
-    from sim.spec.loader import load_dict
 
     data = load_dict(base)
     values = {}
@@ -123,14 +126,12 @@ def _initial(spec: CalibrationSpec, file: str, base: Path) -> dict[str, float]:
 
 
 def _scenario(base: Path, values: dict[str, float]) -> Any:
-    from sim.spec.loader import load_scenario
 
     return load_scenario(base, [f"{path}={v!r}" for path, v in values.items()])
 
 
 def _check_paths(spec: CalibrationSpec, file: str, base: Path, values: dict[str, float]) -> None:
     """Each parameter path must be a field the base scenario accepts."""
-    from sim.spec.loader import load_scenario
 
     load_scenario(base)
     for i, p in enumerate(spec.parameters):
@@ -177,10 +178,6 @@ def calibrate(
     `replications` overrides the file's; `report` is called after each iteration;
     `progress` as in `run_replications` (True: a bar per iteration, None: on a terminal).
     """
-    from sim.analysis.kpi import run_kpis
-    from sim.analysis.stats import summarise
-    from sim.experiments.replications import run_replications
-    from sim.spec.loader import load_scenario
 
     spec_path = Path(spec_path)
     spec, file = load_spec(spec_path), str(spec_path)
@@ -309,13 +306,9 @@ def check_lines(result: CalibrationResult) -> list[str]:
             lines.append(f"check {name}: unknown KPI {c.kpi!r}")
             continue
         ok = (c.min is None or est.mean >= c.min) and (c.max is None or est.mean <= c.max)
-        lines.append(f"check {name}: {c.kpi} = {_value(est.mean)}, expected {_range(c)}: "
+        lines.append(f"check {name}: {c.kpi} = {format_number(est.mean)}, expected {_range(c)}: "
                      f"{'ok' if ok else 'OUT OF RANGE'}" + (f" ({c.note})" if c.note else ""))
     return lines
-
-
-def _value(x: float) -> str:
-    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4g}"
 
 
 def _range(c: Check) -> str:
@@ -329,7 +322,6 @@ def _range(c: Check) -> str:
 def write_calibrated(result: CalibrationResult, path: str | Path | None = None,
                      command: str | None = None) -> Path:
     """Write the fitted values as a scenario extending the base (atomically); return it."""
-    from sim.spec.loader import load_dict
 
     out = Path(path) if path is not None else result.output_path
     command = command or reproduce_command(result)

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sim.errors import ScenarioError
+from sim.spec.clock import seconds_at
 from sim.spec.export import resolved_dict
 from sim.spec.scenario import Scenario
-from sim.spec.units import DAY
 
 SATURATION_PER_DAY = 5000.0  # orders falling due per working day: far above any line rate
 
@@ -48,7 +48,7 @@ def check_window(sc: Scenario, window: Window) -> None:
     """The window lies in the run and starts after its first day (the warm-up)."""
     start = sc.run.start
     end = window.start + dt.timedelta(days=window.days)
-    if window.start < start or (end - start).days * DAY > sc.run.horizon:
+    if window.start < start or seconds_at(start, end) > sc.run.horizon:
         raise ScenarioError("", "--from", f"the window {window.start} .. {end} must lie in "
                             f"the run ({start} + {sc.run.horizon / 86400:g} days)")
     if window.start == start:

@@ -30,14 +30,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from scipy.special import stdtrit
 
-from sim.analysis.kpi import daily_counts, is_headline, run_kpis
-from sim.analysis.stats import ci95, holm_adjusted, paired_diff, paired_p_value, unpaired_half_width
+from sim.analysis.catalogue import is_headline
+from sim.analysis.kpi import daily_counts, run_kpis
+from sim.analysis.stats import (
+    ci95,
+    holm_adjusted,
+    paired_diff,
+    paired_p_value,
+    t_quantile,
+    t_quantiles,
+    unpaired_half_width,
+)
+from sim.engine.calendar import Calendar
 from sim.engine.records import RunResult
-from sim.errors import UsageError
+from sim.engine.run import working_mask
+from sim.errors import ScenarioError, UsageError
 from sim.results.stored import RunSummary, read_checked
-from sim.spec.loader import read_yaml
+from sim.spec.loader import load_scenario, read_yaml
+from sim.spec.targets import parse_targets, target_values
 from sim.spec.units import DAY
 
 ALPHA = 0.05
@@ -174,16 +185,6 @@ def arm_from_results(name: str, results: Sequence[RunResult],
                r0.working_mask)
 
 
-def targets_of(meta: dict | None) -> dict[str, float]:
-    """`meta.targets` of a scenario as {kpi: value} ({kpi: value} or {kpi: {value, ...}})."""
-    out = {}
-    for k, v in ((meta or {}).get("targets") or {}).items():
-        value = v.get("value") if isinstance(v, dict) else v
-        if isinstance(value, (int, float)):
-            out[str(k)] = float(value)
-    return out
-
-
 def arm_from_folder(folder: Path) -> Arm:
     """An arm from a results folder written by `run` (summary.json and daily.csv)."""
     summary_path, daily_path = folder / "summary.json", folder / "daily.csv"
@@ -215,17 +216,13 @@ def arm_from_folder(folder: Path) -> Arm:
     resolved = folder / "scenario.resolved.yaml"
     meta = read_yaml(resolved).get("meta") if resolved.is_file() else None
     return Arm(str(summary["scenario"]), seeds, start, float(window["warmup_s"]),
-               float(window["horizon_s"]), kpis, daily, targets_of(meta),
+               float(window["horizon_s"]), kpis, daily, target_values(parse_targets(meta)),
                _working(resolved, float(window["horizon_s"])))
 
 
 def _working(resolved: Path, horizon: float) -> np.ndarray | None:
     """The production days of a results folder's run calendar, from its resolved scenario
     (None when the folder has none or it no longer loads: every day then counts)."""
-    from sim.engine.calendar import Calendar
-    from sim.engine.run import working_mask
-    from sim.errors import ScenarioError
-    from sim.spec.loader import load_scenario
 
     if not resolved.is_file():
         return None
@@ -327,7 +324,7 @@ def _curves(arms: Sequence[Arm]) -> tuple[Curve, ...]:
     """Cumulative output per day: each arm's t band and the paired band of its lead."""
     base = np.cumsum(arms[0].daily, axis=1)
     n = base.shape[0]
-    t = float(stdtrit(n - 1, 0.975))
+    t = t_quantile(0.975, n - 1)
     out = []
     for arm in arms:
         cum = np.cumsum(arm.daily, axis=1)
@@ -339,7 +336,7 @@ def _curves(arms: Sequence[Arm]) -> tuple[Curve, ...]:
         out.append(Curve(arm.name, cum.mean(axis=0), t * cum.std(axis=0, ddof=1) / np.sqrt(n),
                          arm.daily.mean(axis=0), d.mean(axis=0),
                          t * d.std(axis=0, ddof=1) / np.sqrt(n),
-                         stdtrit(np.maximum(df, 1), 0.975) * np.sqrt(se2), arm.working))
+                         t_quantiles(0.975, np.maximum(df, 1)) * np.sqrt(se2), arm.working))
     return tuple(out)
 
 

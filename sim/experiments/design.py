@@ -20,11 +20,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import ValidationError
 
 from sim.errors import ScenarioError
-from sim.spec.loader import Source, load_scenario, load_with_sources, read_yaml, resolved_dict
-from sim.spec.messages import first_error
+from sim.spec.loader import (
+    Source,
+    load_scenario,
+    load_validated,
+    load_with_sources,
+    resolved_dict,
+)
 from sim.spec.sweep import Factor, SweepSpec, grid_levels, level_number, range_level
 
 
@@ -71,12 +75,7 @@ class Plan:
 
 def load_sweep(path: str | Path, sources: list[Source] | None = None) -> SweepSpec:
     """Read and validate a sweep file (ScenarioError naming the file and field)."""
-    data = read_yaml(path, sources)
-    try:
-        return SweepSpec.model_validate(data)
-    except ValidationError as exc:
-        where, message = first_error(exc, data)
-        raise ScenarioError(str(path), ".".join(str(p) for p in where), message) from None
+    return load_validated(SweepSpec, path, sources)
 
 
 def plan_sweep(path: str | Path) -> Plan:
@@ -131,7 +130,7 @@ def _listed(f: Factor, value: Any) -> tuple[str, dict[str, Any], float | None]:
 def _latin_hypercube(spec: SweepSpec, names: list[str]
                      ) -> list[list[tuple[str, dict[str, Any], float | None]]]:
     """`samples` points; a range is sampled continuously, listed levels by stratum."""
-    from scipy.stats import qmc
+    from scipy.stats import qmc  # lazy: scipy.stats (1 s), only for a Latin hypercube
 
     assert spec.samples is not None
     unit = qmc.LatinHypercube(d=len(names), seed=spec.design_seed).random(spec.samples)

@@ -20,9 +20,13 @@ import logging
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from sim.analysis import kpi
+from sim.engine.run import run_once
 from sim.errors import UsageError
+from sim.experiments.replications import _abandon, process_pool
 
 Task = tuple[Any, int, int, tuple[str, ...]]   # (scenario, point, replication, KPI patterns)
 
@@ -33,8 +37,6 @@ def run_task(scenario: Any, point: int, replication: int,
 
     Never raises for a failing run: an engine error or a lock-up is a record with status
     "failed" and its message, so one bad point cannot stop a sweep."""
-    from sim.analysis import kpi
-    from sim.engine.run import run_once
 
     wall0 = time.perf_counter()
     record: dict[str, Any] = {"point": point, "replication": replication,
@@ -70,9 +72,7 @@ def run_local(tasks: Iterable[Task], workers: int) -> Iterator[dict[str, Any]]:
     A worker killed from outside (the OS out of memory, a signal) breaks the whole pool:
     every run in flight is then recorded as failed (which one killed it cannot be told),
     a new pool is started and the sweep goes on; `--retry-failed` reruns them."""
-    from concurrent.futures.process import BrokenProcessPool
 
-    from sim.experiments.replications import _abandon, process_pool
 
     if workers <= 1:
         yield from run_serial(tasks)
@@ -123,7 +123,10 @@ def _lost(task: Task) -> dict[str, Any]:
 def connect(address: str) -> tuple[Any, Any]:
     """(client, cluster or None) for `--cluster`: `local:N` or a scheduler address."""
     try:
-        from dask.distributed import Client, LocalCluster
+        from dask.distributed import (  # lazy: dask.distributed (0.7 s), only for a cluster
+            Client,
+            LocalCluster,
+        )
     except ImportError:  # pragma: no cover - dask is a dependency
         raise UsageError("--cluster needs dask[distributed] installed") from None
     if address.startswith("local:"):
@@ -145,7 +148,7 @@ def run_dask(tasks: Iterable[Task], client: Any) -> Iterator[dict[str, Any]]:
 
     Dask reruns a task whose worker died; one that keeps killing workers (KilledWorker)
     or fails on the cluster's side is recorded as a failed run, and the sweep goes on."""
-    from dask.distributed import as_completed
+    from dask.distributed import as_completed  # lazy: dask.distributed (0.7 s), only for a cluster
 
     workers = max(1, sum(client.nthreads().values()))
     shared: dict[int, Any] = {}

@@ -16,6 +16,8 @@ import sys
 import time
 from typing import TextIO
 
+from tqdm import tqdm
+
 
 def _clock(seconds: float) -> str:
     seconds = max(0, round(seconds))
@@ -47,7 +49,6 @@ class Progress:
         self.bar = None
         self.printed: float = -1
         if enabled and self.tty:
-            from tqdm import tqdm
 
             self.bar = tqdm(total=total, initial=done, desc=label, unit=unit.rstrip("s"),
                             file=self.stream, dynamic_ncols=True)

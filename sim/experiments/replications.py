@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import os
+import signal
 import sys
 import threading
 import time
@@ -26,6 +27,8 @@ from tqdm import tqdm
 
 from sim.analysis.bottleneck import with_bottleneck
 from sim.engine.records import RunResult
+from sim.engine.run import run_once
+from sim.experiments.progress import Progress
 from sim.results.manifest import git_revision, package_versions
 from sim.spec.loader import Source
 
@@ -50,7 +53,6 @@ def default_workers(replications: int) -> int:
 def _run_one(scenario: Any, replication: int, bottleneck: bool = False) -> RunResult:
     """Worker entry point (top level, so that process pools can pickle it). With
     `bottleneck`, the run logs active periods and comes back with their analysis."""
-    from sim.engine.run import run_once
 
     return with_bottleneck(run_once(scenario, replication, activity=bottleneck))
 
@@ -70,7 +72,6 @@ class _Lines:
     disable = False
 
     def __init__(self, label: str, total: int) -> None:
-        from sim.experiments.progress import Progress
 
         self.progress = Progress(label, total, tty=False, unit="replications")
 
@@ -142,7 +143,6 @@ class _Bar(tqdm):
 def _run_serial(scenario: Any, n: int, bar: tqdm | _Lines, first: Any = None,
                 bottleneck: bool = False) -> list[RunResult]:
     """In-process runs; the bar also moves within a replication (engine callback)."""
-    from sim.engine.run import run_once
 
     results = []
     for r in range(n):
@@ -170,7 +170,6 @@ def watch_parent(parent: int, every: float = 0.5) -> None:
     A parent killed with SIGKILL cannot tell its pool to stop; its workers, re-parented,
     would wait on the task queue forever. A daemon thread notices the new parent id and
     ends the worker within `every` seconds."""
-    import signal
 
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # terminate() ends a worker at once
 

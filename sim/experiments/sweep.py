@@ -29,6 +29,7 @@ from typing import Any, TextIO
 
 from sim.errors import UsageError
 from sim.experiments.design import Plan
+from sim.experiments.executors import run_dask, run_local
 from sim.results.seal import check_seal, plan_digest, seal
 from sim.results.stored import RunRecord, SweepState, read_checked
 
@@ -197,7 +198,6 @@ def todo(plan: Plan, ws: Workspace, shard: Shard, retry_failed: bool) -> list[tu
 def execute(plan: Plan, ws: Workspace, runs: list[tuple[int, int]], *, workers: int = 1,
             client: Any = None) -> Iterator[dict[str, Any]]:
     """Run `runs` on the chosen executor, storing each record as it arrives."""
-    from sim.experiments.executors import run_dask, run_local
 
     patterns = tuple(plan.spec.kpis)
     tasks = ((plan.scenarios[p], p, r, patterns) for p, r in runs)

@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sim.analysis.kpi import is_headline
+from sim.analysis.catalogue import is_headline
+from sim.analysis.numbers import format_number, format_signed
 from sim.experiments.compare import Comparison, KpiRow, PeriodRow
 from sim.report.html import comparison_page
 from sim.results.folder import ResultsWriter, prepare_dir, write_json
@@ -55,12 +56,12 @@ def format_comparison(c: Comparison, every_kpi: bool = False, weeks: int = 8) ->
              and not all(x.mean == 0 and not x.half_width for x in group) for r in group]
     for r in shown:
         if r.scenario == c.baseline:
-            rows.append((r.kpi, r.scenario, f"{_n(r.mean)} ± {_n(r.half_width)}", "baseline",
+            rows.append((r.kpi, r.scenario, f"{format_number(r.mean)} ± {format_number(r.half_width)}", "baseline",
                          "", "", "", ""))
             continue
-        rows.append((r.kpi, r.scenario, f"{_n(r.mean)} ± {_n(r.half_width)}",
-                     f"{_signed(r.diff)} ± {_n(r.diff_half_width)}", _pct(r.relative),
-                     f"± {_n(r.unpaired_half_width)}", _p(r.p_adjusted) if r.tested else "",
+        rows.append((r.kpi, r.scenario, f"{format_number(r.mean)} ± {format_number(r.half_width)}",
+                     f"{format_signed(r.diff)} ± {format_number(r.diff_half_width)}", _pct(r.relative),
+                     f"± {format_number(r.unpaired_half_width)}", _p(r.p_adjusted) if r.tested else "",
                      ("yes" if r.significant else "no") if r.tested else "not tested"))
     lines = _aligned(rows)
     lines.append(f"{c.replications} paired replications; significance: {c.correction}.")
@@ -75,7 +76,7 @@ def format_comparison(c: Comparison, every_kpi: bool = False, weeks: int = 8) ->
                        "weeks and months in periods.csv):")]
         lines += _aligned([("week", "from", "scenario", "diff ± paired 95%", "unpaired ±")] + [
             (p.label, p.first_day.isoformat(), p.scenario,
-             f"{_signed(p.diff)} ± {_n(p.diff_half_width)}", f"± {_n(p.unpaired_half_width)}")
+             f"{format_signed(p.diff)} ± {format_number(p.diff_half_width)}", f"± {format_number(p.unpaired_half_width)}")
             for p in sorted(moved, key=lambda p: (p.first_day, p.scenario))])
     return "\n".join(lines)
 
@@ -104,7 +105,10 @@ def write_comparison(out_dir: Path, c: Comparison, manifest: dict[str, Any],
         write_json(tmp / "manifest.json", complete_manifest(manifest, []))
         captions = dict(FILES)
         if plots:
-            from sim.report.comparison_plots import FIGURES, write_comparison_plots
+            from sim.report.comparison_plots import (  # lazy: matplotlib (0.7 s), for figures only
+                FIGURES,
+                write_comparison_plots,
+            )
 
             write_comparison_plots(tmp, c)
             captions.update(FIGURES)
@@ -131,16 +135,6 @@ def _csv(path: Path, rows: tuple[KpiRow, ...] | tuple[PeriodRow, ...]) -> None:
         out.writerow(fields)
         for row in rows:
             out.writerow(["" if v is None else v for v in _plain(row).values()])
-
-
-def _n(x: float) -> str:
-    if x is None or math.isnan(x):
-        return "n/a"
-    return f"{x:,.4g}" if abs(x) < 1e4 else f"{x:,.0f}"
-
-
-def _signed(x: float) -> str:
-    return "n/a" if math.isnan(x) else ("+" if x > 0 else "") + _n(x)
 
 
 def _p(x: float) -> str:

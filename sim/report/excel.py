@@ -15,14 +15,14 @@ from typing import Any
 import numpy as np
 
 from sim.analysis import kpi
-from sim.analysis.kpi import is_headline, kpi_unit
+from sim.analysis.catalogue import is_headline, kpi_unit
 from sim.engine.records import RunResult
 
 
 def write_workbook(path: Path, results: Sequence[RunResult], kpis: dict[str, Any]) -> Path:
     """The workbook: KPIs (`kpis` as in summary.json), completions by month, and the order
     books by period."""
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # lazy: openpyxl (0.3 s), only for Excel files
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet("KPIs")
@@ -52,7 +52,7 @@ def _grid(book: Any, title: str, rows: list[str], columns: list[str],
 
 def _monthly(results: Sequence[RunResult]) -> tuple[list[str], list[str], np.ndarray]:
     """Months x products (and the total): mean good completions over replications."""
-    from sim.report.plots_plan import monthly_table
+    from sim.report.plots_plan import monthly_table  # lazy: matplotlib (0.7 s)
 
     table = monthly_table(results)
     months = list(dict.fromkeys(table["month"].tolist()))

@@ -24,7 +24,12 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from sim.analysis.kpi import is_headline, kpi_unit
+from sim.analysis.bottleneck import kpi_shares, rank
+from sim.analysis.catalogue import in_summary, is_headline, kind_of, kpi_unit
+from sim.analysis.numbers import format_number, mean_pm
+from sim.spec.clock import date_after, moment_at
+from sim.spec.loader import read_yaml
+from sim.spec.targets import Target, parse_targets
 
 # (figure file, the question it answers), in the order a planner asks them.
 QUESTIONS: tuple[tuple[str, str], ...] = (
@@ -57,16 +62,8 @@ def _env() -> Environment:
                        autoescape=select_autoescape(default=True, default_for_string=True))
 
 
-def _num(x: float | None) -> str:
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "n/a"
-    return f"{x:,.4g}" if abs(x) < 1e4 else f"{x:,.0f}"
-
-
 def _pm(e: dict[str, Any]) -> str:
-    """`mean ± half-width` to the interval's precision (the sweep tables' rule)."""
-    from sim.report.sweep import mean_pm
-
+    """`mean ± half-width` to the interval's precision (`sim.analysis.numbers.mean_pm`)."""
     mean, half = e.get("mean"), e.get("half_width")
     finite = isinstance(mean, (int, float)) and math.isfinite(mean)
     return mean_pm({"mean": mean if finite else math.nan,
@@ -113,49 +110,26 @@ def _render(template: str, **context: Any) -> str:
     return _env().get_template(template).render(**context)
 
 
-def _answer_label(kpi: str) -> str | None:
-    """What a headline KPI answers, in a planner's words (None: not an answer)."""
-    parts = kpi.split(".")
-    if kpi == "completed":
-        return "vehicles built"
-    if parts[0] == "completed" and len(parts) == 2:
-        return f"built: {parts[1]}"
-    if parts[0] == "milestone" and parts[-1] == "day":
-        return f"date of milestone {'.'.join(parts[1:-1])}"
-    if parts[0] == "reporting" and parts[-1] in ("per_day", "completed"):
-        what = "per working day" if parts[-1] == "per_day" else "built"
-        return f"{'.'.join(parts[1:-1])}: {what}"
-    if kpi == "demand.backlog_end":
-        return "orders not built at the end"
-    if parts[:2] == ["demand", "backlog_end"] and len(parts) == 3:
-        return f"orders not built at the end: {parts[2]}"
-    if kpi == "per_day":
-        return "vehicles per working day"
-    if kpi == "jph_on_shift":
-        return "vehicles per on-shift hour"
-    return None
-
-
-def _answers(summary: dict[str, Any], targets: dict[str, tuple[float, str]], start: dt.date
+def _answers(summary: dict[str, Any], targets: dict[str, Target], start: dt.date
              ) -> list[dict[str, str]]:
     rows = []
     for kpi, e in summary["kpis"].items():
-        label = _answer_label(kpi)
+        label = kind_of(kpi).label(kpi)
         zero = e["mean"] == 0 and not e.get("half_width") and kpi not in targets
         if label is None or (zero and kpi.startswith(("completed.", "demand.backlog_end."))):
             continue  # a product that builds nothing, or owes nothing, is not an answer
         value, unit = _pm(e), kpi_unit(kpi)
         if kpi.startswith("milestone.") and e["mean"] is not None and math.isfinite(e["mean"]):
-            value = (start + dt.timedelta(days=math.floor(e["mean"]))).isoformat()
+            value = date_after(start, e["mean"]).isoformat()
             if e.get("low") is not None and e.get("high") is not None and math.isfinite(
                     e["low"]):
-                value += (f" ({start + dt.timedelta(days=math.floor(e['low']))} .. "
-                          f"{start + dt.timedelta(days=math.floor(e['high']))})")
+                value += (f" ({date_after(start, e['low'])} .. "
+                          f"{date_after(start, e['high'])})")
             unit = "date (95% interval)"
         target, versus, verdict = "", "", ""
         if kpi in targets and e["mean"] is not None and math.isfinite(e["mean"]):
-            goal = targets[kpi][0]
-            target = _num(goal)
+            goal = targets[kpi].value
+            target = format_number(goal)
             versus = f"{e['mean'] / goal - 1:+.2%}" if goal else ""
             low, high = e.get("low"), e.get("high")
             inside = low is not None and high is not None and low <= goal <= high
@@ -169,13 +143,10 @@ def _answers(summary: dict[str, Any], targets: dict[str, tuple[float, str]], sta
 
 def run_page(folder: Path, source_text: str | None, captions: dict[str, str]) -> str:
     """The page of a run's folder (summary.json, manifest.json, figures already written)."""
-    from sim.report.plots_plan import targets as meta_targets
-    from sim.spec.loader import read_yaml
-
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     resolved = folder / "scenario.resolved.yaml"
-    targets = meta_targets(read_yaml(resolved).get("meta")) if resolved.is_file() else {}
+    targets = parse_targets(read_yaml(resolved).get("meta")) if resolved.is_file() else {}
     start = dt.date.fromisoformat(summary["window"]["start"])
     warnings = [f"Replication {lk['replication']} locked up: no completion after "
                 f"{lk['last_completion']}; the result is not a forecast (summary.json: "
@@ -183,11 +154,9 @@ def run_page(folder: Path, source_text: str | None, captions: dict[str, str]) ->
     if summary.get("stalls"):
         warnings.append(f"{len(summary['stalls'])} stall(s) without output while holding "
                         "work (summary.json: stalls).")
-    kpis = [{"name": k, "mean": _num(e["mean"]), "half": _num(e.get("half_width")),
-             "unit": kpi_unit(k)} for k, e in summary["kpis"].items()
-            if not k.startswith(("station.", "buffer."))
-            and not (e["mean"] == 0 and not e.get("half_width")
-                     and k.startswith(("counter.", "completed.")))]
+    kpis = [{"name": k, "mean": format_number(e["mean"]),
+             "half": format_number(e.get("half_width")), "unit": kpi_unit(k)}
+            for k, e in summary["kpis"].items() if in_summary(k, e["mean"], e.get("half_width"))]
     figures = _figures(folder, captions)
     bottlenecks = _bottlenecks(summary["kpis"])
     extra = ([("bottleneck", "Where is the bottleneck?")] if bottlenecks else []) + [
@@ -198,7 +167,7 @@ def run_page(folder: Path, source_text: str | None, captions: dict[str, str]) ->
                   + _counted_from(start, summary["window"].get("warmup_s", 0.0))
                   + f"; {summary['interval']}"),
         warnings=warnings, answers=_answers(summary, targets, start),
-        sources=sorted({f"{k}: {s}" for k, (_, s) in targets.items() if s}),
+        sources=sorted({f"{k}: {t.source}" for k, t in targets.items() if t.source}),
         contents=_contents(True, extra, figures), kpis=kpis, source_text=source_text,
         figures=figures, files=_files(folder), provenance=_provenance(manifest),
         bottlenecks=bottlenecks)
@@ -208,14 +177,13 @@ def _counted_from(start: dt.date, warmup_s: float) -> str:
     """`, statistics from <date> (warm-up)` when the run warms up, else nothing."""
     if not warmup_s:
         return ""
-    when = dt.datetime.combine(start, dt.time()) + dt.timedelta(seconds=warmup_s)
+    when = moment_at(start, warmup_s)
     shown = when.date().isoformat() if when.time() == dt.time() else f"{when:%Y-%m-%d %H:%M}"
     return f", statistics from {shown} (after the warm-up)"
 
 
 def _bottlenecks(kpis: dict[str, Any]) -> list[dict[str, str]]:
     """Rows of the bottleneck table: stations by sole share, then shifting (Roser)."""
-    from sim.analysis.bottleneck import kpi_shares, rank
 
     shares = kpi_shares(kpis, lambda e: e["mean"])
     out = [{"station": st, "sole": _pm(kpis[f"bottleneck.{st}.sole"]),
@@ -267,7 +235,7 @@ def sweep_page(folder: Path, state: dict[str, Any], kpis: list[str],
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     with (folder / "ranking.csv").open(encoding="utf-8") as f:
         ranking = [row for row in csv.reader(f)][1:]
-    ranking = [[k, rank, factor, _num(float(size)) if size else "n/a"]
+    ranking = [[k, rank, factor, format_number(float(size)) if size else "n/a"]
                for k, rank, factor, size in ranking]
     points = [{"point": p["point"], "levels": [p["labels"][f] for f in summary["factors"]],
                "cells": [_pm(p["kpis"][k]) for k in kpis]} for p in summary["points"]]

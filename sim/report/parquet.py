@@ -34,8 +34,8 @@ def _options(columns: list[str]) -> dict:
 
 def write_completions(path: Path, results: list[RunResult]) -> None:
     """completions.parquet: one row group per replication, rows sorted by part."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    import pyarrow as pa  # lazy: pyarrow (0.2 s), only when Parquet is written
+    import pyarrow.parquet as pq  # lazy: pyarrow (0.2 s), only when Parquet is written
 
     text = pa.dictionary(pa.int32(), pa.string())
     schema = pa.schema([("replication", pa.int64()), ("part", pa.int64()),
@@ -61,8 +61,8 @@ def write_completions(path: Path, results: list[RunResult]) -> None:
 
 def write_trace(path: Path, trace: kpi.Table, replication: int) -> None:
     """buffer_trace.parquet: the level changes of the traced buffers (one replication)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    import pyarrow as pa  # lazy: pyarrow (0.2 s), only when Parquet is written
+    import pyarrow.parquet as pq  # lazy: pyarrow (0.2 s), only when Parquet is written
 
     n = len(trace["t_s"])
     table = pa.table({

@@ -27,9 +27,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from sim.analysis.kpi import DAY_S, HOUR_S, daily_counts, products
+from sim.analysis.kpi import daily_counts, products
 from sim.analysis.stats import working_day_mean, working_line
 from sim.engine.records import STATES, BufferRecord, RunResult
+from sim.spec.units import DAY, HOUR
 
 DPI = 110
 MAX_TRACE_POINTS = 5000
@@ -83,7 +84,7 @@ def _date_axis(ax: Axes) -> None:
 def datenum(start: datetime.date, t_s: np.ndarray | float) -> np.ndarray:
     """Matplotlib date numbers of simulation times (seconds from `start` at 00:00)."""
     origin = mdates.date2num(datetime.datetime.combine(start, datetime.time()))
-    return origin + np.asarray(t_s, dtype=np.float64) / DAY_S
+    return origin + np.asarray(t_s, dtype=np.float64) / DAY
 
 
 def _empty(ax: Axes, message: str) -> None:
@@ -132,7 +133,7 @@ def plot_throughput(results: Sequence[RunResult], path: Path) -> Path:
     fig, (ax,) = _figure(11, 5)
     r0 = results[0]
     mean = _daily_stack(results).mean(axis=0)
-    x = datenum(r0.start, np.arange(mean.shape[0]) * DAY_S)
+    x = datenum(r0.start, np.arange(mean.shape[0]) * DAY)
     bottom = np.zeros(mean.shape[0])
     built = mean.any(axis=0)
     for j, (name, colour) in enumerate(zip(products(r0), _colours(mean.shape[1]))):
@@ -159,7 +160,7 @@ def plot_cumulative(results: Sequence[RunResult], path: Path) -> Path:
     r0 = results[0]
     totals = _daily_stack(results).sum(axis=2)
     cum = np.concatenate([np.zeros((totals.shape[0], 1)), np.cumsum(totals, axis=1)], axis=1)
-    x = datenum(r0.start, np.arange(cum.shape[1]) * DAY_S)
+    x = datenum(r0.start, np.arange(cum.shape[1]) * DAY)
     ax.fill_between(x, cum.min(axis=0), cum.max(axis=0), color="tab:blue", alpha=0.25,
                     step="post", label="min-max across replications")
     ax.step(x, cum.mean(axis=0), where="post", color="tab:blue", lw=2, label="mean")
@@ -314,7 +315,7 @@ def lead_times_h(results: Sequence[RunResult]) -> np.ndarray:
     parts = []
     for r in results:
         c, mask = r.completions, r.done_mask()
-        parts.append((c.t_done[mask] - c.t_release[mask]) / HOUR_S)
+        parts.append((c.t_done[mask] - c.t_release[mask]) / HOUR)
     return np.concatenate(parts) if parts else np.zeros(0)
 
 

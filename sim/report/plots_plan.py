@@ -24,7 +24,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import StrMethodFormatter
 
-from sim.analysis.kpi import DAY_S, Table, daily_counts, day_dates, products
+from sim.analysis.kpi import Table, daily_counts, day_dates, products
 from sim.engine.records import STATES, RunResult
 from sim.report.plots import (
     STATE_COLOURS,
@@ -39,6 +39,8 @@ from sim.report.plots import (
     datenum,
 )
 from sim.report.plots_demand import cumulative_due
+from sim.spec.targets import parse_targets
+from sim.spec.units import DAY
 
 ALL = "(all)"  # the total row of a per-product table (not a valid product name)
 OFF_SHIFT = "(off shift)"
@@ -104,7 +106,7 @@ def shift_table(r: RunResult) -> Table:
                 "completed": np.zeros(0, np.int64)}
     dates = day_dates(r)
     good = ~np.array(r.sink_scrap, dtype=bool)[c.sink] if len(c) else np.zeros(0, bool)
-    day = np.clip(np.floor(c.t_done[good] / DAY_S).astype(np.int64), 0, len(dates) - 1)
+    day = np.clip(np.floor(c.t_done[good] / DAY).astype(np.int64), 0, len(dates) - 1)
     code = np.asarray(c.shift[good], np.int64)
     names = list(r.shift_names) + ([OFF_SHIFT] if (code < 0).any() else [])
     code = np.where(code < 0, len(r.shift_names), code)
@@ -135,18 +137,6 @@ def group_table(results: Sequence[RunResult]) -> Table:
             "stations": np.repeat(np.array(sizes, dtype=np.int64), len(STATES)),
             "state": np.tile(np.array(STATES, dtype=str), len(groups)),
             "fraction": share.ravel()}
-
-
-def targets(meta: dict[str, Any] | None) -> dict[str, tuple[float, str]]:
-    """KPI -> (value, source) from ``meta.targets`` (numbers or {value, source} mappings)."""
-    found = (meta or {}).get("targets") if isinstance(meta, dict) else None
-    out: dict[str, tuple[float, str]] = {}
-    for name, t in (found or {}).items() if isinstance(found, dict) else ():
-        value = t.get("value") if isinstance(t, dict) else t
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            source = t.get("source", t.get("note", "")) if isinstance(t, dict) else ""
-            out[str(name)] = (float(value), str(source or ""))
-    return out
 
 
 def _rows(table: Table, key: str, value: str = "mean") -> tuple[list[Any], dict[str, np.ndarray]]:
@@ -214,9 +204,9 @@ def plot_cumulative_vs_target(results: Sequence[RunResult], path: Path,
     table = cumulative_table(results)
     dates, mean = _rows(table, "date")
     low, high = _rows(table, "date", "min")[1], _rows(table, "date", "max")[1]
-    goals = targets(meta)
+    goals = parse_targets(meta)
     fig, (ax,) = _figure(12, 6)
-    x = datenum(r0.start, (np.arange(len(dates)) + 1) * DAY_S)
+    x = datenum(r0.start, (np.arange(len(dates)) + 1) * DAY)
     ax.fill_between(x, low[ALL], high[ALL], color="0.5", alpha=0.3, step="post",
                     label="all products, min-max across replications")
     ax.step(x, mean[ALL], where="post", color="black", lw=2.2, label="all products, mean")
@@ -226,7 +216,7 @@ def plot_cumulative_vs_target(results: Sequence[RunResult], path: Path,
                 label=f"order book: orders due, cumulative ({due[-1]:,.0f} by the end)")
     end = float(mean[ALL][-1]) if len(dates) else 0.0
     if "completed" in goals:
-        value, source = goals["completed"]
+        value, source = goals["completed"].value, goals["completed"].source
         label = f"target {value:,.0f}" + (f" ({_short(source)})" if source else "")
         ax.axhline(value, color="tab:red", ls="--", lw=1.5, label=label)
         ax.text(0.99, 0.03, f"end of run: simulated {end:,.0f}, {end / value - 1:+.2%} vs "
@@ -238,8 +228,8 @@ def plot_cumulative_vs_target(results: Sequence[RunResult], path: Path,
         if f"completed.{name}" in goals or len(names) > 1:
             ax.plot(x, mean[name], color=colour, lw=1.2, label=f"{name}, mean")
         if f"completed.{name}" in goals:
-            ax.plot([x[-1]], [goals[f"completed.{name}"][0]], marker="D", color=colour,
-                    ls="none", label=f"{name} target {goals[f'completed.{name}'][0]:,.0f}")
+            ax.plot([x[-1]], [goals[f"completed.{name}"].value], marker="D", color=colour,
+                    ls="none", label=f"{name} target {goals[f'completed.{name}'].value:,.0f}")
     _warmup_line(ax, r0)
     _date_axis(ax)
     ax.set_title(f"{r0.scenario}: cumulative good completions vs target ({_reps(results)})")
@@ -264,7 +254,7 @@ def plot_daily_by_shift(results: Sequence[RunResult], path: Path) -> Path | None
         return None
     shifts = list(dict.fromkeys(table["shift"].tolist()))
     counts = table["completed"].reshape(-1, len(shifts))
-    x = datenum(r0.start, np.arange(counts.shape[0]) * DAY_S)
+    x = datenum(r0.start, np.arange(counts.shape[0]) * DAY)
     fig, (ax,) = _figure(12, 5)
     bottom = np.zeros(counts.shape[0])
     for j, (name, shade) in enumerate(zip(shifts, _colours(len(shifts)))):

@@ -10,7 +10,6 @@ so the documentation cannot drift from the files. CSVs are formatted column-wise
 
 from __future__ import annotations
 
-import datetime
 import functools
 import itertools
 import math
@@ -25,6 +24,8 @@ from sim.analysis import kpi
 from sim.analysis.stats import LEVEL, summarise
 from sim.engine.records import RunResult
 from sim.report.drawing import Drawing
+from sim.report.excel import write_workbook
+from sim.report.parquet import write_completions, write_trace
 from sim.report.run_files import (
     BOTTLENECK_TABLES,
     DEMAND_TABLES,
@@ -35,6 +36,7 @@ from sim.report.run_files import (
 )
 from sim.results.folder import ResultsWriter, prepare_dir, write_json, write_yaml
 from sim.results.manifest import complete_manifest
+from sim.spec.clock import when
 
 # Decimals written for float columns (exact integer arithmetic, no float repr noise).
 DECIMALS: dict[str, int] = {
@@ -71,7 +73,6 @@ def write_results(out_dir: Path, results: list[RunResult], resolved: dict, manif
             write_json(tmp / "summary.json", summary)
             write_tables(tmp, results, vehicles)
             if excel:
-                from sim.report.excel import write_workbook
 
                 write_workbook(tmp / "results.xlsx", results, summary["kpis"])
             (tmp / "README.txt").write_text(readme_text(), encoding="utf-8")
@@ -85,13 +86,16 @@ def write_results(out_dir: Path, results: list[RunResult], resolved: dict, manif
 
 def _figure_jobs(folder: Path, results: list[RunResult], resolved: dict) -> list:
     """One call per figure of the run (matplotlib is imported only when drawing)."""
-    from sim.report import plots, plots_plan
+    from sim.report import (  # lazy: matplotlib (0.7 s), only when figures are drawn
+        plots,
+        plots_plan,
+    )
 
     jobs: list = plots.plot_jobs(folder, results)
     if plots_plan.has_plan(resolved):
         jobs += plots_plan.plan_jobs(folder, results, resolved.get("meta"))
     if results[0].demand:
-        from sim.report import plots_demand
+        from sim.report import plots_demand  # lazy: matplotlib (0.7 s), only when figures are drawn
 
         jobs.append(functools.partial(plots_demand.plot_demand, results,
                                       folder / "demand_by_period.png"))
@@ -100,7 +104,7 @@ def _figure_jobs(folder: Path, results: list[RunResult], resolved: dict) -> list
 
 def _write_page(folder: Path, text: str | None) -> None:
     """report.html, from what the folder holds, with the text of the scenario file run."""
-    from sim.report.html import run_page
+    from sim.report.html import run_page  # lazy: jinja2, only when report.html is written
 
     captions = {name: what for name, (what, _) in {**FILES, **DEMAND_TABLES,
                                                    **PLAN_PLOTS}.items()}
@@ -124,7 +128,6 @@ def write_tables(folder: Path, results: list[RunResult], vehicles: str = "parque
                   (_with_replication(kpi.completions_table(r), r.replication)
                    for r in results))
     elif vehicles == "parquet":
-        from sim.report.parquet import write_completions
 
         write_completions(folder / "completions.parquet", results)
     if results[0].bottleneck is not None:
@@ -135,7 +138,6 @@ def write_tables(folder: Path, results: list[RunResult], vehicles: str = "parque
                   (_with_replication(kpi.demand_table(r), r.replication) for r in results))
     trace = kpi.trace_table(results[0])
     if len(trace["t_s"]):
-        from sim.report.parquet import write_trace
 
         write_trace(folder / "buffer_trace.parquet", trace, results[0].replication)
 
@@ -246,23 +248,17 @@ def summary_dict(results: list[RunResult]) -> dict[str, Any]:
                    "horizon_s": r0.horizon},
         "interval": f"{LEVEL:.0%} Student t, n - 1 degrees of freedom",
         "lockups": [{"replication": r.replication,
-                     "last_completion": _when(r.start, r.lockup.t_last),
+                     "last_completion": when(r.start, r.lockup.t_last),
                      "on_shift_hours_without_output": r.lockup.hours, "wip": r.lockup.wip,
                      "stuck": list(r.lockup.stuck)} for r in results if r.lockup],
-        "stalls": [{"replication": r.replication, "from": _when(r.start, s.t_from),
-                    "to": _when(r.start, s.t_to), "on_shift_hours": s.hours}
+        "stalls": [{"replication": r.replication, "from": when(r.start, s.t_from),
+                    "to": when(r.start, s.t_to), "on_shift_hours": s.hours}
                    for r in results for s in r.stalls],
         "kpis": {  # "values" follow the order of "runs"
             name: {**e.as_dict(), "values": [run.get(name) for run in per_run]}
             for name, e in estimates.items()
         },
     }
-
-
-def _when(start: datetime.date, t: float) -> str:
-    """A simulation time as an ISO date and time (minutes)."""
-    moment = datetime.datetime.combine(start, datetime.time()) + datetime.timedelta(seconds=t)
-    return moment.isoformat(timespec="minutes")
 
 
 def readme_text() -> str:

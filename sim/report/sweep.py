@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from sim.analysis import effects
+from sim.analysis.numbers import mean_pm
 from sim.analysis.stats import ci95
 
 FILES: dict[str, str] = {
@@ -83,8 +87,8 @@ def _csv(rows: list[list[Any]]) -> str:
 def write_parquet(path: Path, state: dict[str, Any],
                   runs: dict[tuple[int, int], dict[str, Any]]) -> int:
     """The tidy table; returns its row count."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    import pyarrow as pa  # lazy: pyarrow (0.2 s), only when Parquet is written
+    import pyarrow.parquet as pq  # lazy: pyarrow (0.2 s), only when Parquet is written
 
     factors = state["factors"]
     cols: dict[str, list[Any]] = {"point": [], "replication": [], "seed": [],
@@ -127,21 +131,6 @@ def point_summaries(state: dict[str, Any], runs: dict[tuple[int, int], dict[str,
     return out
 
 
-def mean_pm(e: dict[str, Any]) -> str:
-    """`mean ± half-width`, thousands separated, to the interval's precision."""
-    mean, half = e["mean"], e["half_width"]
-    if mean is None or math.isnan(mean):
-        return "n/a"
-    if half is None or math.isnan(half):
-        return f"{mean:,.4g}"
-    if half == 0:
-        return f"{mean:,.6g} ± 0"
-    digits = max(0, min(4, 1 - math.floor(math.log10(half))))
-    if abs(mean) >= 1000:
-        digits = min(digits, 0)
-    return f"{mean:,.{digits}f} ± {half:,.{digits}f}"
-
-
 _MD_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "|": "\\|",
                               "\\": "\\\\", "`": "\\`", "*": "\\*", "_": "\\_",
                               "[": "\\[", "]": "\\]", "~": "\\~", "\n": " ", "\r": " "})
@@ -176,7 +165,6 @@ def markdown(state: dict[str, Any], summaries: list[dict[str, Any]], names: list
 def write_tables(folder: Path, state: dict[str, Any],
                  runs: dict[tuple[int, int], dict[str, Any]]) -> dict[str, Any]:
     """Every table of FILES into `folder`; returns counts for the manifest and the CLI."""
-    import json
 
     factors = state["factors"]
     names = kpi_names(runs)
@@ -232,9 +220,6 @@ def publish(folder: Path, state: dict[str, Any], runs: dict[tuple[int, int], dic
             manifest: dict[str, Any], plots: bool = True) -> dict[str, Any]:
     """Write tables, figures and (last) the manifest into `folder`, each file renamed into
     place whole, so a crash mid-way leaves the previous files or none, never half a file."""
-    import json
-    import os
-    import shutil
 
     tmp = folder / f".out.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -242,11 +227,11 @@ def publish(folder: Path, state: dict[str, Any], runs: dict[tuple[int, int], dic
     try:
         counts = write_tables(tmp, state, runs)
         if plots:
-            from sim.report.sweep_plots import write_sweep_plots
+            from sim.report.sweep_plots import write_sweep_plots  # lazy: matplotlib
 
             write_sweep_plots(tmp, state, runs, plot_kpis(state, kpi_names(runs)))
         manifest = {**manifest, "results": counts}
-        from sim.report.html import sweep_page
+        from sim.report.html import sweep_page  # lazy: jinja2, only when report.html is written
 
         (tmp / "report.html").write_text(
             sweep_page(tmp, state, plot_kpis(state, kpi_names(runs)), manifest, FILES),

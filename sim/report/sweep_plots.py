@@ -14,12 +14,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from sim.analysis import effects
+from sim.analysis.numbers import format_number
 from sim.report.plots import _save
-
-
-def _number(v: float) -> str:
-    """Readable cell text: thousands separated above 100, 3 significant digits below."""
-    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
 
 
 def _grid(rows: int, cols: int, width: float, height: float) -> tuple[Figure, np.ndarray]:
@@ -77,7 +73,7 @@ def heatmap(path: Path, state: dict[str, Any], values: np.ndarray, kpi: str,
     middle = float(np.median(finite)) if finite.size else 0.0
     for (i, j), v in np.ndenumerate(table):
         if np.isfinite(v):
-            ax.text(j, i, _number(v), ha="center", va="center", fontsize=7,
+            ax.text(j, i, format_number(v), ha="center", va="center", fontsize=7,
                     color="black" if v > middle else "white")
     fig.colorbar(image, ax=ax, label=kpi)
     others = [f for f in state["factors"] if f not in (rows_factor, cols_factor)]
@@ -95,7 +91,7 @@ def ranking(path: Path, state: dict[str, Any], values: np.ndarray, kpi: str) -> 
     sizes = [0.0 if np.isnan(s) else s for _, s in ranked][::-1]
     ax.barh(names, sizes, color="C0")
     for y, s in enumerate(sizes):
-        ax.text(s, y, " " + _number(s), va="center", fontsize=8)
+        ax.text(s, y, " " + format_number(s), va="center", fontsize=8)
     ax.set_xlabel(f"effect on {kpi} (largest minus smallest main-effect mean)")
     ax.set_title(f"Factors ranked by effect size, sweep {state['name']}", fontsize=10)
     ax.grid(axis="x", alpha=0.3)

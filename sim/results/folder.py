@@ -24,6 +24,9 @@ from typing import Any
 import numpy as np
 import yaml
 
+from sim.errors import UsageError
+from sim.spec.base import folder_name_problem
+
 
 def check_output(base: Path) -> None:
     """Before any simulation: `base` must be (or can become) a writable folder.
@@ -33,7 +36,6 @@ def check_output(base: Path) -> None:
     read-only parent, a pseudo file system (/sys, /proc). What it proves it proves by
     doing: a probe folder with a file in it is made and removed in the deepest folder
     that exists."""
-    from sim.errors import UsageError
 
     base = Path(base)
     existing = base
@@ -67,8 +69,6 @@ def check_output(base: Path) -> None:
 def target_folder(base: Path, name: str, what: str) -> Path:
     """`base/name`, when `name` is one safe folder name (else a UsageError naming `what`,
     the option or file field it came from): a results folder never lands outside `base`."""
-    from sim.errors import UsageError
-    from sim.spec.base import folder_name_problem
 
     problem = folder_name_problem(name)
     if problem:

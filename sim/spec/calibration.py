@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from sim.errors import ScenarioError
 from sim.spec.base import fail
-from sim.spec.loader import read_yaml
+from sim.spec.loader import load_scenario, path_keys, read_yaml
 from sim.spec.messages import first_error
 
 DECIMALS = 4  # fitted values are rounded to this many decimals
@@ -140,24 +140,19 @@ def load_spec(path: str | Path) -> CalibrationSpec:
 
 
 def meta_targets(base: Path, file: str) -> dict[str, Any]:
-    """`meta.targets` of the base scenario ({kpi: value | {value, source, ...}}), keeping
-    value and source: the targets of a calibration file that lists none."""
-    from sim.spec.loader import load_dict
-
+    """`meta.targets` of the base scenario (`sim.spec.targets`), as {kpi: {value, source}}:
+    the targets of a calibration file that lists none."""
     if not base.is_file():
         raise ScenarioError(file, "scenario", f"file not found: {base}")
-    meta = load_dict(base).get("meta")
-    found = meta.get("targets") if isinstance(meta, dict) else None
-    if not isinstance(found, dict) or not found:
+    found = load_scenario(base).targets
+    if not found:
         raise ScenarioError(file, "", "no targets: list them under `targets`, or in "
                             f"meta.targets of {base}")
-    return {k: {f: v[f] for f in ("value", "source") if f in v} if isinstance(v, dict) else v
-            for k, v in found.items()}
+    return {k: {"value": t.value, "source": t.source} for k, t in found.items()}
 
 
 def lookup(data: Any, path: str) -> tuple[tuple[Any, ...], Any]:
     """Keys along a dotted path (as `--set` resolves them) and the value there (None)."""
-    from sim.spec.loader import path_keys
 
     keys = path_keys(data, path.split("."))
     node = data

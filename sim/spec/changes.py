@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import BaseModel, Field, ValidationError
 
 from sim.spec.base import Clock, Spec, fail, shown
+from sim.spec.clock import seconds_at
 from sim.spec.messages import first_error
-from sim.spec.units import DAY
 
 if TYPE_CHECKING:
     from sim.spec.scenario import Scenario
@@ -92,7 +92,7 @@ def _time(s: Scenario, change: ChangeSpec, path: str) -> float:
     if not first <= change.from_ <= last:
         raise fail(f"change date {change.from_} is outside the run horizon {first} .. {last}",
                    f"{path}.from")
-    t = (change.from_ - first).days * DAY + change.at
+    t = seconds_at(first, change.from_) + change.at
     if t >= s.run.horizon:
         raise fail(f"change at {change.from_} is after the end of the run", f"{path}.at")
     return t

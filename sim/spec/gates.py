@@ -9,7 +9,9 @@ An absolute rule compares one number of the result (`at`: the mean, or the low o
 end of its 95% interval) with `min` and/or `max`. A regression rule compares the result
 with a committed baseline `summary.json` of the same seeds, replication by replication:
 it fails when the paired 95% interval of (result - baseline) lies entirely below
--`tolerance` (or above +`tolerance` when `lower_is_better`), i.e. a drop beyond noise.
+-`tolerance` (or above +`tolerance` when lower is better: `lower_is_better`, by default
+the KPI catalogue's direction, `sim.analysis.catalogue`), i.e. a change for the worse
+beyond noise.
 For a comparison folder, `scenario` names the row to read. For a sweep folder, `point`
 selects one point by its levels (`point: {store: 60, rate: 52 JPH}`); without it the rule
 must hold at every point (the verdict shows the worst one), and a regression baseline is
@@ -36,7 +38,7 @@ class Gate(Spec):
     max: float | None = None
     baseline: str | None = None
     tolerance: float = Field(default=0.0, ge=0.0)
-    lower_is_better: bool = False
+    lower_is_better: bool | None = None  # None: the KPI catalogue's direction
     note: str = ""
 
     @model_validator(mode="after")

@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from sim.spec.base import Duration, Probability, Spec
+from sim.spec.clock import seconds_at
 from sim.spec.units import DAY
 
 
@@ -48,13 +49,13 @@ class RateLearning(LearningCurve):
 
     def at(self, start: dt.date, t: float) -> float:
         """The rate at `t` seconds after 00:00 of `start` (the run start)."""
-        return self.value(t - (self.from_ - start).days * DAY)
+        return self.value(t - seconds_at(start, self.from_))
 
     def daily_steps(self, start: dt.date, horizon: float) -> list[tuple[float, float]]:
         """(time, rate) at each midnight from the run start while the rate still moves,
         then once settled: `Calendar.with_speed` steps."""
         steps: list[tuple[float, float]] = []
-        end = (self.from_ - start).days * DAY + self.over * (1 if self.shape ==
+        end = seconds_at(start, self.from_) + self.over * (1 if self.shape ==
                                                                   "linear" else 3)
         t = 0.0
         while t < horizon:

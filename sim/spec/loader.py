@@ -22,8 +22,9 @@ from pydantic import ValidationError
 
 from sim.errors import ScenarioError
 from sim.spec.export import resolved_dict, scenario_schema
-from sim.spec.messages import first_error, walk
+from sim.spec.messages import M, first_error, validated, walk
 from sim.spec.scenario import Scenario
+from sim.spec.tables import read_periods
 from sim.spec.units import show_value
 from sim.spec.yamlfile import StrictLoader, bounded, parse_yaml, read_bounded
 
@@ -269,6 +270,13 @@ def read_yaml(path: str | Path, sources: list[Source] | None = None) -> dict[str
     return _read(Path(path), str(path), sources)
 
 
+def load_validated(model: type[M], path: str | Path, sources: list[Source] | None = None
+                   ) -> M:
+    """A YAML input file (sweep, gates) read with the guards and validated as `model`;
+    one ScenarioError naming the file and field when it does not fit."""
+    return validated(model, read_yaml(path, sources), str(path))
+
+
 def load_dict(path: str | Path, overrides: Sequence[str] = ()) -> dict[str, Any]:
     """Merged raw data of a scenario file, after `extends` and `--set`, before validation."""
     data, _ = _load_raw(path, overrides, [])
@@ -293,7 +301,6 @@ def _tables(data: dict[str, Any], origin: Origin, sources: list[Source]) -> None
     """Replace `periods: {table: FILE, sheet: NAME}` of a plan or order book by the periods
     the table holds (`sim.spec.tables`), read with the scenario files' guards and
     snapshotted with them; FILE is relative to the file (or cwd, for --set) that named it."""
-    from sim.spec.tables import read_periods
 
     sources_spec = data.get("sources")
     for name, src in sources_spec.items() if isinstance(sources_spec, dict) else ():

@@ -9,11 +9,12 @@ message says what was expected and what was found, in YAML terms.
 from __future__ import annotations
 
 import difflib
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from sim.errors import ScenarioError
 from sim.spec.base import Spec, shown
 
 Path = tuple[Any, ...]
@@ -159,3 +160,16 @@ def first_error(exc: ValidationError, data: Any) -> tuple[Path, str]:
     errors = exc.errors()
     error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     return error_path(data, error), error_message(error)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validated(model: type[M], data: Any, file: str) -> M:
+    """`data` validated as `model`; else a ScenarioError naming the file, the field path
+    and what was expected (the one way every input file's errors are reported)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        where, message = first_error(exc, data)
+        raise ScenarioError(file, ".".join(str(p) for p in where), message) from None

@@ -74,6 +74,7 @@ from sim.spec.plans import (
     Sequencing,
 )
 from sim.spec.reporting import Milestone, ReportWindow
+from sim.spec.targets import Target, parse_targets
 from sim.spec.units import DAY, HOUR, format_duration
 
 __all__ = [
@@ -255,7 +256,13 @@ class Scenario(Spec):
     @model_validator(mode="after")
     def _graph(self) -> Scenario:
         check_scenario(self)
+        parse_targets(self.meta)
         return self
+
+    @property
+    def targets(self) -> dict[str, Target]:
+        """`meta.targets`, typed (`sim.spec.targets`)."""
+        return parse_targets(self.meta)
 
     def types(self) -> list[tuple[str, str, dict[str, Any]]]:
         """(product, variant, attributes incl. 'product' and 'variant') per product type."""

@@ -19,6 +19,7 @@ import io
 import math
 from pathlib import Path
 from typing import Any
+from zipfile import BadZipFile
 
 from sim.errors import ScenarioError
 
@@ -100,9 +101,8 @@ def _number(cell: Any, path: str, where: str) -> int | float:
 
 
 def _excel_rows(raw: bytes, path: str, sheet: str | None) -> list[list[Any]]:
-    from zipfile import BadZipFile
 
-    from openpyxl import load_workbook
+    from openpyxl import load_workbook  # lazy: openpyxl (0.3 s), only for Excel files
 
     try:
         book = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)

@@ -36,8 +36,12 @@ from typing import Any
 
 import numpy as np
 
+from sim.analysis.numbers import format_number
 from sim.analysis.stats import ci95, t_quantile
 from sim.engine.records import BufferRecord, RunResult, StationRecord
+from sim.engine.run import run_once
+from sim.experiments.replications import default_workers, process_pool
+from sim.spec.loader import load_scenario
 from sim.spec.units import DAY, HOUR
 from sim.verify import theory
 
@@ -279,14 +283,12 @@ def case_names() -> list[str]:
 @cache
 def _scenario(path: str) -> Any:
     """The loaded scenario of a case file (once per process)."""
-    from sim.spec.loader import load_scenario
 
     return load_scenario(path)
 
 
 def _replicate(name: str, replication: int) -> tuple[float, ...]:
     """Worker: one replication of a registered case, reduced to its measures' values."""
-    from sim.engine.run import run_once
 
     case = CASES[name]
     result = run_once(case.scenario(), replication)
@@ -301,7 +303,6 @@ def simulate(cases: Sequence[Case], replications: int | None = None,
     `sim.experiments.replications.run_replications`; here all cases share one process pool and only the
     measures travel back, longest tasks first.
     """
-    from sim.experiments.replications import default_workers, process_pool
 
     tasks = [(c.name, r) for c in cases for r in range(replications or c.replications)]
     workers = default_workers(len(tasks)) if workers is None else workers
@@ -387,22 +388,14 @@ def with_params(case: Case, **changes: Any) -> Case:
 # -- table -----------------------------------------------------------------------------
 
 
-def _num(x: float) -> str:
-    if not math.isfinite(x):
-        return str(x)
-    if x == 0 or 1e-3 <= abs(x) < 1e6:
-        return f"{x:.6g}"
-    return f"{x:.4e}"
-
-
 def format_table(results: Sequence[CaseResult]) -> str:
     """Aligned table: case, measure, theory, mean ± 95% half-width, relative error, verdict."""
     head = ("case", "measure", "theory", "simulated (95% CI)", "rel. error", "allowed", "")
     rows = [head]
     for r in results:
         rel = (r.mean - r.theory) / abs(r.theory) if r.theory else r.mean - r.theory
-        rows.append((r.case, r.measure, _num(r.theory), f"{_num(r.mean)} ± {_num(r.half_width)}",
-                     f"{rel:+.3%}", _num(r.allowed), "OK" if r.within else "FAIL"))
+        rows.append((r.case, r.measure, format_number6(r.theory), f"{format_number6(r.mean)} ± {format_number6(r.half_width)}",
+                     f"{rel:+.3%}", format_number6(r.allowed), "OK" if r.within else "FAIL"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     lines = ["  ".join(cell.ljust(w) if i < 2 else cell.rjust(w)
                        for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
@@ -411,3 +404,8 @@ def format_table(results: Sequence[CaseResult]) -> str:
     lines.append(f"{len(results) - fails} of {len(results)} measures within their intervals"
                  + (f"; {fails} FAIL" if fails else ""))
     return "\n".join(lines)
+
+
+def format_number6(x: float) -> str:
+    """Six significant figures: theory and simulation side by side need more than four."""
+    return format_number(x, 6)

@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
 
 @dataclass(frozen=True)
@@ -161,8 +159,11 @@ def _two_station_generator(mu1: float, mu2: float, B: int) -> np.ndarray:
     return Q
 
 
-def _stationary(Q: np.ndarray | sp.spmatrix) -> np.ndarray:
+def _stationary(Q: Any) -> np.ndarray:
     """Solve pi Q = 0, sum(pi) = 1 by replacing one balance equation with normalisation."""
+    import scipy.sparse as sp  # lazy: scipy (0.4 s) only for the chains `validate` solves
+    import scipy.sparse.linalg as spla  # lazy: scipy (0.4 s), only for the chains `validate` solves
+
     A = sp.csr_matrix(Q).transpose().tolil()
     A[0, :] = 1.0
     rhs = np.zeros(A.shape[0])
@@ -297,6 +298,8 @@ def line_chain(rates: Sequence[float], buffers: Sequence[int]
             vals.append(float(rates[i]))
         k += 1
     m = len(states)
+    import scipy.sparse as sp  # lazy: as in _stationary
+
     Q = sp.coo_matrix((vals, (rows, cols)), shape=(m, m)).tocsr()
     Q = Q - sp.diags(np.asarray(Q.sum(axis=1)).ravel())
     return states, _stationary(Q)
