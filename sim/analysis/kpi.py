@@ -79,11 +79,12 @@ from __future__ import annotations
 
 import datetime
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from sim.engine.records import STATES, BottleneckRecord, RunResult
+from sim.engine.tally import fold_result
 from sim.spec.clock import seconds_at
 from sim.spec.units import DAY, HOUR
 
@@ -101,14 +102,6 @@ def _type_product_index(r: RunResult) -> np.ndarray:
     return np.array([names.index(p) for p in r.type_product], dtype=np.int64)
 
 
-def _scrap_mask(r: RunResult) -> np.ndarray:
-    """Completions after warm-up into scrap sinks."""
-    c = r.completions
-    if not len(c):
-        return np.zeros(0, bool)
-    return np.array(r.sink_scrap, dtype=bool)[c.sink] & (c.t_done >= r.warmup)
-
-
 @dataclass(frozen=True)
 class _Completed:
     """What the KPIs read of the completions: from the rows, or from the run's tally."""
@@ -124,12 +117,12 @@ class _Completed:
     per_window: tuple[int, ...]
 
 
-def _from_rows(r: RunResult) -> _Completed:
+def _exact_leads(r: RunResult, d: _Completed) -> _Completed:
+    """`d` with the lead-time statistics computed exactly from the rows the run kept (the
+    tally's sketch gives quantiles within 1e-4; with rows there is no need)."""
     c = r.completions
     good = r.done_mask()
-    scrap = _scrap_mask(r)
-    sojourn = c.t_done - c.t_release
-    lead_h = sojourn[good] / HOUR
+    lead_h = (c.t_done - c.t_release)[good] / HOUR
     if good.any():
         p50, p95 = (float(x) for x in np.percentile(lead_h, [50.0, 95.0]))
         lead = (float(lead_h.mean()), p50, p95)
@@ -146,34 +139,13 @@ def _from_rows(r: RunResult) -> _Completed:
         mine = lead_h[names == product]
         if mine.size:
             by_product[product] = float(np.percentile(mine, 50.0))
-    per_shift = None
-    if c.shift is not None:
-        per_shift = np.array([int((good & (c.shift == i)).sum())
-                              for i in range(len(r.shift_names))], np.int64)
-    ok = ~np.array(r.sink_scrap, dtype=bool)[c.sink] if len(c) else np.zeros(0, bool)
-    prod = np.array(r.type_product, dtype=object)[c.type] if len(c) else np.zeros(0, object)
-    milestone_t = []
-    for m in r.milestones:
-        after = c.t_done >= r.warmup  # built_before: what was built before the window
-        mask = ok & after if m.product is None else ok & after & (prod == m.product)
-        need = m.count - _built_before(r, m.product)
-        times = np.sort(c.t_done[mask])
-        milestone_t.append(float(times[need - 1]) if 0 < need <= len(times) else math.nan)
-    names_all = np.array(r.type_product, dtype=object)
-    per_window = []
-    for w in r.reporting:
-        mask = (c.t_done >= w.t_from) & (c.t_done < w.t_to) & good
-        if w.products and len(c):
-            mask &= np.isin(names_all[c.type], list(w.products))
-        per_window.append(int(mask.sum()))
-    return _Completed(np.bincount(np.asarray(c.type[good], np.int64), minlength=len(r.types)),
-                      int(scrap.sum()), lead, float(sojourn[good | scrap].sum()), on_shift,
-                      by_product, per_shift, tuple(milestone_t), tuple(per_window))
+    return replace(d, lead_h=lead, on_shift_h=on_shift, p50_by_product=by_product)
 
 
 def _from_tally(r: RunResult) -> _Completed:
-    t = r.tally
-    assert t is not None, "a run without rows has a tally"
+    """What the KPIs read, from the run's tally (folded as it ran; a result made by hand
+    is folded here by the same code)."""
+    t = r.tally if r.tally is not None else fold_result(r)
     n = int(t.good_by_type.sum())
     lead = ((t.lead_sum / n / HOUR, t.lead.quantile(0.5) / HOUR,
              t.lead.quantile(0.95) / HOUR) if n else (math.nan, math.nan, math.nan))
@@ -193,9 +165,12 @@ def _built_before(r: RunResult, product: str | None) -> int:
 def run_kpis(r: RunResult) -> dict[str, float]:
     """Flat dict of the headline scalar KPIs of one run (definitions in the module doc).
 
-    From the per-vehicle rows when the run kept them, else from its tally: the same
-    values, but for the lead-time quantiles, within the tally's sketch error (1e-4)."""
-    d = _from_rows(r) if r.log is not None else _from_tally(r)
+    Counts, milestones and windows always come from the run's tally (one fold of the
+    completions, `sim.engine.tally`); lead-time statistics from the rows when the run kept
+    them (exact), else from the tally's sketch (within 1e-4)."""
+    d = _from_tally(r)
+    if r.log is not None:
+        d = _exact_leads(r, d)
     window = r.observed_seconds
     completed = int(d.per_type.sum())
     k: dict[str, float] = {

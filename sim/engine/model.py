@@ -186,9 +186,10 @@ def build(sc: Scenario, replication: int = 0, fuse: bool = True,
         _source_ports(model, n, src, cal_of(src.calendar), streams, ids)
     model.changes = ChangeRunner(model, changes, streams) if changes else None
     _initial(model, streams, ids)
-    model.folder = Folder(sc, types, [s.scrap for s in sc.sinks.values()],
-                          cal_of(None) if sc.run.calendar else None,
-                          StallFold(stall_calendar(model), sc.run.stall_after), horizon)
+    model.folder = Folder.for_scenario(sc, types, [s.scrap for s in sc.sinks.values()],
+                                       cal_of(None) if sc.run.calendar else None,
+                                       StallFold(stall_calendar(model), sc.run.stall_after),
+                                       horizon)
     if isinstance(log, TallyLog):
         log.folder = model.folder
     return model

@@ -17,11 +17,12 @@ quantiles, which the sketch gives within `ALPHA` relative error (tests hold both
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
 from sim.engine.buffer import CompletionLog
-from sim.engine.records import QuantileSketch, ReportWindow, Tally
+from sim.engine.records import QuantileSketch, ReportWindow, RunResult, Tally
 from sim.engine.stalls import StallFold
 from sim.spec.units import DAY
 
@@ -95,17 +96,20 @@ def report_windows(sc, cal, horizon: float) -> tuple[ReportWindow, ...]:
 class Folder:
     """Folds slices of completion rows (in time order) into the running tally."""
 
-    def __init__(self, sc, types, sink_scrap: list[bool], cal, stalls: StallFold,
-                 horizon: float) -> None:
-        self.warmup = sc.run.warmup
-        prods = list(dict.fromkeys(p for p, _, _ in types))
-        self.type_prod = np.array([prods.index(p) for p, _, _ in types], np.int64)
+    def __init__(self, warmup: float, type_products: Sequence[str], sink_scrap: Sequence[bool],
+                 cal, stalls: StallFold, horizon: float,
+                 milestones: Sequence[tuple[str | None, int]] = (),
+                 reports: Sequence[ReportWindow] = ()) -> None:
+        """`milestones`: (product or None, units still needed after those built before)."""
+        self.warmup = warmup
+        prods = list(dict.fromkeys(type_products))
+        self.type_prod = np.array([prods.index(p) for p in type_products], np.int64)
         self.n_prod = len(prods)
         self.scrap = np.array(sink_scrap, bool)
         self.cal = None if cal is None or cal.always_on else cal
         self.n_days = max(1, int(np.ceil(horizon / DAY)))
         self.rows = 0
-        self.good_by_type = np.zeros(len(types), np.int64)
+        self.good_by_type = np.zeros(len(type_products), np.int64)
         self.scrapped = 0
         self.lead_sum = self.depart_sum = self.on_shift_sum = 0.0
         self.lead, self.on_shift = Sketch(), Sketch()
@@ -113,20 +117,28 @@ class Folder:
         self.shift_labels, _ = shift_codes(self.cal, np.zeros(0))
         self.shift_good = np.zeros(len(self.shift_labels), np.int64)
         self.daily = np.zeros(self.n_days * self.n_prod, np.int64)
-        self.milestones = []   # (product index or -1, count still needed)
-        for m in sc.milestones.values():
-            before = (sum(p.built_before for p in sc.products.values()) if m.product is None
-                      else sc.products[m.product].built_before)
-            self.milestones.append([-1 if m.product is None else prods.index(m.product),
-                                    m.count - before])
+        self.milestones = [[-1 if p is None else prods.index(p), need]
+                           for p, need in milestones]  # (product index or -1, still needed)
         self.milestone_t = [math.nan] * len(self.milestones)
-        self.reports = report_windows(sc, cal, horizon)
+        self.reports = tuple(reports)
         self.windows = [(w.t_from, w.t_to, np.isin(np.array(prods)[self.type_prod],
                                                    list(w.products)) if w.products else None)
                         for w in self.reports]
         self.window_good = [0] * len(self.windows)
         self.stalls = stalls
         self.last_done = 0.0
+
+    @classmethod
+    def for_scenario(cls, sc, types, sink_scrap: Sequence[bool], cal, stalls: StallFold,
+                     horizon: float) -> Folder:
+        """The folder of a scenario's run: its milestones and reporting windows."""
+        needs = []
+        for m in sc.milestones.values():
+            before = (sum(p.built_before for p in sc.products.values()) if m.product is None
+                      else sc.products[m.product].built_before)
+            needs.append((m.product, m.count - before))
+        return cls(sc.run.warmup, [p for p, _, _ in types], sink_scrap, cal, stalls, horizon,
+                   needs, report_windows(sc, cal, horizon))
 
     def fold(self, ptype: np.ndarray, sink: np.ndarray, t_release: np.ndarray,
              t_done: np.ndarray) -> None:
@@ -214,3 +226,17 @@ def fold_rows(folder: Folder, ptype: np.ndarray, sink: np.ndarray, t_release: np
         folder.fold(ptype[a:a + CHUNK], sink[a:a + CHUNK], t_release[a:a + CHUNK],
                     t_done[a:a + CHUNK])
 
+
+def fold_result(r: RunResult) -> Tally:
+    """The tally of a result that kept its rows but carries none (one made by hand in a
+    test): its rows, in time order, through the same fold as an engine run's."""
+    def before(product: str | None) -> int:
+        return (sum(r.built_before.values()) if product is None
+                else r.built_before.get(product, 0))
+    folder = Folder(r.warmup, r.type_product, r.sink_scrap, None, StallFold(None, math.inf),
+                    r.horizon, [(m.product, m.count - before(m.product)) for m in r.milestones],
+                    r.reporting)
+    c = r.completions
+    order = np.argsort(c.t_done, kind="stable")
+    fold_rows(folder, c.type[order], c.sink[order], c.t_release[order], c.t_done[order])
+    return folder.record()
