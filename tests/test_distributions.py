@@ -10,33 +10,45 @@ the bounds say how unlikely a failure would be for a correct sampler and any see
 from __future__ import annotations
 
 import math
-from types import SimpleNamespace as NS
 
 import numpy as np
 import pytest
+from pydantic import TypeAdapter, ValidationError
 from scipy import stats
 
-from sim.engine.distributions import Constant, make_sampler, mean_of, variance_of
+from sim.engine.distributions import Constant, make_sampler
+from sim.spec.dists import DistSpec
+
+_ADAPTER = TypeAdapter(DistSpec)
+
+
+def _spec(**fields: object):
+    """A validated distribution model (`sim.spec.dists`), times given in seconds."""
+    raw = {k: (f"{v} s" if k in ("mean", "sd", "low", "mode", "high", "value") else v)
+           for k, v in fields.items()}
+    if raw.get("values") is not None:
+        raw["values"] = [f"{v} s" for v in raw["values"]]
+    return _ADAPTER.validate_python(raw)
 
 N = 200_000
 
-SPECS: dict[str, NS] = {
-    "exponential": NS(dist="exponential", mean=60.0),
-    "uniform": NS(dist="uniform", low=30.0, high=90.0),
-    "triangular": NS(dist="triangular", low=30.0, mode=45.0, high=90.0),
-    "normal": NS(dist="normal", mean=60.0, sd=30.0),
-    "normal_heavy_clip": NS(dist="normal", mean=10.0, sd=30.0),
-    "lognormal": NS(dist="lognormal", mean=60.0, cv=0.5),
-    "lognormal_sd": NS(dist="lognormal", mean=60.0, sd=30.0),
-    "gamma": NS(dist="gamma", mean=60.0, cv=0.7),
-    "erlang": NS(dist="erlang", mean=60.0, k=3),
-    "weibull": NS(dist="weibull", mean=60.0, shape=1.5),
-    "empirical": NS(dist="empirical", values=(30.0, 60.0, 120.0), weights=(1.0, 2.0, 1.0)),
-    "empirical_equal": NS(dist="empirical", values=(30.0, 60.0, 120.0), weights=None),
+SPECS = {
+    "exponential": _spec(dist="exponential", mean=60.0),
+    "uniform": _spec(dist="uniform", low=30.0, high=90.0),
+    "triangular": _spec(dist="triangular", low=30.0, mode=45.0, high=90.0),
+    "normal": _spec(dist="normal", mean=60.0, sd=30.0),
+    "normal_heavy_clip": _spec(dist="normal", mean=10.0, sd=30.0),
+    "lognormal": _spec(dist="lognormal", mean=60.0, cv=0.5),
+    "lognormal_sd": _spec(dist="lognormal", mean=60.0, sd=30.0),
+    "gamma": _spec(dist="gamma", mean=60.0, cv=0.7),
+    "erlang": _spec(dist="erlang", mean=60.0, k=3),
+    "weibull": _spec(dist="weibull", mean=60.0, shape=1.5),
+    "empirical": _spec(dist="empirical", values=(30.0, 60.0, 120.0), weights=(1.0, 2.0, 1.0)),
+    "empirical_equal": _spec(dist="empirical", values=(30.0, 60.0, 120.0), weights=None),
 }
 
 
-def raw_moments(spec: NS) -> list[float]:
+def raw_moments(spec) -> list[float]:
     """E[X^k], k = 1..4, independently of sim.engine.distributions (scipy or direct sums)."""
     if spec.dist == "empirical":
         v = np.asarray(spec.values)
@@ -66,7 +78,7 @@ def raw_moments(spec: NS) -> list[float]:
     return [float(d.moment(k)) for k in range(1, 5)]
 
 
-def reference(spec: NS) -> tuple[float, float, float]:
+def reference(spec) -> tuple[float, float, float]:
     """Mean, variance and central fourth moment."""
     m1, m2, m3, m4 = raw_moments(spec)
     var = m2 - m1**2
@@ -78,8 +90,8 @@ def reference(spec: NS) -> tuple[float, float, float]:
 def test_analytic_moments_match_scipy(name: str) -> None:
     spec = SPECS[name]
     mean, var, _ = reference(spec)
-    assert mean_of(spec) == pytest.approx(mean, rel=1e-7)
-    assert variance_of(spec) == pytest.approx(var, rel=1e-6)
+    assert spec.mean_value == pytest.approx(mean, rel=1e-7)
+    assert spec.variance == pytest.approx(var, rel=1e-6)
 
 
 @pytest.mark.parametrize("name", SPECS)
@@ -132,22 +144,22 @@ def test_block_size_does_not_change_the_sequence(name: str, block: int) -> None:
 def test_deterministic_never_touches_the_generator() -> None:
     rng = np.random.default_rng(1)
     state = rng.bit_generator.state
-    sampler = make_sampler(NS(dist="deterministic", value=60.0), rng)
+    sampler = make_sampler(_spec(dist="deterministic", value=60.0), rng)
     assert isinstance(sampler, Constant)
     assert [sampler.draw() for _ in range(10)] == [60.0] * 10
     assert sampler.mean == 60.0
     assert rng.bit_generator.state == state
-    assert make_sampler(NS(dist="deterministic", value=5.0), None).draw() == 5.0
+    assert make_sampler(_spec(dist="deterministic", value=5.0), None).draw() == 5.0
 
 
 def test_plain_number_is_deterministic() -> None:
     sampler = make_sampler(42.0, None)
-    assert sampler.draw() == 42.0 and mean_of(42.0) == 42.0 and variance_of(42.0) == 0.0
+    assert sampler.draw() == 42.0 and sampler.mean == 42.0
 
 
 def test_unknown_dist_names_the_allowed_ones() -> None:
-    with pytest.raises(ValueError, match="exponential"):
-        make_sampler(NS(dist="poisson", mean=1.0), np.random.default_rng(1))
+    with pytest.raises(ValidationError, match="exponential"):
+        _spec(dist="poisson", mean=1.0)
 
 
 def test_random_sampler_needs_a_generator() -> None:
@@ -176,13 +188,8 @@ YAML_SPECS = [
 
 @pytest.mark.parametrize("raw", YAML_SPECS, ids=str)
 def test_samples_the_validated_scenario_models(raw: object) -> None:
-    scenario = pytest.importorskip("sim.spec.scenario")
-    from pydantic import TypeAdapter
-
-    spec = TypeAdapter(scenario.DistSpec).validate_python(raw)
-    local = NS(**{k: v for k, v in spec.model_dump().items() if k != "note"})
-    expected = local.value if local.dist == "deterministic" else reference(local)[0]
-    assert mean_of(spec) == pytest.approx(expected, rel=1e-7)
-    assert mean_of(spec) == pytest.approx(spec.mean_value, rel=1e-9)
+    spec = _ADAPTER.validate_python(raw)
+    expected = spec.value if spec.dist == "deterministic" else reference(spec)[0]
+    assert spec.mean_value == pytest.approx(expected, rel=1e-7)
     sampler = make_sampler(spec, np.random.default_rng(8))
     assert sampler.draw() >= 0.0 and sampler.spec is spec

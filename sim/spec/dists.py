@@ -3,15 +3,22 @@
 A time anywhere in a scenario is either a plain duration string (deterministic) or a
 mapping whose `dist` names one of a fixed family, with every time parameter a duration.
 Parameters are checked here (a uniform with low >= high is an authoring error, not a
-sampling problem), and each model knows its mean, which the theory checks and the reports
-use. Sampling itself lives in `sim/engine/distributions.py`; these are only descriptions.
+sampling problem). Each model owns its moments and its variates: `mean_value` and
+`variance` of the values drawn (a normal's after clipping at zero), and `fill(rng)`, a
+function n -> n variates from a numpy generator. The engine serves those variates in blocks
+(`sim/engine/distributions.py`); theory checks, plausibility and reports read the moments.
+Every variate uses a fixed number of generator outputs per value (the empirical one draws
+with explicit probabilities, one uniform per value), so a stream of draws does not depend
+on the block size.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
+import numpy as np
 from pydantic import (
     BeforeValidator,
     Discriminator,
@@ -36,6 +43,26 @@ from sim.spec.base import (
 from sim.spec.units import format_duration, parse_duration
 
 PositiveFloat = Annotated[float, Field(gt=0.0)]
+Fill = Callable[[int], np.ndarray]
+
+
+def _phi(x: float) -> float:
+    return math.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
+
+
+def _big_phi(x: float) -> float:
+    return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
+
+
+def _clipped_normal_moments(m: float, sd: float) -> tuple[float, float]:
+    """E[max(X, 0)] and E[max(X, 0)^2] for X ~ N(m, sd^2)."""
+    if sd == 0:
+        x = max(m, 0.0)
+        return x, x * x
+    a = m / sd
+    e1 = m * _big_phi(a) + sd * _phi(a)
+    e2 = (m * m + sd * sd) * _big_phi(a) + m * sd * _phi(a)
+    return e1, e2
 
 
 class Deterministic(Spec):
@@ -50,6 +77,14 @@ class Deterministic(Spec):
         """Mean in seconds."""
         return self.value
 
+    @property
+    def variance(self) -> float:
+        return 0.0
+
+    def fill(self, rng: np.random.Generator) -> Fill:
+        value = self.value
+        return lambda n: np.full(n, value)
+
 
 class Exponential(Spec):
     """Exponential time with the given mean."""
@@ -62,6 +97,14 @@ class Exponential(Spec):
     def mean_value(self) -> float:
         """Mean in seconds."""
         return self.mean
+
+    @property
+    def variance(self) -> float:
+        return self.mean ** 2
+
+    def fill(self, rng: np.random.Generator) -> Fill:
+        mean = float(self.mean)
+        return lambda n: rng.exponential(mean, n)
 
 
 class Uniform(Spec):
@@ -82,6 +125,14 @@ class Uniform(Spec):
     def mean_value(self) -> float:
         """Mean in seconds."""
         return (self.low + self.high) / 2.0
+
+    @property
+    def variance(self) -> float:
+        return (self.high - self.low) ** 2 / 12.0
+
+    def fill(self, rng: np.random.Generator) -> Fill:
+        low, high = float(self.low), float(self.high)
+        return lambda n: rng.uniform(low, high, n)
 
 
 class Triangular(Spec):
@@ -104,6 +155,15 @@ class Triangular(Spec):
         """Mean in seconds."""
         return (self.low + self.mode + self.high) / 3.0
 
+    @property
+    def variance(self) -> float:
+        a, c, b = self.low, self.mode, self.high
+        return (a * a + b * b + c * c - a * b - a * c - b * c) / 18.0
+
+    def fill(self, rng: np.random.Generator) -> Fill:
+        low, mode, high = float(self.low), float(self.mode), float(self.high)
+        return lambda n: rng.triangular(low, mode, high, n)
+
 
 class Normal(Spec):
     """Normal time; draws below zero are clipped to zero."""
@@ -116,12 +176,16 @@ class Normal(Spec):
     @property
     def mean_value(self) -> float:
         """Mean in seconds of the clipped variable max(X, 0)."""
-        if self.sd == 0.0:
-            return self.mean
-        z = self.mean / self.sd
-        cdf = 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
-        pdf = math.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
-        return self.mean * cdf + self.sd * pdf
+        return _clipped_normal_moments(self.mean, self.sd)[0]
+
+    @property
+    def variance(self) -> float:
+        e1, e2 = _clipped_normal_moments(self.mean, self.sd)
+        return max(e2 - e1 * e1, 0.0)
+
+    def fill(self, rng: np.random.Generator) -> Fill:
+        mean, sd = float(self.mean), float(self.sd)
+        return lambda n: np.maximum(rng.normal(mean, sd, n), 0.0)
 
 
 class Lognormal(Spec):
@@ -168,6 +232,15 @@ class Lognormal(Spec):
         """Mean in seconds."""
         return self.mean
 
+    @property
+    def variance(self) -> float:
+        return (self.mean * self.cv) ** 2
+
+    def fill(self, rng: np.random.Generator) -> Fill:
+        sigma2 = math.log1p(self.cv ** 2)
+        mu, sigma = math.log(float(self.mean)) - sigma2 / 2.0, math.sqrt(sigma2)
+        return lambda n: rng.lognormal(mu, sigma, n)
+
 
 class Gamma(Spec):
     """Gamma time given by its mean and coefficient of variation."""
@@ -181,6 +254,15 @@ class Gamma(Spec):
     def mean_value(self) -> float:
         """Mean in seconds."""
         return self.mean
+
+    @property
+    def variance(self) -> float:
+        return (self.mean * self.cv) ** 2
+
+    def fill(self, rng: np.random.Generator) -> Fill:
+        cv2 = float(self.cv) ** 2
+        shape, scale = 1.0 / cv2, float(self.mean) * cv2
+        return lambda n: rng.gamma(shape, scale, n)
 
 
 class Erlang(Spec):
@@ -196,6 +278,15 @@ class Erlang(Spec):
         """Mean in seconds."""
         return self.mean
 
+    @property
+    def variance(self) -> float:
+        return self.mean ** 2 / self.k
+
+    def fill(self, rng: np.random.Generator) -> Fill:
+        shape = float(int(self.k))
+        scale = float(self.mean) / shape
+        return lambda n: rng.gamma(shape, scale, n)
+
 
 class Weibull(Spec):
     """Weibull time given by its mean and shape."""
@@ -209,6 +300,21 @@ class Weibull(Spec):
     def mean_value(self) -> float:
         """Mean in seconds."""
         return self.mean
+
+    @property
+    def scale(self) -> float:
+        """The Weibull scale that gives the stated mean."""
+        return float(self.mean) / math.gamma(1.0 + 1.0 / float(self.shape))
+
+    @property
+    def variance(self) -> float:
+        k = float(self.shape)
+        g1, g2 = math.gamma(1.0 + 1.0 / k), math.gamma(1.0 + 2.0 / k)
+        return self.scale ** 2 * (g2 - g1 * g1)
+
+    def fill(self, rng: np.random.Generator) -> Fill:
+        shape, scale = float(self.shape), self.scale
+        return lambda n: scale * rng.weibull(shape, n)
 
 
 class Empirical(Spec):
@@ -231,12 +337,27 @@ class Empirical(Spec):
                 raise fail("empirical weights must not all be zero", "weights")
         return self
 
+    def probabilities(self) -> tuple[np.ndarray, np.ndarray]:
+        """Values and normalised probabilities."""
+        values = np.asarray(self.values, dtype=float)
+        p = np.ones(len(values)) if self.weights is None else np.asarray(self.weights, float)
+        return values, p / p.sum()
+
     @property
     def mean_value(self) -> float:
         """Mean in seconds."""
-        if self.weights is None:
-            return sum(self.values) / len(self.values)
-        return sum(v * w for v, w in zip(self.values, self.weights)) / sum(self.weights)
+        values, p = self.probabilities()
+        return float(values @ p)
+
+    @property
+    def variance(self) -> float:
+        values, p = self.probabilities()
+        mean = float(values @ p)
+        return float(((values - mean) ** 2) @ p)
+
+    def fill(self, rng: np.random.Generator) -> Fill:
+        values, p = self.probabilities()
+        return lambda n: rng.choice(values, n, p=p)
 
 
 DIST_MODELS: dict[str, type[Spec]] = {
