@@ -46,7 +46,7 @@ screenshots: $(STAMP)
 
 # The long fuzz profile (the fast one runs in `make test`): mutants of every shipped scenario.
 fuzz: $(STAMP)
-	FUZZ_EXAMPLES=3000 $(PY) -m pytest -q tests/test_fuzz.py -p no:cacheprovider
+	FUZZ_EXAMPLES=3000 $(PY) -m pytest -q tests/cli/test_fuzz.py -p no:cacheprovider
 
 # The CI sweep on this machine (what .github/workflows/sweep.yml runs in 4 shards), gated.
 sweep: $(STAMP)

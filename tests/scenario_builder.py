@@ -106,3 +106,39 @@ def shift(name: str, start: str, end: str, days: str = "daily", **extra: Any) ->
 def deterministic(value: str) -> Spec:
     """A deterministic DistSpec written out in full (e.g. for `uptime:`)."""
     return {"dist": "deterministic", "value": value}
+
+
+def deadlocking_loop() -> dict:
+    """A rework loop with buffers of one: s2 sends half its parts back into s1's full input
+    while s1 holds a finished part for s2's full input: a deadlock within minutes."""
+    return {
+        "run": {"duration": "2 d", "start": "2025-01-01", "seed": 3},
+        "sources": {"src": {"kind": "saturated"}},
+        "stations": {"s1": {"cycle": {"dist": "exponential", "mean": "1 min"}},
+                     "s2": {"cycle": {"dist": "exponential", "mean": "1 min"},
+                            "route": [{"to": "b0", "p": 0.5}, {"to": "out"}]}},
+        "buffers": {"b0": {"from": ["src", "s2"], "to": "s1", "capacity": 1},
+                    "b1": {"from": "s1", "to": "s2", "capacity": 1},
+                    "out": {"from": "s2", "to": "yard", "capacity": "inf"}},
+    }
+
+
+TABLE_SCENARIO = """\
+run: {start: 2025-01-01, duration: 14 d}
+products: {A: {}, B: {}}
+sources: {orders: {kind: demand, demand: {periods: {table: book.csv}}}}
+stations: {s1: {cycle: 60 s}}
+buffers:
+  feed: {from: orders, to: s1, capacity: 1}
+  out: {from: s1, to: yard, capacity: inf}
+sinks: {yard: {}}
+"""
+TABLE_CSV = "from,to,A,B per day,note\n2025-01-01,2025-01-07,700,,week 1\n2025-01-08,2025-01-14,,90.5,\n"
+
+
+def table_files(tmp_path: Path, table: str = TABLE_CSV, scenario: str = TABLE_SCENARIO) -> Path:
+    """A scenario whose order book is the table book.csv beside it."""
+    (tmp_path / "book.csv").write_text(table, encoding="utf-8")
+    path = tmp_path / "s.yaml"
+    path.write_text(scenario, encoding="utf-8")
+    return path

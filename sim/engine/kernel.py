@@ -9,7 +9,7 @@ offer, and this module is the only place that knows how they touch SimPy:
   step, a source's next release) is one long-lived object that goes on the heap again and
   again instead of a new event each time (docs/internals.md, speed rule 8). A `Timed`
   object has a ``fire(t)`` method; it also reads as a processed-OK SimPy event, so
-  `Environment.step` handles it the same way (tests/test_engine_kernel.py runs whole
+  `Environment.step` handles it the same way (tests/engine/test_kernel.py runs whole
   models both ways, event by event).
 * **Direct pushes.** The hottest path (a server's job end) pushes its heap entry itself;
   `heap(env)` hands out the queue and id counter once, at build time, and the pushes are
@@ -21,7 +21,7 @@ offer, and this module is the only place that knows how they touch SimPy:
   Timed objects are dispatched by the protocol: ``event.fire(t)``, no callbacks list.
 
 Everything here depends on SimPy 4.1's layout, pinned in pyproject.toml;
-tests/test_simpy_internals.py fails loudly if a release changes it.
+tests/engine/test_simpy_internals.py fails loudly if a release changes it.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ The caches live in the code object, so `own_methods` gives a class its own copy 
 method it inherits from its bases. The copy has the same code and globals, and the
 same defaults and closure (a zero-argument `super()` still resolves as in the original).
 Behaviour is unchanged; only the caches are no longer shared.
-`tests/test_engine_percls.py` checks the copies, and fails loudly if a new CPython makes
+`tests/engine/test_percls.py` checks the copies, and fails loudly if a new CPython makes
 `code.replace()` return the same object.
 
 `DOUAI_SIM_PERCLS=0` in the environment switches the copies off (a profiler or a compiler
