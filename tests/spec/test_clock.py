@@ -23,7 +23,8 @@ def test_paper_values() -> None:
     assert when(START, DAY + 90) == "2024-12-03T00:01"
 
 
-@given(st.integers(min_value=-400, max_value=4000), st.floats(0, DAY, exclude_max=True))
+@given(st.integers(min_value=-400, max_value=4000), st.floats(0, DAY - 1e-3))  # a ms short of
+# midnight: closer, t + into may round up to the next day, a property of floats, not of the clock
 def test_a_day_and_back(days: int, into: float) -> None:
     day = START + dt.timedelta(days=days)
     t = seconds_at(START, day)
