@@ -36,7 +36,7 @@ def cycle_fn(spec, name: str, streams: Streams, types, path: str, tag: str = "",
     rng = streams.rng(name, "cycle" + tag)
     by = getattr(spec, "by", None)
     dists, scales = [], []
-    for _, _, attrs in types:
+    for attrs in (t.attrs for t in types):
         if by is None:
             d, scale = spec, 1.0
         else:
@@ -49,7 +49,7 @@ def cycle_fn(spec, name: str, streams: Streams, types, path: str, tag: str = "",
         scales.append(scale / speed)
     # One stream per distinct distribution: with several, each is keyed by its own
     # attribute value, so adding a product leaves the others' draws unchanged (CRN).
-    distinct = list({id(d): (d, attrs.get(by)) for d, (_, _, attrs) in zip(dists, types)}.values())
+    distinct = list({id(d): (d, t.attrs.get(by)) for d, t in zip(dists, types)}.values())
     samplers: dict[int, Sampler] = {}
     for d, key in distinct:
         stream = rng if len(distinct) == 1 else streams.rng(name, f"cycle:{by}={key}{tag}")
@@ -85,7 +85,7 @@ def router(st_name: str, spec, outputs: dict, types, streams: Streams, start):
     if len(outputs) == 1 and not spec.route:
         return next(iter(outputs.values())), None
     tables = []
-    for _, _, attrs in types:
+    for attrs in (t.attrs for t in types):
         rules = []
         for rule in spec.route:
             if all(attr_key(attrs.get(k)) == v for k, v in rule.when.items()):
@@ -109,8 +109,8 @@ def router(st_name: str, spec, outputs: dict, types, streams: Streams, start):
 def type_chooser(types, streams: Streams, src: str):
     """product name -> function drawing one of its variant types by share."""
     by_product: dict[str, list[tuple[int, float]]] = {}
-    for k, (product, _, attrs) in enumerate(types):
-        by_product.setdefault(product, []).append((k, attrs.get("_share", 1.0)))
+    for k, t in enumerate(types):
+        by_product.setdefault(t.product, []).append((k, t.share))
     rng = streams.rng(src, "variant")
 
     def choose(product: str) -> int:

@@ -43,7 +43,7 @@ from sim.engine.tally import Folder, TallyLog
 from sim.errors import ScenarioError
 from sim.spec.calendars import CalendarSpec
 from sim.spec.changes import resolve_changes
-from sim.spec.scenario import Scenario, SourceSpec
+from sim.spec.scenario import ProductType, Scenario, SourceSpec
 from sim.spec.units import DAY
 
 
@@ -55,7 +55,7 @@ class Model:
     scenario: Scenario
     replication: int
     horizon: float
-    types: list[tuple[str, str, dict]]
+    types: list[ProductType]
     calendars: dict[str, Calendar]
     stations: dict[str, Station | PacedLine]
     buffers: dict[str, Any]  # Buffer, WatchedBuffer, Stock or SinkPort
@@ -83,9 +83,6 @@ def build(sc: Scenario, replication: int = 0, fuse: bool = True,
     horizon = sc.run.horizon
     start = sc.run.start
     types = sc.types()
-    for product, variant, attrs in types:
-        variants = sc.products[product].variants
-        attrs["_share"] = variants[variant].share if variants else 1.0
     changes = resolve_changes(sc)
     calendars: dict[tuple[str, bool], Calendar] = {}
     for n, c in sc.calendars.items():
@@ -152,7 +149,7 @@ def build(sc: Scenario, replication: int = 0, fuse: bool = True,
             st = PacedLine(n, env, cal.with_speed(steps),
                            failure_model(s.failures, n, streams),
                            s.paced.positions, s.paced.takt / s.speed, inputs[n][0], rt, out,
-                           None if content is None else [content.factor(a) for _, _, a in types])
+                           None if content is None else [content.factor(t.attrs) for t in types])
         else:
             names = [f"{n}#{i}" if s.servers > 1 else n for i in range(s.servers)]
             ins = inputs[n]
@@ -160,7 +157,7 @@ def build(sc: Scenario, replication: int = 0, fuse: bool = True,
             consume = {}
             for bname, q in s.consume.items():
                 consume[bname] = q if isinstance(q, int) else [
-                    round(float(a[q])) for _, _, a in types]
+                    round(float(t.attrs[q])) for t in types]
             st = Station(n, env, s.servers, cal,
                          [failure_model(s.failures, m, streams) for m in names],
                          cycle_fn(s.cycle, n, streams, types, f"stations.{n}.cycle",

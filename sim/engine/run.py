@@ -194,8 +194,8 @@ def _records(model: Model, base: dict[str, int], wall: float) -> RunResult:
     return RunResult(
         scenario=sc.name, replication=model.replication, seed=sc.run.seed,
         start=sc.run.start, warmup=warmup, horizon=horizon,
-        types=tuple(f"{p}/{v}" for p, v, _ in model.types),
-        type_product=tuple(p for p, _, _ in model.types),
+        types=tuple(t.name for t in model.types),
+        type_product=tuple(t.product for t in model.types),
         sinks=tuple(model.sinks), sink_scrap=tuple(scrap), log=completions,
         stations=tuple(stations), buffers=tuple(buffers),
         released=counters["released"], lost=counters["lost"],

@@ -137,7 +137,7 @@ class Folder:
             before = (sum(p.built_before for p in sc.products.values()) if m.product is None
                       else sc.products[m.product].built_before)
             needs.append((m.product, m.count - before))
-        return cls(sc.run.warmup, [p for p, _, _ in types], sink_scrap, cal, stalls, horizon,
+        return cls(sc.run.warmup, [t.product for t in types], sink_scrap, cal, stalls, horizon,
                    needs, report_windows(sc, cal, horizon))
 
     def fold(self, ptype: np.ndarray, sink: np.ndarray, t_release: np.ndarray,

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import json
 import math
 from functools import cache
 from pathlib import Path
@@ -27,6 +26,13 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sim.analysis.bottleneck import kpi_shares, rank
 from sim.analysis.catalogue import in_summary, is_headline, kind_of, kpi_unit
 from sim.analysis.numbers import format_number, mean_pm
+from sim.results.stored import (
+    ComparisonFile,
+    RunSummary,
+    SweepSummary,
+    read_checked,
+    read_object,
+)
 from sim.spec.clock import date_after, moment_at
 from sim.spec.loader import read_yaml
 from sim.spec.targets import Target, parse_targets
@@ -143,8 +149,8 @@ def _answers(summary: dict[str, Any], targets: dict[str, Target], start: dt.date
 
 def run_page(folder: Path, source_text: str | None, captions: dict[str, str]) -> str:
     """The page of a run's folder (summary.json, manifest.json, figures already written)."""
-    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    summary = read_checked(RunSummary, folder / "summary.json")
+    manifest = read_object(folder / "manifest.json")
     resolved = folder / "scenario.resolved.yaml"
     targets = parse_targets(read_yaml(resolved).get("meta")) if resolved.is_file() else {}
     start = dt.date.fromisoformat(summary["window"]["start"])
@@ -197,8 +203,8 @@ def _bottlenecks(kpis: dict[str, Any]) -> list[dict[str, str]]:
 
 def comparison_page(folder: Path, table_text: str, captions: dict[str, str]) -> str:
     """The page of a comparison folder (comparison.json, manifest.json, figures)."""
-    c = json.loads((folder / "comparison.json").read_text(encoding="utf-8"))
-    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    c = read_checked(ComparisonFile, folder / "comparison.json")
+    manifest = read_object(folder / "manifest.json")
     rows = []
     groups: dict[str, list[dict[str, Any]]] = {}
     for r in c["kpis"]:
@@ -232,7 +238,7 @@ def comparison_page(folder: Path, table_text: str, captions: dict[str, str]) -> 
 def sweep_page(folder: Path, state: dict[str, Any], kpis: list[str],
                manifest: dict[str, Any], captions: dict[str, str]) -> str:
     """The page of a sweep folder (summary.json, ranking.csv and figures written)."""
-    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    summary = read_checked(SweepSummary, folder / "summary.json")
     with (folder / "ranking.csv").open(encoding="utf-8") as f:
         ranking = [row for row in csv.reader(f)][1:]
     ranking = [[k, rank, factor, format_number(float(size)) if size else "n/a"]

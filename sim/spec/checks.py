@@ -8,7 +8,7 @@ loads is one the engine can build without further defensive code.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sim.spec.base import NAME_RE, attr_key, fail, join, shown
@@ -40,11 +40,11 @@ class _Context:
         self.s = s
         self.types = s.types()
         self.domain: dict[str, set[str]] = {}
-        for _, _, attrs in self.types:
+        for attrs in (t.attrs for t in self.types):
             for key, value in attrs.items():
                 self.domain.setdefault(key, set()).add(attr_key(value))
 
-    def type_name(self, attrs: dict[str, Any]) -> str:
+    def type_name(self, attrs: Mapping[str, Any]) -> str:
         return f"{attrs['product']}/{attrs['variant']}"
 
     def check_attr(self, attr: str, path: str) -> None:
@@ -62,7 +62,7 @@ class _Context:
 
     def numeric(self, attr: str, path: str, *, every: bool) -> None:
         self.check_attr(attr, path)
-        for _, _, attrs in self.types:
+        for attrs in (t.attrs for t in self.types):
             value = attrs.get(attr)
             if value is None and not every:
                 continue
@@ -342,7 +342,7 @@ def _check_station(ctx: _Context, name: str, st: StationSpec) -> None:
             _unknown("input buffer", buf, inputs, f"{path}.consume.{buf}")
         if isinstance(amount, str):
             ctx.numeric(amount, f"{path}.consume.{buf}", every=True)
-            for _, _, attrs in ctx.types:
+            for attrs in (t.attrs for t in ctx.types):
                 if attrs[amount] < 0:
                     raise fail(f"attribute {shown(amount)} gives the units taken per job: it "
                                f"must be >= 0 ({ctx.type_name(attrs)} has "
@@ -362,7 +362,7 @@ def _check_cycle(ctx: _Context, cycle: ByCycle, path: str) -> None:
     ctx.check_attr(cycle.by, f"{path}.by")
     for key in cycle.values:
         ctx.check_value(cycle.by, key, f"{path}.values.{key}")
-    for _, _, attrs in ctx.types:
+    for attrs in (t.attrs for t in ctx.types):
         if cycle.spec_for(attrs) is None:
             value = attrs.get(cycle.by)
             got = "has no value" if value is None else f"= {shown(attr_key(value))}"
@@ -375,7 +375,7 @@ def _check_cycle(ctx: _Context, cycle: ByCycle, path: str) -> None:
         ctx.numeric(cycle.scale_by, f"{path}.scale_by", every=True)
 
 
-def _matches(rule: RouteRule, attrs: dict[str, Any]) -> bool:
+def _matches(rule: RouteRule, attrs: Mapping[str, Any]) -> bool:
     return all(k in attrs and attr_key(attrs[k]) == v for k, v in rule.when.items())
 
 
@@ -388,7 +388,7 @@ def _check_route(ctx: _Context, route: tuple[RouteRule, ...], outputs: list[str]
             ctx.check_value(key, value, f"{path}.{i}.when.{key}")
     if not route:
         return
-    for _, _, attrs in ctx.types:
+    for attrs in (t.attrs for t in ctx.types):
         kept = [r for r in route if _matches(r, attrs)]
         label = ctx.type_name(attrs)
         if not kept:

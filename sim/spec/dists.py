@@ -15,7 +15,7 @@ on the block size.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -423,7 +423,7 @@ class ByCycle(Spec):
     scale_by: str | None = None
     note: str = ""
 
-    def spec_for(self, attrs: dict[str, Any]) -> DistSpec | None:
+    def spec_for(self, attrs: Mapping[str, Any]) -> DistSpec | None:
         """The distribution for a part with these attributes (None if unresolved)."""
         value = attrs.get(self.by)
         if value is not None and attr_key(value) in self.values:

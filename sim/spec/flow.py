@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -189,7 +190,7 @@ class WorkContent(Spec):
     default: PositiveFloat = 1.0
     note: str = ""
 
-    def factor(self, attrs: dict[str, Any]) -> float:
+    def factor(self, attrs: Mapping[str, Any]) -> float:
         value = attrs.get(self.by)
         if value is not None and attr_key(value) in self.values:
             return float(self.values[attr_key(value)])

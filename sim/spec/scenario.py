@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, PrivateAttr, model_validator
@@ -188,6 +191,23 @@ def _none_is_empty(data: Any) -> Any:
     return {} if data is None else data
 
 
+@dataclass(frozen=True)
+class ProductType:
+    """One product type, the one shape everything downstream of the scenario uses: the
+    product, its variant, the attributes routes and cycle tables read (the product's, the
+    variant's, and `product` and `variant` themselves) and the variant's share of the
+    product's orders. Records of a run keep its `name` ("product/variant")."""
+
+    product: str
+    variant: str
+    attrs: Mapping[str, Any]
+    share: float = 1.0
+
+    @property
+    def name(self) -> str:
+        return f"{self.product}/{self.variant}"
+
+
 class VariantSpec(Spec):
     """A variant of a product: its share of the product's volume and attribute overrides."""
 
@@ -264,8 +284,8 @@ class Scenario(Spec):
         """`meta.targets`, typed (`sim.spec.targets`)."""
         return parse_targets(self.meta)
 
-    def types(self) -> list[tuple[str, str, dict[str, Any]]]:
-        """(product, variant, attributes incl. 'product' and 'variant') per product type."""
+    def types(self) -> list[ProductType]:
+        """Every product type (a product's variant), in declaration order."""
         out = []
         for pname, product in self.products.items():
             variants: dict[str, VariantSpec | None] = dict(product.variants) or {
@@ -275,7 +295,8 @@ class Scenario(Spec):
                 if variant is not None:
                     attrs.update(variant.attrs)
                 attrs.update(product=pname, variant=vname)
-                out.append((pname, vname, attrs))
+                out.append(ProductType(pname, vname, MappingProxyType(attrs),
+                                       variant.share if variant is not None else 1.0))
         return out
 
     def inputs(self, node: str) -> list[str]:

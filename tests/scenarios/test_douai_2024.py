@@ -265,7 +265,7 @@ def test_only_vehicles_reach_the_yard_and_each_took_its_modules(year) -> None:
     assert st["marriage"].jobs >= len(r.completions)
     married = st["marriage"].jobs                  # one pack each (+1: a job under way at the end)
     assert married <= r.counters["consumed"] <= married + 1
-    modules = {k: sc.types()[k][2]["modules"] for k in range(len(r.types))}
+    modules = {k: sc.types()[k].attrs["modules"] for k in range(len(r.types))}
     built = sum(modules[k] for k in r.completions.type.tolist())
     assert built <= r.counters["units_consumed"] <= 12 * (st["pack_assembly"].jobs + 1)
 

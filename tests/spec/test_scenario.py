@@ -93,14 +93,17 @@ def test_models_are_frozen() -> None:
 
 def test_types_merge_attributes_in_declaration_order() -> None:
     types = Scenario.model_validate(line()).types()
-    assert [(p, v) for p, v, _ in types] == [("A", "std"), ("B", "x"), ("B", "y")]
-    assert types[0][2] == {"platform": "small", "modules": 4, "product": "A", "variant": "std"}
-    assert types[2][2]["modules"] == 8 and types[1][2]["modules"] == 6
+    assert [(t.product, t.variant) for t in types] == [("A", "std"), ("B", "x"), ("B", "y")]
+    assert [t.name for t in types] == ["A/std", "B/x", "B/y"]
+    assert types[0].attrs == {"platform": "small", "modules": 4, "product": "A",
+                              "variant": "std"}
+    assert types[2].attrs["modules"] == 8 and types[1].attrs["modules"] == 6
+    assert types[0].share == 1.0 and types[1].share + types[2].share == pytest.approx(1.0)
 
 
 def test_default_product_is_part() -> None:
     s = Scenario.model_validate(put(put(line(), "products", None), "sources.src.mix", None))
-    assert [(p, v) for p, v, _ in s.types()] == [("part", "std")]
+    assert [(t.product, t.variant, t.share) for t in s.types()] == [("part", "std", 1.0)]
 
 
 def test_end_date_is_inclusive() -> None:
