@@ -299,7 +299,7 @@ class Station:
                     part = inp.take(t)
                 srv.part = part
                 w = cycle(part.type)
-                if srv.simple:
+                if srv.simple:  # Machine.begin, inlined (hot path)
                     srv.acc[srv.state] += t - srv.since
                     srv.state = WORKING
                     srv.since = t

@@ -46,6 +46,17 @@ PositiveFloat = Annotated[float, Field(gt=0.0)]
 Fill = Callable[[int], np.ndarray]
 
 
+class StatedMean:
+    """A distribution given by its mean (its `mean` field is the mean of the draws)."""
+
+    mean: float
+
+    @property
+    def mean_value(self) -> float:
+        """Mean in seconds."""
+        return self.mean
+
+
 def _phi(x: float) -> float:
     return math.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
 
@@ -86,17 +97,12 @@ class Deterministic(Spec):
         return lambda n: np.full(n, value)
 
 
-class Exponential(Spec):
+class Exponential(StatedMean, Spec):
     """Exponential time with the given mean."""
 
     dist: Literal["exponential"] = "exponential"
     mean: Duration
     note: str = ""
-
-    @property
-    def mean_value(self) -> float:
-        """Mean in seconds."""
-        return self.mean
 
     @property
     def variance(self) -> float:
@@ -188,7 +194,7 @@ class Normal(Spec):
         return lambda n: np.maximum(rng.normal(mean, sd, n), 0.0)
 
 
-class Lognormal(Spec):
+class Lognormal(StatedMean, Spec):
     """Lognormal time given by its mean and its cv (or sd); both are stored."""
 
     dist: Literal["lognormal"] = "lognormal"
@@ -228,11 +234,6 @@ class Lognormal(Spec):
         return self
 
     @property
-    def mean_value(self) -> float:
-        """Mean in seconds."""
-        return self.mean
-
-    @property
     def variance(self) -> float:
         return (self.mean * self.cv) ** 2
 
@@ -242,18 +243,13 @@ class Lognormal(Spec):
         return lambda n: rng.lognormal(mu, sigma, n)
 
 
-class Gamma(Spec):
+class Gamma(StatedMean, Spec):
     """Gamma time given by its mean and coefficient of variation."""
 
     dist: Literal["gamma"] = "gamma"
     mean: Duration
     cv: PositiveFloat
     note: str = ""
-
-    @property
-    def mean_value(self) -> float:
-        """Mean in seconds."""
-        return self.mean
 
     @property
     def variance(self) -> float:
@@ -265,18 +261,13 @@ class Gamma(Spec):
         return lambda n: rng.gamma(shape, scale, n)
 
 
-class Erlang(Spec):
+class Erlang(StatedMean, Spec):
     """Erlang-k time (sum of k exponential phases) with the given mean."""
 
     dist: Literal["erlang"] = "erlang"
     mean: Duration
     k: PositiveInt
     note: str = ""
-
-    @property
-    def mean_value(self) -> float:
-        """Mean in seconds."""
-        return self.mean
 
     @property
     def variance(self) -> float:
@@ -288,18 +279,13 @@ class Erlang(Spec):
         return lambda n: rng.gamma(shape, scale, n)
 
 
-class Weibull(Spec):
+class Weibull(StatedMean, Spec):
     """Weibull time given by its mean and shape."""
 
     dist: Literal["weibull"] = "weibull"
     mean: Duration
     shape: PositiveFloat
     note: str = ""
-
-    @property
-    def mean_value(self) -> float:
-        """Mean in seconds."""
-        return self.mean
 
     @property
     def scale(self) -> float:
