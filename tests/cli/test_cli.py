@@ -110,7 +110,7 @@ def test_subprocess_bad_file_exit_2_single_line_no_traceback(tmp_path) -> None:
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_subprocess_ctrl_c_exits_130_and_writes_nothing(tmp_path, workers) -> None:
     # long enough that the interrupt lands while simulating (interrupted while writing:
-    # test_output.test_a_failed_write_removes_the_folders_it_created)
+    # tests/results/test_folder.py::test_a_failed_write_removes_the_folders_it_created)
     path = write(tmp_path, "long", TINY.replace("duration: 1 d", "duration: 2000 w"))
     out = tmp_path / "out"
     proc = subprocess.Popen(

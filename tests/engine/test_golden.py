@@ -4,8 +4,8 @@ docs/design.md §5: "Same seed, same streams: a refactor of the hot loop must re
 counts exactly, not only within noise. Keep such golden counts as regression tests."
 The numbers in GOLDEN were recorded from the engine at commit 721c034 (sim/engine as of
 "Engine: a cycle stream per distinct distribution"). They say nothing about whether the
-engine is right; that is what the theory and exact-arithmetic tests
-(test_engine_machine/station/paced/source/properties, test_verification) are for. They
+engine is right; that is what the theory and exact-arithmetic tests (tests/engine:
+test_machine, station, paced, source, properties; tests/verify/test_cases) are for. They
 only say that a change which was meant to be a pure refactor (speed, tidying) did not
 change a single draw or event order.
 

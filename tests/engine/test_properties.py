@@ -18,7 +18,7 @@ from scenario_builder import run, shift
 SETTINGS = settings(max_examples=30, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])
 
-# Known engine bug (see the strict xfails in test_engine_paced.py and test_engine_station.py):
+# Known engine bug (see the strict xfails in tests/engine/test_paced.py and test_station.py):
 # a source port with a backlog re-enters its consumer while being taken from, so a paced
 # line or a multi-server assembly fed straight by an arrivals source misbehaves. Until it
 # is fixed those two shapes are left out here; set this to False to include them again.
