@@ -16,6 +16,7 @@ import numpy as np
 
 from sim.analysis import kpi
 from sim.analysis.catalogue import is_headline, kpi_unit
+from sim.analysis.production import monthly_table
 from sim.engine.records import RunResult
 
 
@@ -52,7 +53,6 @@ def _grid(book: Any, title: str, rows: list[str], columns: list[str],
 
 def _monthly(results: Sequence[RunResult]) -> tuple[list[str], list[str], np.ndarray]:
     """Months x products (and the total): mean good completions over replications."""
-    from sim.report.plots_plan import monthly_table  # lazy: matplotlib (0.7 s)
 
     table = monthly_table(results)
     months = list(dict.fromkeys(table["month"].tolist()))

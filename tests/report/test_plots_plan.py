@@ -10,17 +10,16 @@ import pytest
 from factories import DAY, HOUR, make_result, random_result, station
 from pictures import assert_png
 
-from sim.engine.records import STATES, RunResult, frozen_array
-from sim.report.plots_plan import (
+from sim.analysis.production import (
     ALL,
     OFF_SHIFT,
     cumulative_table,
     group_table,
-    has_plan,
     monthly_table,
     shift_table,
-    write_plan_plots,
 )
+from sim.engine.records import STATES, RunResult, frozen_array
+from sim.report.plots_plan import has_plan, write_plan_plots
 
 JAN30 = datetime.date(2024, 1, 30)
 
