@@ -25,7 +25,6 @@ from sim.engine.percls import own_methods
 from sim.engine.source import admit
 
 
-@own_methods
 class WatchedBuffer(Buffer):
     """A buffer that tells its watchers when a part reaches it (the call-off point)."""
 
@@ -135,3 +134,8 @@ class CalloffPort:
             else:
                 self.part = nxt
                 buf.block(self, t)
+
+
+# Each class its own copy of the methods it inherits (a statement, not a decorator:
+# mypyc compiles a decorated class as a plain Python class).
+own_methods(WatchedBuffer)

@@ -31,11 +31,12 @@ from heapq import heappop, heappush
 from itertools import count
 from typing import Any
 
+from mypy_extensions import trait
 from simpy import Environment
 from simpy.core import NORMAL, URGENT, StopSimulation
 
 __all__ = ["NORMAL", "URGENT", "Environment", "Timed", "Wakeup", "heap", "new_env",
-           "run_until"]
+           "run_until", "timed"]
 
 TIMED: set[type[Timed]] = set()  # every subclass of `Timed`: the loop's dispatch table
 
@@ -51,21 +52,20 @@ def heap(env: Environment) -> tuple[list, count]:
     return env._queue, env._eid
 
 
+@trait
 class Timed:
     """A reusable timed object: it is its own event on SimPy's heap.
 
-    Subclasses define ``fire(t)`` and an ``env`` attribute. SimPy sees a triggered, OK
-    event whose callbacks call ``fire(env.now)``; `Environment.step`'s clearing of the
-    callbacks is ignored, since the object is scheduled again later."""
+    Subclasses define ``fire(t)`` and an ``env`` attribute, and are registered with
+    `timed` (the loop's dispatch table). SimPy sees a triggered, OK event whose callbacks
+    call ``fire(env.now)``; `Environment.step`'s clearing of the callbacks is ignored,
+    since the object is scheduled again later. A trait, so that a compiled class can
+    derive from it and from its own base (`Server` from `Machine`)."""
 
     __slots__ = ()
     _ok = True
     _value = None
     env: Any
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        TIMED.add(cls)
 
     def fire(self, t: float) -> None:  # pragma: no cover - every subclass defines it
         raise NotImplementedError
@@ -80,6 +80,11 @@ class Timed:
 
     def _by_simpy(self, _event: object) -> None:
         self.fire(self.env._now)
+
+
+def timed(cls: type[Timed]) -> None:
+    """Register a `Timed` class: `run_until` calls `fire(t)` on its instances."""
+    TIMED.add(cls)
 
 
 def _nothing(_t: float) -> None:
@@ -117,6 +122,9 @@ class Wakeup(Timed):
         fn, self.fn = self.fn, _nothing
         self.pending = False
         return Wakeup(self.env, fn, self.prio)
+
+
+timed(Wakeup)
 
 
 def run_until(env: Environment, until: float) -> None:

@@ -27,7 +27,6 @@ from sim.engine.machine import BLOCKED, STARVED, WORKING, Machine
 from sim.engine.percls import own_methods
 
 
-@own_methods
 class PacedLine(Machine):
     """A moving line of `positions` positions at `takt` seconds of work per step."""
 
@@ -248,3 +247,8 @@ class PacedLine(Machine):
     @property
     def is_working(self) -> bool:
         return self.state == WORKING
+
+
+# Each class its own copy of the methods it inherits (a statement, not a decorator:
+# mypyc compiles a decorated class as a plain Python class).
+own_methods(PacedLine)

@@ -133,7 +133,6 @@ class TimedPort:
         raise NotImplementedError
 
 
-@own_methods
 class Port(TimedPort):
     """One output of a source: releases the source's orders into one buffer."""
 
@@ -249,3 +248,8 @@ class Port(TimedPort):
         self.part = None
         if not self.offering:
             self._release_due(t)
+
+
+# Each class its own copy of the methods it inherits (a statement, not a decorator:
+# mypyc compiles a decorated class as a plain Python class).
+own_methods(Port)

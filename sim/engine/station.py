@@ -16,12 +16,11 @@ from heapq import heappush
 
 from sim.engine.buffer import Buffer, Part, SinkPort
 from sim.engine.factories import constant_of
-from sim.engine.kernel import NORMAL, Timed, heap
+from sim.engine.kernel import NORMAL, Timed, heap, timed
 from sim.engine.machine import BLOCKED, STARVED, WORKING, Machine
 from sim.engine.percls import own_methods
 
 
-@own_methods
 class Server(Machine, Timed):
     """One server: a machine that holds at most one part and handles its own job ends.
 
@@ -42,7 +41,7 @@ class Server(Machine, Timed):
         st = self.station
         part: Part = self.part  # type: ignore[assignment]  # a busy server holds its part
         if self.act is not None:
-            self.act.off(t)  # a next job begun at t in try_start extends the period
+            self.act.off(t)  # a next job begun at t in on_input extends the period
         out = st.out
         if out is None:
             out = st.router.choose(part.type, t)
@@ -74,7 +73,7 @@ class Server(Machine, Timed):
                 out.put(part, t)
             inp = st.inp
             if inp is None or inp.items or inp.blocked:
-                st.try_start(t)
+                st.on_input(t)
         else:
             self.state = BLOCKED
             out.block(self, t)
@@ -90,10 +89,9 @@ class Server(Machine, Timed):
             self.idle_to(t, STARVED)
         st = self.station
         st.idle.append(self)
-        st.try_start(t)
+        st.on_input(t)
 
 
-@own_methods
 class LineServer(Server):
     """The one server of a plain line station, with its job end fused (docs/design.md §5 rule 8).
 
@@ -166,7 +164,7 @@ class LineServer(Server):
         """Take the next part and start on it at t; or go idle (starved) if there is none."""
         inp = self.inp
         items = inp.items
-        if items:  # Buffer.take, inlined (as in Station.try_start)
+        if items:  # Buffer.take, inlined (as in Station.on_input)
             inp.area += len(items) * (t - inp.last)
             inp.last = t
             part = items.popleft()
@@ -272,8 +270,9 @@ class Station:
 
     # -- starting jobs ------------------------------------------------------------------
 
-    def try_start(self, t: float) -> None:
-        """Start every job that idle servers and waiting parts allow (also `on_input`)."""
+    def on_input(self, t: float) -> None:
+        """A part arrived, or a server freed: start every job that idle servers and waiting
+        parts allow."""
         idle = self.idle
         if not idle:
             return
@@ -355,7 +354,6 @@ class Station:
         self._waiting(-1, t)
         self._waiting(miss, t)
 
-    on_input = try_start
 
     def _need(self, qty, part: Part) -> int:
         if qty is None:
@@ -402,3 +400,11 @@ class Station:
 
     def machines(self) -> list[Machine]:
         return list(self.servers)
+
+
+# Each class its own copy of the methods it inherits (a statement, not a decorator:
+# mypyc compiles a decorated class as a plain Python class).
+own_methods(Server)
+own_methods(LineServer)
+timed(Server)
+timed(LineServer)

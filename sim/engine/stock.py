@@ -105,7 +105,6 @@ class Stock:
         return self.area / span if span > 0 else 0.0
 
 
-@own_methods
 class StockPort(TimedPort):
     """A source's deliveries into a stock: one event per delivery of `batch` units."""
 
@@ -153,3 +152,8 @@ class StockPort(TimedPort):
         """The stock took the delivery this port held back."""
         self.waiting = False
         self._release_due(t)
+
+
+# Each class its own copy of the methods it inherits (a statement, not a decorator:
+# mypyc compiles a decorated class as a plain Python class).
+own_methods(StockPort)
