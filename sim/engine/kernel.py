@@ -29,15 +29,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from heapq import heappop, heappush
 from itertools import count
-from typing import Any
+from typing import Any, Final
 
 from mypy_extensions import trait
 from simpy import Environment
-from simpy.core import NORMAL, URGENT, StopSimulation
+from simpy.core import StopSimulation
 
 __all__ = ["NORMAL", "URGENT", "Environment", "Timed", "Wakeup", "heap", "new_env",
            "run_until", "timed"]
 
+URGENT: Final = 0  # SimPy's priorities (simpy.core; tests/engine/test_simpy_internals.py),
+NORMAL: Final = 1  # Final so that compiled code uses the constants
 TIMED: set[type[Timed]] = set()  # every subclass of `Timed`: the loop's dispatch table
 
 

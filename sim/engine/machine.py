@@ -29,14 +29,20 @@ Derived totals equal summed ones to rounding (the golden tests hold them to 1e-1
 from __future__ import annotations
 
 import math
+from typing import Final
 
 import numpy as np
 
 from sim.engine.activity import Activity
 from sim.engine.calendar import Calendar
 
-WORKING, BLOCKED, STARVED, FAILED, OFF = range(5)
-INF = math.inf
+# Final: compiled (mypyc), each use is a constant rather than a module-dict lookup
+WORKING: Final = 0
+BLOCKED: Final = 1
+STARVED: Final = 2
+FAILED: Final = 3
+OFF: Final = 4
+INF: Final = math.inf
 
 
 class FailureModel:

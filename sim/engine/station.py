@@ -59,7 +59,7 @@ class Server(Machine, Timed):
             self.state = STARVED
             self.part = None
             st.idle.append(self)
-            if out.__class__ is Buffer:  # Buffer.put, inlined: the commonest hand-over
+            if type(out) is Buffer:  # Buffer.put, inlined: the commonest hand-over
                 items = out.items
                 n = len(items)
                 out.area += n * (t - out.last)
@@ -140,7 +140,7 @@ class LineServer(Server):
             if out.ready:
                 out.consumer.on_input(t)
             return
-        if out.__class__ is Buffer:  # Buffer.put, inlined
+        if type(out) is Buffer:  # Buffer.put, inlined
             out.area += n * (t - out.last)
             out.last = t
             items.append(self.part)
@@ -248,7 +248,7 @@ class Station:
         # output that does more when a part waits at it (a call-off point) is not fused.
         plain_out = isinstance(out, SinkPort) or getattr(type(out), "block", None) is Buffer.block
         kind = LineServer if (fuse and servers == 1 and cal.always_on and plain_out
-                              and self.inp.__class__ is Buffer
+                              and type(self.inp) is Buffer
                               and (fm is None or not fm.time_mode)) else Server
         self.servers = [kind(self, f"{name}#{i}" if servers > 1 else name, cal,
                              failure_models[i], env) for i in range(servers)]

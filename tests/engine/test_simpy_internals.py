@@ -15,13 +15,14 @@ from importlib import metadata
 import simpy
 from simpy.core import NORMAL, URGENT
 
+from sim.engine import kernel
 from sim.engine.kernel import Wakeup
 
 
 def test_the_pinned_range_and_the_queue_layout() -> None:
     major, minor = (int(x) for x in metadata.version("simpy").split(".")[:2])
     assert (major, minor) == (4, 1), "the kernel is tested against SimPy 4.1 only"
-    assert (URGENT, NORMAL) == (0, 1)
+    assert (URGENT, NORMAL) == (0, 1) == (kernel.URGENT, kernel.NORMAL)
     env = simpy.Environment()
     assert env._queue == [] and isinstance(env._eid, itertools.count) and env._now == 0
     ev = env.event()
