@@ -19,15 +19,14 @@ the clock starts.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from rounds import interleave, report
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,7 +39,7 @@ sc = load_scenario(sys.argv[1], sys.argv[2:])
 t = time.process_time()
 r = run_once(sc, 0, vehicles=False)
 print(json.dumps({"cpu": time.process_time() - t, "completed": r.counters["completed"],
-                  "compiled": not station.__file__.endswith(".py")}))
+                  "engine": "pure" if station.__file__.endswith(".py") else "compiled"}))
 """
 
 
@@ -54,13 +53,6 @@ def compile_copy(dest: Path) -> float:
     subprocess.run([sys.executable, "-m", "mypyc", *modules], cwd=dest, check=True,
                    capture_output=True)
     return time.perf_counter() - began
-
-
-def _measure(tree: Path, scenario: str, overrides: list[str]) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(tree)}
-    out = subprocess.run([sys.executable, "-c", CHILD, scenario, *overrides], cwd=tree,
-                         env=env, capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> int:
@@ -77,27 +69,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         build = compile_copy(Path(tmp))
         trees = {"pure Python": ROOT, "mypyc": Path(tmp)}
-        cpu: dict[tuple[str, str], list[float]] = {}
-        seen: dict[tuple[str, str], set] = {}
-        for _ in range(args.rounds):
-            for case, (scenario, overrides) in cases.items():
-                for label, tree in trees.items():
-                    m = _measure(tree, scenario, overrides)
-                    cpu.setdefault((case, label), []).append(m["cpu"])
-                    seen.setdefault((case, label), set()).add(
-                        (m["completed"], "compiled" if m["compiled"] else "pure"))
-    load = os.getloadavg()
-    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {args.rounds} interleaved "
-          f"rounds, load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}; "
-          f"mypyc build of sim/engine {build:.0f} s")
-    for case in cases:
-        meds = {}
-        for label in trees:
-            c = cpu[case, label]
-            meds[label] = statistics.median(c)
-            print(f"{case:15s} {label:12s} median {meds[label]:6.2f} s CPU  range "
-                  f"{min(c):.2f}-{max(c):.2f}  vehicles, engine {sorted(seen[case, label])}")
-        pure, compiled = meds.values()
+        times, seen = interleave(trees, cases, args.rounds, CHILD, "cpu",
+                                 ("completed", "engine"))
+    medians = report(trees, cases, args.rounds, times, seen, " CPU",
+                     f"; mypyc build of sim/engine {build:.0f} s")
+    for case, (pure, compiled) in medians.items():
         print(f"{case:15s} speed-up {pure / compiled:.2f}x")
     return 0
 

@@ -18,13 +18,12 @@ reports the vehicles built, so a difference in results shows next to a differenc
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from rounds import interleave, report
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,13 +36,6 @@ t = time.perf_counter()
 r = run_once(sc, 0)
 print(json.dumps({"wall": time.perf_counter() - t, "completed": r.counters["completed"]}))
 """
-
-
-def _measure(tree: Path, scenario: str, overrides: list[str]) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(tree)}
-    out = subprocess.run([sys.executable, "-c", CHILD, scenario, *overrides], cwd=tree,
-                         env=env, capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> int:
@@ -66,29 +58,13 @@ def main() -> int:
                        check=True, capture_output=True)
         try:
             trees = {f"base {args.base}": base, "this tree": ROOT}
-            walls: dict[tuple[str, str], list[float]] = {}
-            done: dict[tuple[str, str], set[int]] = {}
-            for _ in range(args.rounds):
-                for case, (scenario, overrides) in cases.items():
-                    for label, tree in trees.items():
-                        m = _measure(tree, scenario, overrides)
-                        walls.setdefault((case, label), []).append(m["wall"])
-                        done.setdefault((case, label), set()).add(m["completed"])
+            times, seen = interleave(trees, cases, args.rounds, CHILD, "wall", ("completed",))
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT,
                            check=False, capture_output=True)
-    load = os.getloadavg()
-    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {args.rounds} interleaved "
-          f"rounds, load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}")
-    for case in cases:
-        meds = {}
-        for label in trees:
-            w = walls[case, label]
-            meds[label] = statistics.median(w)
-            print(f"{case:15s} {label:22s} median {meds[label]:6.2f} s  range "
-                  f"{min(w):.2f}-{max(w):.2f}  vehicles {sorted(done[case, label])}")
-        a, b = meds.values()
-        print(f"{case:15s} this tree / base: {b / a:.3f}")
+    medians = report(trees, cases, args.rounds, times, seen, "")
+    for case, (before, after) in medians.items():
+        print(f"{case:15s} this tree / base: {after / before:.3f}")
     return 0
 
 
