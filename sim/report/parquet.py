@@ -5,19 +5,23 @@ CSV the per-vehicle table of a 5-replication run was 37 MB and the trace of one 
 buffer 12 MB. Sorted by replication and part, with times as integer milliseconds (the
 precision the CSV had), delta-encoded, and text columns dictionary-encoded, the same
 rows take ~0.4 MB per replication and the trace under 1 MB, and any Parquet reader
-(pyarrow, pandas, polars, DuckDB, R arrow) opens them. Written one replication per row
-group, so memory does not grow with the number of replications.
+(pyarrow, pandas, polars, DuckDB, R arrow) opens them. Written in row groups of at most
+`ROWS` rows of one replication, with text columns built from the runs' integer codes, so
+writing needs no memory that grows with the number of replications or of vehicles.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from sim.analysis import kpi
 from sim.engine.records import RunResult
 
+ROWS = 1 << 18  # rows per row group: a replication of many vehicles is written in slices
 DICT = ("type", "product", "sink", "buffer")
 DELTA = ("replication", "part", "order", "t_release_ms", "t_done_ms", "t_ms", "level")
 
@@ -33,7 +37,8 @@ def _options(columns: list[str]) -> dict:
 
 
 def write_completions(path: Path, results: list[RunResult]) -> None:
-    """completions.parquet: one row group per replication, rows sorted by part."""
+    """completions.parquet: row groups of one replication each (at most `ROWS` rows),
+    rows sorted by part."""
     import pyarrow as pa  # lazy: pyarrow (0.2 s), only when Parquet is written
     import pyarrow.parquet as pq  # lazy: pyarrow (0.2 s), only when Parquet is written
 
@@ -44,19 +49,33 @@ def write_completions(path: Path, results: list[RunResult]) -> None:
                         ("t_done_ms", pa.int64()), ("date_done", pa.date32())])
     with pq.ParquetWriter(path, schema, **_options(schema.names)) as writer:
         for r in results:
-            t = kpi.completions_table(r)
-            order = np.argsort(t["part"], kind="stable")
-            n = len(order)
-            columns = [
-                pa.array(np.full(n, r.replication, dtype=np.int64)),
-                pa.array(t["part"][order]), pa.array(t["order"][order]),
-                *(pa.array(t[c][order].astype(str).tolist() if n else [], pa.string())
-                  .dictionary_encode().cast(text) for c in ("type", "product", "sink")),
-                pa.array(t["scrap"][order].astype(bool)),
-                pa.array(_ms(t["t_release_s"][order])), pa.array(_ms(t["t_done_s"][order])),
-                pa.array(t["date_done"][order].astype("datetime64[D]"), pa.date32()),
-            ]
-            writer.write_table(pa.Table.from_arrays(columns, schema=schema))
+            c = r.completions
+            names = kpi.products(r)
+            of_type = np.array([names.index(p) for p in r.type_product], np.int32)
+            scrap = np.array(r.sink_scrap, dtype=bool)
+            order = np.argsort(c.part, kind="stable")
+            for a in range(0, max(len(order), 1), ROWS):  # slices: memory flat in vehicles
+                rows = order[a:a + ROWS]
+                kind, sink = c.type[rows], c.sink[rows]
+                columns = [
+                    pa.array(np.full(len(rows), r.replication, dtype=np.int64)),
+                    pa.array(np.asarray(c.part[rows], np.int64)),
+                    pa.array(np.asarray(c.order[rows], np.int64)),
+                    # text as dictionary codes into the run's names: no string per vehicle
+                    _coded(pa, text, kind, r.types), _coded(pa, text, of_type[kind], names),
+                    _coded(pa, text, sink, r.sinks),
+                    pa.array(scrap[sink] if len(rows) else np.zeros(0, bool)),
+                    pa.array(_ms(c.t_release[rows])), pa.array(_ms(c.t_done[rows])),
+                    pa.array(kpi.dates_of(r.start, c.t_done[rows]).astype("datetime64[D]"),
+                             pa.date32()),
+                ]
+                writer.write_table(pa.Table.from_arrays(columns, schema=schema))
+
+
+def _coded(pa: Any, text: Any, codes: np.ndarray, names: Sequence[str]) -> Any:
+    """A dictionary column: per-row codes into `names`."""
+    return pa.DictionaryArray.from_arrays(pa.array(np.asarray(codes, np.int32)),
+                                          pa.array(list(names), pa.string())).cast(text)
 
 
 def write_trace(path: Path, trace: kpi.Table, replication: int) -> None:
