@@ -25,6 +25,7 @@ from sim.cli.common import (
     EXIT_USAGE,
     debug_parent,
 )
+from sim.engine import build
 from sim.errors import ScenarioError, Terminated, UsageError
 
 
@@ -35,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="douai-sim", parents=[debug],
         description="Discrete-event production-line simulator driven by scenario YAML files.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {sim.__version__}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {sim.__version__} (engine: {build()})")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     run.add_parser(verbs, debug)
     check.add_parsers(verbs, debug)

@@ -227,7 +227,8 @@ def _shift_seconds(cal, warmup: float, horizon: float) -> dict[str, float]:
     out: dict[str, float] = {}
     for a, b, name in zip(*cal.shift_spans()):
         if b > warmup and a < horizon:
-            out[name] = out.get(name, 0.0) + cal.on_between(max(a, warmup), min(b, horizon))
+            on = cal.on_between(max(a, warmup), min(b, horizon))
+            out[name] = out.get(name, 0.0) + float(on)  # a float, not numpy's, compiled or not
     return out
 
 
@@ -243,7 +244,7 @@ def _shift_capacity(model: Model, cal, warmup: float, horizon: float) -> dict[st
         if b > warmup and a < horizon:
             lo, hi = max(a, warmup), min(b, horizon)
             cap = min(p.cal.work_between(lo, hi) / p.takt for p in paced)
-            out[name] = out.get(name, 0.0) + cap
+            out[name] = out.get(name, 0.0) + float(cap)
     return out
 
 

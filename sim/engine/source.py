@@ -213,7 +213,7 @@ class Port(TimedPort):
         self.offering = True
         self.buf.block(self, t)
         self.offering = False
-        if self.part is not None:
+        if self.holding():  # not `self.part`: mypy keeps it narrowed across the call above
             self.buf.blocked.remove(self)
             self.part = None
             self.counters["lost"] += 1

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import sim
+from sim.engine import build
 from sim.engine.records import RunResult
 
 PACKAGES: tuple[str, ...] = ("simpy", "numpy", "scipy", "pydantic", "PyYAML", "matplotlib",
@@ -60,6 +61,7 @@ def complete_manifest(manifest: dict, results: list[RunResult]) -> dict[str, Any
     if "versions" not in out or "git" not in out:
         out.setdefault("versions", package_versions())
         out.setdefault("git", git_revision(Path(__file__).resolve().parent))
+    out.setdefault("engine", build())  # compiled (mypyc) or pure: same results, other speed
     out.setdefault("platform", {"system": platform.platform(), "machine": platform.machine(),
                                 "python": sys.version.split()[0]})
     out.setdefault("written", datetime.datetime.now(datetime.UTC)

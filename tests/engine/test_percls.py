@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from paths import TESTS
 
 from sim.engine.buffer import Buffer
@@ -20,6 +21,7 @@ from sim.engine.station import LineServer, Server
 from sim.engine.stock import StockPort
 
 
+@pytest.mark.pure
 def test_code_replace_makes_a_new_code_object():
     """What the whole module relies on: if a CPython returned the same object, every
     class would share its caches again, silently. Fail loudly instead."""
@@ -28,6 +30,7 @@ def test_code_replace_makes_a_new_code_object():
     assert code.replace() == code  # same code, only a distinct object
 
 
+@pytest.mark.pure
 def test_engine_classes_have_their_own_copies():
     pairs = [(Server, Machine, "begin"), (PacedLine, Machine, "begin"),
              (LineServer, Timed, "_by_simpy"), (LineServer, Machine, "finish"),
