@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from array import array
 from collections import deque
-from typing import Any
+
+from mypy_extensions import trait
 
 
 class Part:
@@ -27,6 +28,32 @@ class Part:
         self.order = order
         self.type = ptype
         self.t_release = t_release
+
+
+@trait
+class Consumer:
+    """What a buffer wakes when a part arrives (a station, a fused server, a paced line).
+
+    A trait (mypy_extensions; nothing in Python): compiled, the buffer calls `on_input`
+    through a table rather than a dictionary lookup. (What waits at a full buffer, its
+    feeders, stay untyped: a demand port's part is a property, a server's an attribute.)"""
+
+    __slots__ = ()
+
+    def on_input(self, t: float) -> None:  # pragma: no cover - every consumer defines it
+        raise NotImplementedError
+
+
+class Unconnected(Consumer):
+    """The consumer of a buffer not yet connected (the model connects every one)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def on_input(self, t: float) -> None:
+        raise RuntimeError(f"buffer {self.name} has no consumer")
 
 
 class Buffer:
@@ -54,7 +81,7 @@ class Buffer:
         self.cap = capacity
         self.items: deque[Part] = deque()
         self.blocked: deque = deque()
-        self.consumer: Any = None  # the station (or paced line) this buffer feeds
+        self.consumer: Consumer = Unconnected(name)  # the station (or line) it feeds
         self.ready: list = [True]  # the consumer's idle servers: skip waking a busy consumer
         self.endless = False  # fed by a saturated source: never short of parts
         self.area = 0.0
@@ -187,12 +214,13 @@ class Buffer:
         return self.area / span if span > 0 else 0.0
 
 
-class Sink:
+class Sink(Consumer):
     """End of the line: records completions (or scrap) as flat arrays."""
 
     __slots__ = ("index", "log", "name", "scrap", "wip")
 
-    def __init__(self, name: str, index: int, scrap: bool, log: CompletionLog, wip) -> None:
+    def __init__(self, name: str, index: int, scrap: bool, log: CompletionLog,
+                 wip: Wip) -> None:
         self.name = name
         self.index = index
         self.scrap = scrap
@@ -203,19 +231,20 @@ class Sink:
         pass
 
 
-class SinkPort:
-    """A buffer whose consumer is a sink: never full, parts leave the system at once."""
+class SinkPort(Buffer):
+    """A buffer whose consumer is a sink: never full, parts leave the system at once.
 
-    __slots__ = ("add", "blocked", "cap", "index", "items", "name", "sink", "trace_t", "wip")
+    A `Buffer` (so an output is always one type, which compiled code reads directly) whose
+    `put` hands the part to the sink's log; nothing ever waits in it."""
+
+    __slots__ = ("index", "log", "sink", "wip")
 
     def __init__(self, name: str, sink: Sink) -> None:
-        self.name = name
+        super().__init__(name, float("inf"), False)
         self.sink = sink
-        self.cap = float("inf")
-        self.blocked: deque = deque()
-        self.items: deque = deque()
-        self.trace_t = None
-        self.add = sink.log.add  # one completion per vehicle: the lookups made once
+        self.consumer = sink
+        self.ready = []  # nothing to wake: the sink takes each part in `put`
+        self.log = sink.log  # one completion per vehicle: the lookups made once
         self.index = sink.index
         self.wip = sink.wip
 
@@ -223,7 +252,7 @@ class SinkPort:
         return True
 
     def put(self, part: Part, t: float) -> None:
-        self.add(part, self.index, t)
+        self.log.add(part, self.index, t)
         wip = self.wip  # Wip.change(t, -1), inlined
         wip.area += wip.n * (t - wip.last)
         wip.last = t

@@ -38,7 +38,7 @@ import numpy as np
 from sim.engine.buffer import Part
 from sim.engine.kernel import Wakeup
 from sim.engine.plan import ramp_factor
-from sim.engine.source import admit
+from sim.engine.source import Book, admit
 from sim.spec.units import DAY
 
 
@@ -90,7 +90,7 @@ def _over_working_days(cal, a: float, b: float, n: int) -> np.ndarray:
     return out
 
 
-class DemandBook:
+class DemandBook(Book):
     """Orders released so far, in release order (time, type): what kit followers read."""
 
     def __init__(self) -> None:

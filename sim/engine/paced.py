@@ -21,13 +21,14 @@ from __future__ import annotations
 
 from collections import deque
 
-from sim.engine.buffer import Part
+from sim.engine.buffer import Buffer, Consumer, Part
 from sim.engine.kernel import Wakeup
 from sim.engine.machine import BLOCKED, STARVED, WORKING, Machine
 from sim.engine.percls import own_methods
+from sim.engine.routing import Router
 
 
-class PacedLine(Machine):
+class PacedLine(Machine, Consumer):
     """A moving line of `positions` positions at `takt` seconds of work per step."""
 
     __slots__ = (
@@ -55,8 +56,9 @@ class PacedLine(Machine):
         "target",
     )
 
-    def __init__(self, name: str, env, cal, fm, positions: int, takt: float, inp,
-                 router, out, content: list[float] | None = None) -> None:
+    def __init__(self, name: str, env, cal, fm, positions: int, takt: float, inp: Buffer,
+                 router: Router | None, out: Buffer | None,
+                 content: list[float] | None = None) -> None:
         super().__init__(name, cal, fm)
         self.env = env
         self.positions = positions
@@ -200,7 +202,11 @@ class PacedLine(Machine):
         parts = self.parts
         if parts and parts[0][0] <= self.step:
             _, part, entered = parts.popleft()
-            out = self.out if self.out is not None else self.router.choose(part.type, t)
+            out = self.out
+            if out is None:  # routed: a line without one output has a router
+                router = self.router
+                assert router is not None
+                out = router.choose(part.type, t)
             self.exits += 1
             if out.has_space():
                 self._unload(entered, t)

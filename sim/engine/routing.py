@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from sim.engine.buffer import Buffer
+
 
 class Uniforms:
     """U(0,1) draws served from numpy blocks (docs/design.md §5 rule 6)."""
@@ -60,7 +62,7 @@ class Router:
         self.uniforms = uniforms
         self.fixed = [t[0][0] if len(t) == 1 and t[0][1] is None else None for t in tables]
 
-    def choose(self, ptype: int, t: float):
+    def choose(self, ptype: int, t: float) -> Buffer:
         target = self.fixed[ptype]
         if target is not None:
             return target

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from sim.engine.activity import all_busy, to_on_shift
-from sim.engine.buffer import Buffer
+from sim.engine.buffer import Buffer, SinkPort
 from sim.engine.kernel import run_until
 from sim.engine.model import Model, build
 from sim.engine.paced import PacedLine
@@ -162,8 +162,8 @@ def _records(model: Model, base: dict[str, int], wall: float) -> RunResult:
                                       if isinstance(st, PacedLine) else None))
     buffers = []
     for name, b in model.buffers.items():
-        if not isinstance(b, (Buffer, Stock)):
-            continue
+        if isinstance(b, SinkPort) or not isinstance(b, (Buffer, Stock)):
+            continue  # a sink's port holds nothing: not a buffer of the line
         traced = b.trace_t is not None
         buffers.append(BufferRecord(
             name, b.cap, b.mean_level(horizon), b.max_level,

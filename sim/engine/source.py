@@ -16,10 +16,12 @@ A part counts as released, and its lead time starts, when it enters its buffer.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from sim.engine.buffer import Part
+from mypy_extensions import trait
+
+from sim.engine.buffer import Buffer, Part, Wip
 from sim.engine.kernel import Wakeup
 from sim.engine.percls import own_methods
 
@@ -31,7 +33,17 @@ def admit(part: Part, t: float, wip, counters: dict) -> None:
     counters["released"] += 1
 
 
-class OrderBook:
+@trait
+class Book:
+    """What a port reads its orders from: order k's (time, type), None past the last."""
+
+    __slots__ = ()
+
+    def get(self, k: int) -> tuple[float, int] | None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class OrderBook(Book):
     """The source's lazily generated timeline of orders: times and types.
 
     Orders are numbered from 0 for the whole run; the book keeps only those from `base`
@@ -98,7 +110,7 @@ class TimedPort:
     lead = 0.0
     name: str
     env: Any
-    book: Any
+    book: Book
     k: int
     horizon: float
     ev: Wakeup
@@ -136,8 +148,9 @@ class TimedPort:
 class Port(TimedPort):
     """One output of a source: releases the source's orders into one buffer."""
 
-    def __init__(self, name: str, env, book: Any, buf, lead: float, saturated: bool,
-                 lose: bool, ids, wip, counters: dict, horizon: float) -> None:
+    def __init__(self, name: str, env, book: Book, buf: Buffer, lead: float,
+                 saturated: bool, lose: bool, ids: Iterator[int], wip: Wip,
+                 counters: dict[str, int], horizon: float) -> None:
         self.name = name
         self.env = env
         self.book = book

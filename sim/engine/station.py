@@ -12,13 +12,16 @@ The carrier's part continues; the others are absorbed into it.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from heapq import heappush
+from typing import Any
 
-from sim.engine.buffer import Buffer, Part, SinkPort
+from sim.engine.buffer import Buffer, Consumer, Part, SinkPort
 from sim.engine.factories import constant_of
 from sim.engine.kernel import NORMAL, Timed, heap, timed
 from sim.engine.machine import BLOCKED, STARVED, WORKING, Machine
 from sim.engine.percls import own_methods
+from sim.engine.routing import Router
 
 
 class Server(Machine, Timed):
@@ -43,8 +46,10 @@ class Server(Machine, Timed):
         if self.act is not None:
             self.act.off(t)  # a next job begun at t in on_input extends the period
         out = st.out
-        if out is None:
-            out = st.router.choose(part.type, t)
+        if out is None:  # routed: a station without one output has a router
+            router = st.router
+            assert router is not None
+            out = router.choose(part.type, t)
         self.jobs += 1
         if self.fails:
             self._account(WORKING, self.since, t)
@@ -92,7 +97,7 @@ class Server(Machine, Timed):
         st.on_input(t)
 
 
-class LineServer(Server):
+class LineServer(Server, Consumer):
     """The one server of a plain line station, with its job end fused (docs/design.md §5 rule 8).
 
     A station qualifies when it has one server that never stops (no calendar, no
@@ -107,7 +112,7 @@ class LineServer(Server):
     def __init__(self, station: Station, name: str, cal, fm, env) -> None:
         super().__init__(station, name, cal, fm, env)
         self.inp: Buffer = station.inp  # type: ignore[assignment]  # fusable: one plain input
-        self.out = station.out
+        self.out: Buffer = station.out  # type: ignore[assignment]  # fusable: one output
         self.queue = station.queue
         self.eid = station.eid
         self.w = constant_of(station.cycle)  # the work of every job, if the same for all
@@ -140,16 +145,17 @@ class LineServer(Server):
             if out.ready:
                 out.consumer.on_input(t)
             return
+        part: Part = self.part  # type: ignore[assignment]  # a busy server holds its part
         if type(out) is Buffer:  # Buffer.put, inlined
             out.area += n * (t - out.last)
             out.last = t
-            items.append(self.part)
+            items.append(part)
             if n >= out.watch:
                 out._traced(t)
             if out.ready:
                 out.consumer.on_input(t)
         else:
-            out.put(self.part, t)
+            out.put(part, t)
         self._next(t)
 
     def released(self, t: float) -> None:
@@ -204,7 +210,7 @@ class LineServer(Server):
         heappush(self.queue, (end, NORMAL, next(self.eid), self))
 
 
-class Station:
+class Station(Consumer):
     """A station of one or more identical servers fed by one or more input buffers."""
 
     __slots__ = (
@@ -231,17 +237,21 @@ class Station:
         "wip",
     )
 
-    def __init__(self, name: str, env, servers: int, cal, failure_models, cycle,
-                 inputs, carrier: int, match_order: bool, consume, router, out, wip,
-                 counters: dict, fuse: bool = False) -> None:
+    def __init__(self, name: str, env, servers: int, cal, failure_models,
+                 cycle: Callable[[int], float], inputs: list[Any], carrier: int,
+                 match_order: bool, consume, router: Router | None, out: Buffer | None,
+                 wip, counters: dict, fuse: bool = False) -> None:
         self.name = name
         self.env = env
         # Jobs go straight onto SimPy's event heap, the entry `Wakeup.after` would push
         # (labelled inline: the hottest path saves the call).
+        self.queue: list[Any]
+        self.eid: Iterator[int]
         self.queue, self.eid = heap(env)
         self.cycle = cycle
-        self.inputs = inputs
-        self.inp = inputs[0] if len(inputs) == 1 and not consume else None
+        self.inputs = inputs  # buffers, and stocks of an assembly
+        self.inp: Buffer | None = (inputs[0] if len(inputs) == 1 and not consume
+                                   and isinstance(inputs[0], Buffer) else None)
         self.out = out
         fm = failure_models[0]
         # A fused job end blocks the way a plain buffer does (`Buffer.block`, inlined): an
@@ -250,7 +260,7 @@ class Station:
         kind = LineServer if (fuse and servers == 1 and cal.always_on and plain_out
                               and type(self.inp) is Buffer
                               and (fm is None or not fm.time_mode)) else Server
-        self.servers = [kind(self, f"{name}#{i}" if servers > 1 else name, cal,
+        self.servers: list[Server] = [kind(self, f"{name}#{i}" if servers > 1 else name, cal,
                              failure_models[i], env) for i in range(servers)]
         self.idle = list(reversed(self.servers))
         self.carrier = inputs[carrier]
@@ -258,7 +268,7 @@ class Station:
         self.others = [(b, consume.get(b.name), getattr(b, "is_stock", False), i)
                        for i, b in enumerate(inputs) if i != carrier]
         self.match_order = match_order
-        self.router = router
+        self.router = router  # where a part goes when there is no single `out`
         self.wip = wip
         self.counters = counters
         self.assembling = False

@@ -97,6 +97,7 @@ def test_folding_in_small_slices_changes_nothing(monkeypatch, chunk: int) -> Non
     np.testing.assert_array_equal(lean.tally.lead.count, kept.tally.lead.count)
 
 
+@pytest.mark.pure  # it watches the log by patching a method: compiled code calls it directly
 def test_a_run_without_rows_holds_at_most_one_slice(monkeypatch) -> None:
     monkeypatch.setattr(tally_module, "CHUNK", 100)
     sc = scenario(line(["10 s", "10 s"], 2, duration="1 d"))
