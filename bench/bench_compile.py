@@ -8,7 +8,7 @@ prints medians and ranges with the load average. The child reports the vehicles 
 and whether its engine was the compiled one, so a difference in results or a silent
 fallback shows next to the times.
 
-    python bench/bench_compile.py [--rounds 5] [--days 365] [--douai scenarios/douai/2024.yaml]
+    python bench/bench_compile.py [--rounds 5] [--days 365] [--with mypyc,cython]
 
 Needs mypy (with mypyc), setuptools >= 77 and a C compiler (the `dev` extra and the
 machine's gcc). Cases: the reference line (`bench/reference_line.yaml`, `--days` long) and
@@ -43,15 +43,23 @@ print(json.dumps({"cpu": time.process_time() - t, "completed": r.counters["compl
 """
 
 
-def compile_copy(dest: Path) -> float:
+COMPILERS = {
+    # mypyc: what setup.py builds (there as one group; here each module on its own)
+    "mypyc": lambda modules: [sys.executable, "-m", "mypyc", *modules],
+    # Cython in pure-Python mode: the same .py files, compiled as they are
+    "cython": lambda modules: [sys.executable, "-m", "Cython.Build.Cythonize", "-i", "-3",
+                               "-j", "2", "-q", *modules],
+}
+
+
+def compile_copy(dest: Path, compiler: str) -> float:
     """Copy `sim/` into `dest` and compile its engine there; the seconds it took."""
     shutil.copytree(ROOT / "sim", dest / "sim",
                     ignore=shutil.ignore_patterns("__pycache__", "*.so"))
     modules = sorted(str(p.relative_to(dest)) for p in (dest / "sim" / "engine").glob("*.py")
-                     if p.name != "__init__.py")
+                     if p.name not in ("__init__.py", "records.py"))  # as setup.py
     began = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "mypyc", *modules], cwd=dest, check=True,
-                   capture_output=True)
+    subprocess.run(COMPILERS[compiler](modules), cwd=dest, check=True, capture_output=True)
     return time.perf_counter() - began
 
 
@@ -60,21 +68,26 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--days", type=int, default=365, help="reference line length")
     ap.add_argument("--douai", default="scenarios/douai/2024.yaml")
+    ap.add_argument("--with", dest="compilers", default="mypyc",
+                    help="comma-separated: mypyc, cython (needs Cython installed)")
     args = ap.parse_args()
     cases = {
         "reference line": (str(ROOT / "bench/reference_line.yaml"),
                            [f"run.duration={args.days} d"]),
         "douai": (str(ROOT / args.douai), []),
     }
+    compilers = args.compilers.split(",")
     with tempfile.TemporaryDirectory() as tmp:
-        build = compile_copy(Path(tmp))
-        trees = {"pure Python": ROOT, "mypyc": Path(tmp)}
+        trees, builds = {"pure Python": ROOT}, []
+        for compiler in compilers:
+            builds.append(f"{compiler} build {compile_copy(Path(tmp) / compiler, compiler):.0f} s")
+            trees[compiler] = Path(tmp) / compiler
         times, seen = interleave(trees, cases, args.rounds, CHILD, "cpu",
                                  ("completed", "engine"))
-    medians = report(trees, cases, args.rounds, times, seen, " CPU",
-                     f"; mypyc build of sim/engine {build:.0f} s")
-    for case, (pure, compiled) in medians.items():
-        print(f"{case:15s} speed-up {pure / compiled:.2f}x")
+    medians = report(trees, cases, args.rounds, times, seen, " CPU", "; " + ", ".join(builds))
+    for case, meds in medians.items():
+        print(f"{case:15s} speed-up " + ", ".join(
+            f"{label} {meds[0] / m:.2f}x" for label, m in zip(compilers, meds[1:])))
     return 0
 
 

@@ -53,7 +53,10 @@ class Measured:
 
 def _model(impl: str, days: float, seed: int) -> Callable[[], int]:
     """A no-argument callable that runs ``impl`` once (imports done here, untimed)."""
-    sys.path[:0] = [str(ROOT), str(HERE)]
+    # The baselines from here; `sim` from the installed build if there is one (a compiled
+    # one, bench_speed.py), else from this checkout.
+    sys.path[:0] = [str(HERE)]
+    sys.path.append(str(ROOT))
     if impl in ("engine", "engine-tally"):
         from sim.engine.run import run_once
         from sim.spec.loader import load_scenario
@@ -80,7 +83,11 @@ def child(impl: str, days: float, seed: int) -> dict[str, object]:
     vehicles = model()
     wall = time.perf_counter() - start
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss   # KiB on Linux
-    return {"vehicles": vehicles, "wall": wall, "peak_mb": peak_kb / 1024.0}
+    out: dict[str, object] = {"vehicles": vehicles, "wall": wall, "peak_mb": peak_kb / 1024.0}
+    if impl.startswith("engine"):
+        from sim.engine import build
+        out["build"] = build()  # which engine ran: "mypyc" or "pure"
+    return out
 
 
 def measure(impl: str, days: float, seed: int, repeats: int) -> Measured:

@@ -42,8 +42,8 @@ def interleave(trees: dict[str, Path], cases: Cases, rounds: int, child: str, ti
 
 
 def report(trees: dict[str, Path], cases: Cases, rounds: int, times: dict, seen: dict,
-           unit: str, extra: str = "") -> dict[str, tuple[float, float]]:
-    """Print the header, medians and ranges; (first tree's median, second's) per case."""
+           unit: str, extra: str = "") -> dict[str, tuple[float, ...]]:
+    """Print the header, medians and ranges; each tree's median per case, in order."""
     load = os.getloadavg()
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {rounds} interleaved "
           f"rounds, load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}{extra}")
@@ -55,5 +55,5 @@ def report(trees: dict[str, Path], cases: Cases, rounds: int, times: dict, seen:
             meds.append(statistics.median(t))
             print(f"{case:15s} {label:22s} median {meds[-1]:6.2f} s{unit}  range "
                   f"{min(t):.2f}-{max(t):.2f}  {sorted(seen[case, label])}")
-        out[case] = (meds[0], meds[1])
+        out[case] = tuple(meds)
     return out

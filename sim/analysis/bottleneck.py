@@ -71,24 +71,8 @@ def analyse(act: ActivityRecord) -> BottleneckRecord:
     """Sole and shifting bottleneck seconds of each station, in all and per bin."""
     k_n = len(act.stations)
     lo, hi = act.observed
-    runs = _bottleneck_runs(act.starts, act.ends)
-    sole: list[list[tuple[float, float]]] = [[] for _ in range(k_n)]
-    shift: list[list[tuple[float, float]]] = [[] for _ in range(k_n)]
-    k, ps, pe, a, b = runs
-    for r in range(len(k)):
-        s0, s1 = a[r], b[r]
-        if r > 0 and k[r - 1] != k[r]:
-            o0, o1 = max(ps[r - 1], ps[r]), min(pe[r - 1], pe[r])
-            if o1 > o0:
-                shift[k[r]].append((o0, o1))
-                shift[k[r - 1]].append((o0, o1))
-                s0 = max(s0, o1)
-        if r + 1 < len(k) and k[r + 1] != k[r]:
-            o0 = max(ps[r + 1], ps[r])
-            if min(pe[r + 1], pe[r]) > o0:
-                s1 = min(s1, o0)
-        if s1 > s0:
-            sole[k[r]].append((s0, s1))
+    k, ps, pe, a, b = _bottleneck_runs(act.starts, act.ends)
+    sole, shift = _sole_and_shifting(k_n, k, ps, pe, a, b)
     labels, bins = _bins(act)
     n_bins = len(labels)
     sole_s = np.zeros(k_n)
@@ -96,8 +80,8 @@ def analyse(act: ActivityRecord) -> BottleneckRecord:
     sole_b = np.zeros((k_n, n_bins))
     shift_b = np.zeros((k_n, n_bins))
     for i in range(k_n):
-        for spans, total, by in ((sole[i], sole_s, sole_b), (shift[i], shift_s, shift_b)):
-            s, e = _disjoint(spans)
+        for (s0, s1), total, by in ((sole[i], sole_s, sole_b), (shift[i], shift_s, shift_b)):
+            s, e = _disjoint(s0, s1)
             total[i] = _measure(s, e, np.array([lo]), np.array([hi]))[0]
             for j, (u, v) in enumerate(bins):
                 by[i, j] = _measure(s, e, np.maximum(u, lo), np.minimum(v, hi)).sum()
@@ -154,12 +138,35 @@ def _bottleneck_runs(starts, ends) -> tuple[np.ndarray, ...]:
     return station, ps, pe, span_a[first], span_b[last]
 
 
-def _disjoint(spans: list[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
-    if not spans:
+def _sole_and_shifting(k_n: int, k: np.ndarray, ps: np.ndarray, pe: np.ndarray,
+                       a: np.ndarray, b: np.ndarray) -> tuple[list, list]:
+    """Per station, the (starts, ends) of its sole and its shifting bottleneck spans.
+
+    Where the bottleneck passes from one station to the next and their active periods
+    overlap, the overlap is shifting for both, and not sole for either; the rest of a
+    run is sole (Roser et al.). Arrays throughout: a long run has a span per hand-over."""
+    k = k.astype(np.int64)
+    change = k[1:] != k[:-1]  # between run r and r + 1
+    o0, o1 = np.maximum(ps[:-1], ps[1:]), np.minimum(pe[:-1], pe[1:])
+    overlap = change & (o1 > o0)
+    s0, s1 = a.copy(), b.copy()
+    s0[1:] = np.where(overlap, np.maximum(a[1:], o1), a[1:])
+    s1[:-1] = np.where(overlap, np.minimum(b[:-1], o0), b[:-1])
+    is_sole = s1 > s0
+    sole = [(s0[is_sole & (k == i)], s1[is_sole & (k == i)]) for i in range(k_n)]
+    at = np.flatnonzero(overlap)  # each overlap is shifting for both stations
+    owner = np.concatenate([k[at + 1], k[at]])
+    os_, oe = np.concatenate([o0[at], o0[at]]), np.concatenate([o1[at], o1[at]])
+    shift = [(os_[owner == i], oe[owner == i]) for i in range(k_n)]
+    return sole, shift
+
+
+def _disjoint(s: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The union of spans (s, e) as sorted disjoint spans."""
+    if not len(s):
         return np.zeros(0), np.zeros(0)
-    arr = np.array(sorted(spans))
-    s, e = arr[:, 0], np.maximum.accumulate(arr[:, 1])
-    return merged(s, e)
+    order = np.lexsort((e, s))  # by start, then end: as sorting the pairs
+    return merged(s[order], np.maximum.accumulate(e[order]))
 
 
 def _measure(s: np.ndarray, e: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
