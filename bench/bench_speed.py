@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -58,11 +59,18 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
 
 
 def install(dest: Path) -> float:
-    """`pip install .` of this tree into `dest` (no dependencies: this venv has them)."""
+    """`pip install .` of this tree into `dest` (no dependencies: this venv has them), from
+    a copy of what a wheel is made of: pip builds in the source folder, and a `build/`
+    left there by an earlier build would leak into this one."""
+    src = dest.parent / "src"
+    src.mkdir()
+    shutil.copytree(ROOT / "sim", src / "sim", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("setup.py", "pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, src / name)
     began = time.perf_counter()
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                    "--no-build-isolation", "--target", str(dest), str(ROOT)],
-                   check=True, capture_output=True, cwd=dest.parent)
+                    "--no-build-isolation", "--target", str(dest), "."],
+                   check=True, capture_output=True, cwd=src)
     return time.perf_counter() - began
 
 
