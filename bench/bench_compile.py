@@ -8,7 +8,7 @@ prints medians and ranges with the load average. The child reports the vehicles 
 and whether its engine was the compiled one, so a difference in results or a silent
 fallback shows next to the times.
 
-    python bench/bench_compile.py [--rounds 5] [--days 365] [--with mypyc,cython]
+    python bench/bench_compile.py [--rounds 5] [--days 365] [--with mypyc,cython] [--loop]
 
 Needs mypy (with mypyc), setuptools >= 77 and a C compiler (the `dev` extra and the
 machine's gcc). Cases: the reference line (`bench/reference_line.yaml`, `--days` long) and
@@ -43,6 +43,29 @@ print(json.dumps({"cpu": time.process_time() - t, "completed": r.counters["compl
 """
 
 
+# The run loop alone, under the same built model: the project's own loop (`run_until`,
+# SimPy's run/step inline, Timed objects fired directly) or SimPy's `env.run`.
+LOOP_CHILD = """
+import json, sys, time
+import sim.engine.station as station
+from sim.spec.loader import load_scenario
+from sim.engine.kernel import run_until
+from sim.engine.model import build
+sc = load_scenario(sys.argv[1], sys.argv[3:])
+model = build(sc, 0, vehicles=False)
+for port in model.ports:
+    port.start()
+if model.changes is not None:
+    model.changes.start()
+t = time.process_time()
+if sys.argv[2] == "run_until":
+    run_until(model.env, model.horizon)
+else:
+    model.env.run(until=model.horizon)
+print(json.dumps({"cpu": time.process_time() - t, "completed": model.counters["released"],
+                  "engine": "pure" if station.__file__.endswith(".py") else "compiled"}))
+"""
+
 COMPILERS = {
     # mypyc: what setup.py builds (there as one group; here each module on its own)
     "mypyc": lambda modules: [sys.executable, "-m", "mypyc", *modules],
@@ -70,19 +93,27 @@ def main() -> int:
     ap.add_argument("--douai", default="scenarios/douai/2024.yaml")
     ap.add_argument("--with", dest="compilers", default="mypyc",
                     help="comma-separated: mypyc, cython (needs Cython installed)")
+    ap.add_argument("--loop", action="store_true",
+                    help="time the run loop alone: run_until against SimPy's env.run")
     args = ap.parse_args()
     cases = {
         "reference line": (str(ROOT / "bench/reference_line.yaml"),
                            [f"run.duration={args.days} d"]),
         "douai": (str(ROOT / args.douai), []),
     }
+    child = CHILD
+    if args.loop:
+        child = LOOP_CHILD
+        cases = {f"{case} {loop}": (scenario, [loop, *overrides])
+                 for case, (scenario, overrides) in cases.items()
+                 for loop in ("run_until", "env.run")}
     compilers = args.compilers.split(",")
     with tempfile.TemporaryDirectory() as tmp:
         trees, builds = {"pure Python": ROOT}, []
         for compiler in compilers:
             builds.append(f"{compiler} build {compile_copy(Path(tmp) / compiler, compiler):.0f} s")
             trees[compiler] = Path(tmp) / compiler
-        times, seen = interleave(trees, cases, args.rounds, CHILD, "cpu",
+        times, seen = interleave(trees, cases, args.rounds, child, "cpu",
                                  ("completed", "engine"))
     medians = report(trees, cases, args.rounds, times, seen, " CPU", "; " + ", ".join(builds))
     for case, meds in medians.items():

@@ -117,28 +117,47 @@ class _Completed:
     per_window: tuple[int, ...]
 
 
+SLICE = 1 << 18  # rows read at a time from a run's completions
+
+
 def _exact_leads(r: RunResult, d: _Completed) -> _Completed:
     """`d` with the lead-time statistics computed exactly from the rows the run kept (the
     tally's sketch gives quantiles within 1e-4; with rows there is no need).
 
-    Memory: one array of the good parts' lead times, divided in place, and quantiles that
-    partition it in place once nothing else reads it (the same numbers as a sorted copy);
-    products by their type codes, not by a column of names."""
+    Memory: the rows are read a slice at a time (rows kept on disk let their pages go
+    after each) into one array of the good parts' lead times and one of their products'
+    codes; the quantiles partition that array in place once nothing else reads it (the
+    same numbers as a sorted copy)."""
     c = r.completions
-    good = r.done_mask()
-    if not good.any():
+    scrap = np.array(r.sink_scrap, dtype=bool)
+    masks = []  # the done mask (`RunResult.done_mask`), slice by slice
+    for a in range(0, len(c), SLICE):
+        masks.append(~scrap[c.sink[a:a + SLICE]] & (c.t_done[a:a + SLICE] >= r.warmup))
+        c.release()
+    n = sum(int(m.sum()) for m in masks)
+    if not n:
         return replace(d, lead_h=(math.nan, math.nan, math.nan), on_shift_h=None,
                        p50_by_product={})
-    lead_h = c.t_done[good]
-    lead_h -= c.t_release[good]
+    index = _type_product_index(r).astype(np.int16)
+    lead_h, of_product = np.empty(n), np.empty(n, np.int16)
+    on_h = np.empty(n) if r.lead_on_shift is not None else None
+    at = 0
+    for i, good in enumerate(masks):
+        rows = slice(i * SLICE, i * SLICE + len(good))
+        k = int(good.sum())
+        lead_h[at:at + k] = c.t_done[rows][good] - c.t_release[rows][good]
+        of_product[at:at + k] = index[c.type[rows][good]]
+        if on_h is not None:
+            on_h[at:at + k] = r.lead_on_shift[rows][good]  # type: ignore[index]
+        at += k
+        c.release()
+    del masks
     lead_h /= HOUR
     on_shift = None
-    if r.lead_on_shift is not None:
-        on_h = r.lead_on_shift[good]
+    if on_h is not None:
         on_h /= HOUR
         on_shift = (float(on_h.mean()), float(np.percentile(on_h, 50.0, overwrite_input=True)))
         del on_h
-    of_product = _type_product_index(r).astype(np.int16)[c.type[good]]
     by_product = {}
     for i, product in enumerate(products(r)):
         mine = lead_h[of_product == i]
@@ -384,7 +403,7 @@ def completions_table(r: RunResult) -> Table:
 
 def daily_counts(r: RunResult) -> np.ndarray:
     """Good completions per (day, product) over the whole run: int64 array [days, products]."""
-    if r.log is None and r.tally is not None:
+    if r.tally is not None:  # folded from the same rows as they came: the same counts
         return r.tally.daily
     c = r.completions
     n_days, n_prod = horizon_days(r), len(products(r))

@@ -82,6 +82,7 @@ def shift_table(r: RunResult) -> Table:
     code = np.asarray(c.shift[good], np.int64)
     names = list(r.shift_names) + ([OFF_SHIFT] if (code < 0).any() else [])
     code = np.where(code < 0, len(r.shift_names), code)
+    c.release()  # rows kept on disk: let the pages read go
     counts = np.bincount(day * len(names) + code, minlength=len(dates) * len(names))
     return {"date": np.repeat(dates, len(names)),
             "shift": np.tile(np.array(names, dtype=str), len(dates)),

@@ -45,9 +45,9 @@ def plausible(file: Path, scenario: Scenario, force: bool = False) -> None:
         raise ScenarioError(str(file), path, message)
 
 
-def build_model(scenario: Scenario, activity: bool = False) -> Model:
+def build_model(scenario: Scenario, activity: bool = False, rows: str | None = None) -> Model:
     """The model of replication 0 (building it runs the structural checks)."""
-    return build(scenario, replication=0, activity=activity)
+    return build(scenario, replication=0, activity=activity, rows=rows)
 
 
 def debug_parent() -> argparse.ArgumentParser:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -76,26 +77,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     # One build per replication, none extra: in one process, replication 0 runs on the
     # model built here as the structural check; in parallel each worker builds its own
     # first thing, and a build error stops the pool before any simulation.
-    first = build_model(scenario, activity=True) if min(workers, n) == 1 else None
-    check_output(args.out)
+    # The per-vehicle rows stay on disk until the folder is written (memory flat in the
+    # horizon and the replications), in a scratch folder removed whatever happens.
+    with tempfile.TemporaryDirectory(prefix="douai-sim-rows-") as rows:
+        first = (build_model(scenario, activity=True, rows=rows) if min(workers, n) == 1
+                 else None)
+        check_output(args.out)
 
-    began = time.perf_counter()
-    results = run_replications(scenario, n, workers=workers,
-                               progress=False if args.quiet else None, first=first,
-                               bottleneck=True)
-    wall = time.perf_counter() - began
-    summary = summarise([run_kpis(r) for r in results])
-    manifest = run_manifest(scenario, sources, results, overrides=overrides,
-                            workers=min(workers, n), wall_seconds=wall, argv=args.argv)
-    written = write_results(target, results, resolved_dict(scenario), manifest,
-                            plots=not args.no_plots, vehicles=args.vehicles,
-                            source_text=sources[0].text, excel=args.excel)
-    if not args.quiet:
-        print(f"{scenario.name}: {n} replication(s), seed {scenario.run.seed}, "
-              f"{wall:.1f} s wall")
-        print(format_summary(summary, scenario.run.start))
-    print(f"results: {written}")
-    troubled = warn_stalls(results)
+        began = time.perf_counter()
+        results = run_replications(scenario, n, workers=workers,
+                                   progress=False if args.quiet else None, first=first,
+                                   bottleneck=True, rows=rows)
+        wall = time.perf_counter() - began
+        summary = summarise([run_kpis(r) for r in results])
+        manifest = run_manifest(scenario, sources, results, overrides=overrides,
+                                workers=min(workers, n), wall_seconds=wall, argv=args.argv)
+        written = write_results(target, results, resolved_dict(scenario), manifest,
+                                plots=not args.no_plots, vehicles=args.vehicles,
+                                source_text=sources[0].text, excel=args.excel)
+        if not args.quiet:
+            print(f"{scenario.name}: {n} replication(s), seed {scenario.run.seed}, "
+                  f"{wall:.1f} s wall")
+            print(format_summary(summary, scenario.run.start))
+        print(f"results: {written}")
+        troubled = warn_stalls(results)
     return EXIT_MEANINGLESS if troubled and args.strict else EXIT_OK
 
 

@@ -10,6 +10,7 @@ a plan period without on-shift time) raise `ScenarioError` naming the field path
 from __future__ import annotations
 
 import itertools
+import tempfile
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ from sim.engine.stalls import StallFold, stall_calendar
 from sim.engine.station import LineServer, Station
 from sim.engine.stock import Stock, StockPort
 from sim.engine.streams import Streams
-from sim.engine.tally import Folder, TallyLog
+from sim.engine.tally import Folder, SpillLog, TallyLog
 from sim.errors import ScenarioError
 from sim.spec.calendars import CalendarSpec
 from sim.spec.changes import resolve_changes
@@ -72,11 +73,12 @@ class Model:
 
 
 def build(sc: Scenario, replication: int = 0, fuse: bool = True,
-          vehicles: bool = True, activity: bool = False) -> Model:
+          vehicles: bool = True, activity: bool = False, rows: str | None = None) -> Model:
     """Wire the SimPy model of one replication of scenario `sc`.
 
     `vehicles=False`: keep no per-vehicle rows, only their tally (memory flat in the
-    horizon). `activity=True`: log every station's active periods (sim.engine.activity). `fuse=False` builds every station with generic servers: the same run,
+    horizon). `rows`: a folder to keep the rows in, on disk (a sub-folder of its own per
+    build; memory flat too, every row kept). `activity=True`: log every station's active periods (sim.engine.activity). `fuse=False` builds every station with generic servers: the same run,
     event for event, at the old cost; tests compare the two."""
     env = new_env()
     streams = Streams(sc.run.seed, replication)
@@ -116,7 +118,11 @@ def build(sc: Scenario, replication: int = 0, fuse: bool = True,
             cal = cal.with_speed(steps)
         return cal
 
-    log, wip = (CompletionLog() if vehicles else TallyLog()), Wip()
+    log: CompletionLog = TallyLog()
+    if vehicles:
+        log = (CompletionLog() if rows is None else
+               SpillLog(tempfile.mkdtemp(prefix=f"replication-{replication}-", dir=rows)))
+    wip = Wip()
     counters = {"released": 0, "lost": 0, "consumed": 0, "ramp_dropped": 0,
                 "units_delivered": 0, "units_consumed": 0, "units_lost": 0}
     sinks = {n: Sink(n, i, s.scrap, log, wip) for i, (n, s) in enumerate(sc.sinks.items())}

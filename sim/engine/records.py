@@ -8,8 +8,11 @@ holding read-only numpy arrays, built once at the end of a run (docs/design.md Â
 from __future__ import annotations
 
 import datetime
+import mmap
+import os
 from array import array
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -68,9 +71,31 @@ class BufferRecord:
     kind: str = "parts"  # "stock": counted purchased units, not parts
 
 
+# The per-vehicle columns: name, `array` type code (the run's log), numpy dtype.
+COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("part", "q", "i8"), ("order", "q", "i8"), ("type", "i", "i4"), ("sink", "h", "i2"),
+    ("t_release", "d", "f8"), ("t_done", "d", "f8"))
+
+
+@dataclass(frozen=True)
+class SpilledRows:
+    """Where a run left its per-vehicle rows: one raw file per column of `COLUMNS` in
+    `folder` (which the caller owns and removes), `n` rows each."""
+
+    folder: str
+    n: int
+
+    def path(self, column: str) -> str:
+        return os.path.join(self.folder, f"{column}.bin")
+
+
 @dataclass(frozen=True)
 class Completions:
-    """One row per part that reached a sink during the whole run (warm-up included)."""
+    """One row per part that reached a sink during the whole run (warm-up included).
+
+    Rows kept on disk (`spilled`, a default `run`) are mapped, not read: a column costs
+    memory only while it is read, and `release()` lets those pages go again. Such a record
+    pickles as its files' place, so a worker process hands it over without a copy."""
 
     part: np.ndarray
     order: np.ndarray
@@ -79,9 +104,42 @@ class Completions:
     t_release: np.ndarray
     t_done: np.ndarray
     shift: np.ndarray | None = None  # int8 index into RunResult.shift_names, -1 off shift
+    spilled: SpilledRows | None = None
+    maps: tuple[Any, ...] = field(default=(), repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.t_done)
+
+    def release(self) -> None:
+        """Drop the pages of spilled columns read so far (they are read again if needed)."""
+        if hasattr(mmap, "MADV_DONTNEED"):  # not on every platform; then nothing to do
+            for m in self.maps:
+                m.madvise(mmap.MADV_DONTNEED)
+
+    def __reduce__(self) -> tuple:
+        if self.spilled is not None:
+            return mapped_completions, (self.spilled, self.shift)
+        return Completions, (self.part, self.order, self.type, self.sink, self.t_release,
+                             self.t_done, self.shift)
+
+
+def mapped_completions(rows: SpilledRows, shift: np.ndarray | None = None) -> Completions:
+    """The rows a run spilled, mapped read-only from their files."""
+    columns: list[np.ndarray] = []
+    maps: list[mmap.mmap] = []
+    for name, _, dtype in COLUMNS:
+        if rows.n == 0:
+            arr = np.zeros(0, dtype)
+        else:
+            with open(rows.path(name), "rb") as f:
+                m = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            maps.append(m)
+            arr = np.frombuffer(m, dtype=dtype, count=rows.n)
+        arr.setflags(write=False)
+        columns.append(arr)
+    part, order, ptype, sink, t_release, t_done = columns
+    return Completions(part, order, ptype, sink, t_release, t_done, shift=shift, spilled=rows,
+                       maps=tuple(maps))
 
 
 @dataclass(frozen=True)

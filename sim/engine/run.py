@@ -9,11 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
 from sim.engine.activity import all_busy, to_on_shift
-from sim.engine.buffer import Buffer, SinkPort
+from sim.engine.buffer import Buffer, CompletionLog, SinkPort
 from sim.engine.kernel import run_until
 from sim.engine.model import Model, build
 from sim.engine.paced import PacedLine
@@ -27,11 +29,12 @@ from sim.engine.records import (
     RunResult,
     StationRecord,
     frozen_array,
+    mapped_completions,
 )
 from sim.engine.stalls import lockup
 from sim.engine.station import Station
 from sim.engine.stock import Stock
-from sim.engine.tally import TallyLog, fold_rows, shift_codes
+from sim.engine.tally import CHUNK, SpillLog, TallyLog, fold_rows, shift_codes
 from sim.spec.clock import seconds_at
 from sim.spec.units import DAY
 
@@ -70,18 +73,20 @@ def _progress(env, horizon: float, report: Callable[[float], None]):
 def run_once(scenario, replication: int = 0,
              progress: Callable[[float], None] | None = None,
              model: Model | None = None, vehicles: bool = True,
-             activity: bool = False) -> RunResult:
+             activity: bool = False, rows: str | None = None) -> RunResult:
     """Simulate one replication of `scenario` with the stream set of `replication`.
 
     `model`: the not-yet-run model `build(scenario, replication)` made earlier (a caller
     that built it as a check need not build twice). `vehicles=False` keeps no
     per-vehicle rows, only their tally: every KPI, in memory flat in the horizon.
-    `activity=True` also logs every station's active periods (`RunResult.activity`)."""
+    `rows`: a folder to keep the per-vehicle rows in, on disk, mapped back when read
+    (`Completions.spilled`; the caller removes the folder). `activity=True` also logs
+    every station's active periods (`RunResult.activity`)."""
     wall0 = time.perf_counter()
     if (model is None or model.scenario is not scenario or model.replication != replication
-            or model.env.now != 0 or isinstance(model.log, TallyLog) == vehicles
+            or model.env.now != 0 or _log_kind(model.log) != _log_kind(vehicles, rows)
             or _logs_activity(model) != activity):
-        model = build(scenario, replication, vehicles=vehicles, activity=activity)
+        model = build(scenario, replication, vehicles=vehicles, activity=activity, rows=rows)
     env = model.env
     horizon = model.horizon
     warmup = scenario.run.warmup
@@ -99,6 +104,14 @@ def run_once(scenario, replication: int = 0,
     if progress is not None:
         progress(1.0)
     return result
+
+
+def _log_kind(log: CompletionLog | bool, rows: str | None = None) -> str:
+    """What a model's log keeps ("rows", "spilled", "tally"), or what a run asks for."""
+    if isinstance(log, bool):
+        return "tally" if not log else "rows" if rows is None else "spilled"
+    return ("spilled" if isinstance(log, SpillLog) else "tally" if isinstance(log, TallyLog)
+            else "rows")
 
 
 def _logs_activity(model: Model) -> bool:
@@ -174,7 +187,17 @@ def _records(model: Model, base: dict[str, int], wall: float) -> RunResult:
     assert folder is not None, "build attaches the folder"
     cal = model.calendars.get(sc.run.calendar) if sc.run.calendar else None
     completions = None
-    if isinstance(log, TallyLog):
+    lead_on_shift = None
+    on_shift = cal is not None and not cal.always_on
+    if isinstance(log, SpillLog):
+        c = completions = mapped_completions(log.close())
+        if on_shift:
+            assert cal is not None
+            completions = replace(c, shift=_by_slices(
+                c, lambda a, b: shift_codes(cal, c.t_done[a:b])[1], "i1"))
+            lead_on_shift = _by_slices(c, lambda a, b: cal.on_upto(c.t_done[a:b])
+                                       - cal.on_upto(c.t_release[a:b]), "f8")
+    elif isinstance(log, TallyLog):
         log.spill()
     else:
         t_done = frozen_array(log.t_done, "f8")
@@ -183,6 +206,10 @@ def _records(model: Model, base: dict[str, int], wall: float) -> RunResult:
                                   frozen_array(log.t_release, "f8"), t_done,
                                   shift_codes(cal, t_done)[1])
         fold_rows(folder, completions.type, completions.sink, completions.t_release, t_done)
+        if on_shift:
+            assert cal is not None
+            lead_on_shift = frozen_array(cal.on_upto(completions.t_done)
+                                         - cal.on_upto(completions.t_release), "f8")
     tally = folder.record()
     counters = {k: v - base.get(k, 0) for k, v in model.counters.items()}
     scrap = [s.scrap for s in model.sinks.values()]
@@ -208,9 +235,7 @@ def _records(model: Model, base: dict[str, int], wall: float) -> RunResult:
         working_mask=frozen_array(mask, "?"),
         shift_seconds=_shift_seconds(cal, warmup, horizon),
         shift_capacity=_shift_capacity(model, cal, warmup, horizon),
-        lead_on_shift=(None if cal is None or cal.always_on or completions is None
-                       else frozen_array(cal.on_upto(completions.t_done)
-                                         - cal.on_upto(completions.t_release), "f8")),
+        lead_on_shift=lead_on_shift,
         demand=tuple(_demand(name, port, horizon) for name, port in model.demand.items()),
         built_before={p: s.built_before for p, s in sc.products.items() if s.built_before},
         milestones=tuple(Milestone(n, m.product, m.count) for n, m in sc.milestones.items()),
@@ -218,6 +243,19 @@ def _records(model: Model, base: dict[str, int], wall: float) -> RunResult:
         stalls=tuple(folder.stalls.stalls),
         lockup=lockup(model, folder.stalls, tally.last_done),
         tally=tally, activity=_activity(model, cal))
+
+
+def _by_slices(c: Completions, column: Callable[[int, int], Any], dtype: str) -> np.ndarray:
+    """A column computed from spilled rows slice by slice, each slice's pages let go
+    after it (the same values as computed on the whole: every function here works row by
+    row)."""
+    parts = []
+    for a in range(0, len(c), CHUNK):
+        parts.append(column(a, min(a + CHUNK, len(c))))
+        c.release()
+    out = np.concatenate(parts) if parts else np.zeros(0, dtype)
+    out.setflags(write=False)
+    return out
 
 
 def _shift_seconds(cal, warmup: float, horizon: float) -> dict[str, float]:

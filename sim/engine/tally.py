@@ -17,12 +17,21 @@ quantiles, which the sketch gives within `ALPHA` relative error (tests hold both
 from __future__ import annotations
 
 import math
+import os
+from array import array
 from collections.abc import Sequence
 
 import numpy as np
 
 from sim.engine.buffer import CompletionLog
-from sim.engine.records import QuantileSketch, ReportWindow, RunResult, Tally
+from sim.engine.records import (
+    COLUMNS,
+    QuantileSketch,
+    ReportWindow,
+    RunResult,
+    SpilledRows,
+    Tally,
+)
 from sim.engine.stalls import StallFold
 from sim.spec.units import DAY
 
@@ -217,6 +226,36 @@ class TallyLog(CompletionLog):
         for column in (self.part, self.order, self.type, self.sink, self.t_release,
                        self.t_done):
             del column[:]
+
+
+class SpillLog(TallyLog):
+    """A completion log that keeps its rows on disk: every `CHUNK` rows are folded, as a
+    `TallyLog` folds them, appended to one raw file per column in `folder`, then dropped.
+    What a default `run` keeps: every row, in memory flat in the run's length."""
+
+    __slots__ = ("files", "n", "where")
+
+    def __init__(self, where: str) -> None:
+        super().__init__()
+        self.where = where
+        self.n = 0
+        self.files = [open(os.path.join(where, f"{name}.bin"), "wb")  # noqa: SIM115
+                      for name, _, _ in COLUMNS]
+
+    def spill(self) -> None:
+        columns: tuple[array, ...] = (self.part, self.order, self.type, self.sink,
+                                      self.t_release, self.t_done)
+        for f, column in zip(self.files, columns):
+            column.tofile(f)
+        self.n += len(self.t_done)
+        super().spill()
+
+    def close(self) -> SpilledRows:
+        """Spill what is left and close the files: the rows, all on disk."""
+        self.spill()
+        for f in self.files:
+            f.close()
+        return SpilledRows(self.where, self.n)
 
 
 def fold_rows(folder: Folder, ptype: np.ndarray, sink: np.ndarray, t_release: np.ndarray,

@@ -50,11 +50,13 @@ def default_workers(replications: int) -> int:
     return max(1, min(cpus, replications))
 
 
-def _run_one(scenario: Any, replication: int, bottleneck: bool = False) -> RunResult:
+def _run_one(scenario: Any, replication: int, bottleneck: bool = False,
+             rows: str | None = None) -> RunResult:
     """Worker entry point (top level, so that process pools can pickle it). With
-    `bottleneck`, the run logs active periods and comes back with their analysis."""
+    `bottleneck`, the run logs active periods and comes back with their analysis; with
+    `rows`, its per-vehicle rows stay on disk there (the result carries their place)."""
 
-    return with_bottleneck(run_once(scenario, replication, activity=bottleneck))
+    return with_bottleneck(run_once(scenario, replication, activity=bottleneck, rows=rows))
 
 
 def _show_progress(progress: bool | None) -> bool:
@@ -98,6 +100,7 @@ def run_replications(
     progress: bool | None = False,
     first: Any = None,
     bottleneck: bool = False,
+    rows: str | None = None,
 ) -> list[RunResult]:
     """Run replications 0..n-1 of `scenario` and return their results sorted by replication.
 
@@ -109,6 +112,8 @@ def run_replications(
     structural check), run instead of building it again when running in this process.
     `bottleneck`: log active periods and analyse them (`sim.analysis.bottleneck`): the
     `bottleneck.*` KPIs, at ~15% more run time.
+    `rows`: a folder (the caller's, removed by it) where each run keeps its per-vehicle
+    rows on disk: memory flat in the horizon and in the replications.
     """
     n = scenario.run.replications if replications is None else replications
     if n < 1:
@@ -129,8 +134,8 @@ def run_replications(
     with bar:
         if workers == 1:
             own = first if getattr(first, "scenario", None) is scenario else None
-            return _run_serial(scenario, n, bar, own, bottleneck)
-        return _run_parallel(scenario, n, min(workers, n), bar, bottleneck)
+            return _run_serial(scenario, n, bar, own, bottleneck, rows)
+        return _run_parallel(scenario, n, min(workers, n), bar, bottleneck, rows)
 
 
 class _Bar(tqdm):
@@ -141,14 +146,14 @@ class _Bar(tqdm):
 
 
 def _run_serial(scenario: Any, n: int, bar: tqdm | _Lines, first: Any = None,
-                bottleneck: bool = False) -> list[RunResult]:
+                bottleneck: bool = False, rows: str | None = None) -> list[RunResult]:
     """In-process runs; the bar also moves within a replication (engine callback)."""
 
     results = []
     for r in range(n):
         results.append(with_bottleneck(run_once(
             scenario, r, _within(bar, r) if not bar.disable else None,
-            model=first if r == 0 else None, activity=bottleneck)))
+            model=first if r == 0 else None, activity=bottleneck, rows=rows)))
         bar.update(r + 1 - bar.n)
     return results
 
@@ -188,13 +193,13 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
 
 
 def _run_parallel(scenario: Any, n: int, workers: int, bar: tqdm | _Lines,
-                  bottleneck: bool = False) -> list[RunResult]:
+                  bottleneck: bool = False, rows: str | None = None) -> list[RunResult]:
     """One task per replication in a process pool; pending tasks are cancelled on error."""
     results: list[RunResult] = []
     pool = process_pool(workers)
     try:
         pending: set[Future[RunResult]] = {
-            pool.submit(_run_one, scenario, r, bottleneck) for r in range(n)
+            pool.submit(_run_one, scenario, r, bottleneck, rows) for r in range(n)
         }
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)

@@ -54,6 +54,7 @@ def write_completions(path: Path, results: list[RunResult]) -> None:
             of_type = np.array([names.index(p) for p in r.type_product], np.int32)
             scrap = np.array(r.sink_scrap, dtype=bool)
             order = np.argsort(c.part, kind="stable")
+            c.release()  # rows kept on disk: read again a slice at a time
             for a in range(0, max(len(order), 1), ROWS):  # slices: memory flat in vehicles
                 rows = order[a:a + ROWS]
                 kind, sink = c.type[rows], c.sink[rows]
@@ -70,6 +71,7 @@ def write_completions(path: Path, results: list[RunResult]) -> None:
                              pa.date32()),
                 ]
                 writer.write_table(pa.Table.from_arrays(columns, schema=schema))
+                c.release()
 
 
 def _coded(pa: Any, text: Any, codes: np.ndarray, names: Sequence[str]) -> Any:

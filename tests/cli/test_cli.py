@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -19,6 +21,7 @@ import sim
 from sim import cli
 from sim.analysis.catalogue import kpi_unit
 from sim.cli import main
+from sim.cli import run as cli_run
 from sim.experiments.replications import run_replications
 from sim.report.summary_text import format_summary
 from sim.spec.loader import load_scenario
@@ -113,10 +116,13 @@ def test_subprocess_ctrl_c_exits_130_and_writes_nothing(tmp_path, workers) -> No
     # tests/results/test_folder.py::test_a_failed_write_removes_the_folders_it_created)
     path = write(tmp_path, "long", TINY.replace("duration: 1 d", "duration: 2000 w"))
     out = tmp_path / "out"
+    scratch = tmp_path / "scratch"  # where the run keeps its rows on disk meanwhile
+    scratch.mkdir()
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "run_sim.py"), "run", str(path), "--out", str(out),
          "--workers", workers],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        env={**os.environ, "TMPDIR": str(scratch)},
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
     )
     # signal once the run says it is simulating: its first tenth in one process (the
@@ -138,6 +144,30 @@ def test_subprocess_ctrl_c_exits_130_and_writes_nothing(tmp_path, workers) -> No
     assert "Traceback" not in err and err.strip().splitlines()[-1] == (
         "interrupted: nothing written")
     assert not out.exists()
+    assert not list(scratch.iterdir())  # the rows' scratch folder went too
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_run_keeps_the_rows_on_disk_in_a_scratch_folder_it_removes(tmp_path, monkeypatch,
+                                                                    two_stations,
+                                                                    workers) -> None:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    seen = []
+    real = cli_run.run_replications
+
+    def watch(*args, **kwargs):
+        results = real(*args, **kwargs)
+        seen.extend(r.completions.spilled for r in results)
+        assert [p.name.startswith("douai-sim-rows-") for p in scratch.iterdir()] == [True]
+        return results
+
+    monkeypatch.setattr(cli_run, "run_replications", watch)
+    assert main(["run", str(two_stations), "-n", "2", "-w", workers, "--no-plots", "-q",
+                 "--out", str(tmp_path / "out")]) == 0
+    assert len(seen) == 2 and all(s is not None and s.n > 0 for s in seen)
+    assert not list(scratch.iterdir())
 
 
 def test_argument_errors_are_argparse_exit_2(capsys) -> None:

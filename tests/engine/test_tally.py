@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +21,9 @@ from scenario_builder import line, scenario
 
 from sim.analysis.kpi import daily_counts, run_kpis
 from sim.engine import tally as tally_module
+from sim.engine.buffer import CompletionLog
 from sim.engine.model import build
-from sim.engine.records import NoVehicleRecords
+from sim.engine.records import COLUMNS, NoVehicleRecords
 from sim.engine.run import run_once
 from sim.engine.tally import ALPHA, Sketch, TallyLog
 from sim.spec.loader import load_scenario
@@ -122,3 +124,44 @@ def test_kpis_from_the_tally_of_a_kept_run_equal_those_from_its_rows() -> None:
              duration="2 d", warmup="3 h", seed=9)
     r = run_once(scenario(d), 0)
     _same_kpis(run_kpis(r), run_kpis(dataclasses.replace(r, log=None)))
+
+
+# -- rows kept on disk (a default `run`): SpillLog ---------------------------------------
+
+def test_the_spilled_columns_are_the_logs_columns() -> None:
+    log = CompletionLog()
+    for name, code, dtype in COLUMNS:
+        column = getattr(log, name)
+        assert column.typecode == code and column.itemsize == np.dtype(dtype).itemsize
+
+
+def test_rows_kept_on_disk_are_the_rows_a_run_keeps_in_memory(tmp_path, douai_2024) -> None:
+    """Two slices and more, shifts and on-shift lead times (Douai's calendar): the same
+    record field for field, the same KPIs, and a record that pickles as its files' place."""
+    sc = load_scenario(douai_2024)
+    kept = run_once(sc, 0, activity=True)
+    spilled = run_once(sc, 0, activity=True, rows=str(tmp_path))
+    c, k = spilled.completions, kept.completions
+    assert c.spilled is not None and c.spilled.n == len(k) > tally_module.CHUNK
+    assert Path(c.spilled.folder).parent == tmp_path  # a folder of its own per run
+    for name in (*(n for n, _, _ in COLUMNS), "shift"):
+        a, b = getattr(k, name), getattr(c, name)
+        assert b.dtype == a.dtype and np.array_equal(a, b) and not b.flags.writeable, name
+        if name != "shift":
+            assert Path(c.spilled.path(name)).stat().st_size == len(k) * a.itemsize
+    for f in dataclasses.fields(kept):
+        if f.name not in ("log", "wall_seconds"):
+            assert pickle.dumps(getattr(kept, f.name)) == pickle.dumps(getattr(spilled, f.name))
+    assert run_kpis(spilled) == run_kpis(kept)
+    blob = pickle.dumps(c)
+    assert len(blob) < 2 * len(k)  # its place and the shift codes, not 39 bytes a row
+    back = pickle.loads(blob)
+    c.release()  # the pages go; the rows are read again from the files
+    assert np.array_equal(back.t_done, k.t_done) and np.array_equal(c.t_release, k.t_release)
+
+
+def test_a_run_with_no_completion_spills_no_rows(tmp_path) -> None:
+    sc = scenario(line(["2 h"], 2, duration="1 h"))
+    r = run_once(sc, 0, rows=str(tmp_path))
+    assert r.completions.spilled is not None and len(r.completions) == 0
+    assert run_kpis(r)["completed"] == 0
