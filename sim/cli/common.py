@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,13 @@ def plausible(file: Path, scenario: Scenario, force: bool = False) -> None:
     if refusals and not force:
         path, message = refusals[0]
         raise ScenarioError(str(file), path, message)
+
+
+def rows_scratch() -> tempfile.TemporaryDirectory:
+    """Where runs keep their per-vehicle rows on disk meanwhile (`run_replications(rows=)`):
+    a folder in the system's temporary folder, removed on leaving, error or Ctrl-C
+    included, so that a verb's memory stays flat in the horizon and the replications."""
+    return tempfile.TemporaryDirectory(prefix="douai-sim-rows-")
 
 
 def build_model(scenario: Scenario, activity: bool = False, rows: str | None = None) -> Model:

@@ -12,7 +12,7 @@ import dataclasses
 import time
 from pathlib import Path
 
-from sim.cli.common import plausible
+from sim.cli.common import plausible, rows_scratch
 from sim.errors import UsageError
 from sim.experiments.compare import (
     arm_from_folder,
@@ -118,10 +118,12 @@ def _run_scenarios(args: argparse.Namespace) -> tuple[list, dict, str]:
     if args.name is None:
         target_folder(args.out, default, "the baseline's name")  # before running
     workers = args.workers or default_workers(n)
-    arms = [arm_from_results(label, run_replications(s, n, workers=workers,
-                                                     progress=False if args.quiet else None,
-                                                     bottleneck=True),
-                             target_values(s.targets))
-            for s, label in zip(scenarios, labels)]
+    with rows_scratch() as rows:  # each arm's rows on disk until its KPIs are taken
+        arms = [arm_from_results(label, run_replications(s, n, workers=workers,
+                                                         progress=False if args.quiet
+                                                         else None, bottleneck=True,
+                                                         rows=rows),
+                                 target_values(s.targets))
+                for s, label in zip(scenarios, labels)]
     files = [source.record() for _, sources in loaded for source in sources]
     return arms, {"kind": "scenario files", "files": files, "overrides": sets}, default

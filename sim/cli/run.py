@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from sim.cli.common import (
     build_model,
     plausible,
     positive,
+    rows_scratch,
 )
 from sim.experiments.replications import default_workers, run_manifest, run_replications
 from sim.report.run_folder import write_results
@@ -77,9 +77,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     # One build per replication, none extra: in one process, replication 0 runs on the
     # model built here as the structural check; in parallel each worker builds its own
     # first thing, and a build error stops the pool before any simulation.
-    # The per-vehicle rows stay on disk until the folder is written (memory flat in the
-    # horizon and the replications), in a scratch folder removed whatever happens.
-    with tempfile.TemporaryDirectory(prefix="douai-sim-rows-") as rows:
+    with rows_scratch() as rows:  # the rows stay on disk until the folder is written
         first = (build_model(scenario, activity=True, rows=rows) if min(workers, n) == 1
                  else None)
         check_output(args.out)

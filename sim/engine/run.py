@@ -188,28 +188,23 @@ def _records(model: Model, base: dict[str, int], wall: float) -> RunResult:
     cal = model.calendars.get(sc.run.calendar) if sc.run.calendar else None
     completions = None
     lead_on_shift = None
-    on_shift = cal is not None and not cal.always_on
-    if isinstance(log, SpillLog):
-        c = completions = mapped_completions(log.close())
-        if on_shift:
-            assert cal is not None
-            completions = replace(c, shift=_by_slices(
-                c, lambda a, b: shift_codes(cal, c.t_done[a:b])[1], "i1"))
-            lead_on_shift = _by_slices(c, lambda a, b: cal.on_upto(c.t_done[a:b])
-                                       - cal.on_upto(c.t_release[a:b]), "f8")
-    elif isinstance(log, TallyLog):
+    if isinstance(log, SpillLog):  # rows on disk: already folded slice by slice
+        completions = mapped_completions(log.close())
+    elif isinstance(log, TallyLog):  # no rows: folded slice by slice, the last one now
         log.spill()
     else:
-        t_done = frozen_array(log.t_done, "f8")
         completions = Completions(frozen_array(log.part, "i8"), frozen_array(log.order, "i8"),
                                   frozen_array(log.type, "i4"), frozen_array(log.sink, "i2"),
-                                  frozen_array(log.t_release, "f8"), t_done,
-                                  shift_codes(cal, t_done)[1])
-        fold_rows(folder, completions.type, completions.sink, completions.t_release, t_done)
-        if on_shift:
-            assert cal is not None
-            lead_on_shift = frozen_array(cal.on_upto(completions.t_done)
-                                         - cal.on_upto(completions.t_release), "f8")
+                                  frozen_array(log.t_release, "f8"),
+                                  frozen_array(log.t_done, "f8"))
+        fold_rows(folder, completions.type, completions.sink, completions.t_release,
+                  completions.t_done)
+    if completions is not None and cal is not None and not cal.always_on:
+        c = completions
+        completions = replace(c, shift=_by_slices(
+            c, lambda a, b: shift_codes(cal, c.t_done[a:b])[1], "i1"))
+        lead_on_shift = _by_slices(c, lambda a, b: cal.on_upto(c.t_done[a:b])
+                                   - cal.on_upto(c.t_release[a:b]), "f8")
     tally = folder.record()
     counters = {k: v - base.get(k, 0) for k, v in model.counters.items()}
     scrap = [s.scrap for s in model.sinks.values()]
@@ -246,9 +241,9 @@ def _records(model: Model, base: dict[str, int], wall: float) -> RunResult:
 
 
 def _by_slices(c: Completions, column: Callable[[int, int], Any], dtype: str) -> np.ndarray:
-    """A column computed from spilled rows slice by slice, each slice's pages let go
-    after it (the same values as computed on the whole: every function here works row by
-    row)."""
+    """A column computed from the rows slice by slice, the pages of rows kept on disk let
+    go after each (the same values as computed on the whole: every function here works
+    row by row)."""
     parts = []
     for a in range(0, len(c), CHUNK):
         parts.append(column(a, min(a + CHUNK, len(c))))

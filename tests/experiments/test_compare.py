@@ -4,6 +4,7 @@ unpaired ones under common random numbers, and refusals for inputs that do not p
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -58,11 +59,16 @@ def test_a_slower_station_loses_output_with_a_paired_interval_narrower_than_unpa
     assert row.diff_half_width < row.unpaired_half_width / 2  # common random numbers
 
 
-def test_compare_from_folders_equals_compare_from_scenarios(tmp_path, capsys) -> None:
+def test_compare_from_folders_equals_compare_from_scenarios(tmp_path, capsys,
+                                                          monkeypatch) -> None:
     slower = {"stations": {"s2": {"cycle": {"dist": "exponential", "mean": "57 s"}}}}
     a, b = _files(tmp_path, slower)
     out = tmp_path / "out"
+    scratch = tmp_path / "scratch"  # where the arms' rows stay on disk meanwhile
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     assert main(["compare", str(a), str(b), "--out", str(out), "-w", "1", "-q"]) == 0
+    assert not list(scratch.iterdir())
     for f in (a, b):
         assert main(["run", str(f), "--out", str(out), "--no-plots", "-q", "-w", "1"]) == 0
     assert main(["compare", str(out / "base"), str(out / "alt"), "--out", str(out),
